@@ -1,0 +1,78 @@
+"""Domain models: one SQLModel family per noun (Base, Create, Update, Public, table)."""
+
+from fleet.models.common import (
+    NEV_ENERGIES,
+    AlertSeverity,
+    AlertState,
+    AssignmentKind,
+    EmissionStandard,
+    Energy,
+    LicenceClass,
+    OrgLevel,
+    Ownership,
+    RequestState,
+    Role,
+    VehicleClass,
+    VehicleStatus,
+    VenueCategory,
+    ZoneKind,
+    utcnow,
+)
+from fleet.models.driver import Driver, DriverCreate, DriverPublic, DriverUpdate
+from fleet.models.lessor import (
+    Lessor,
+    LessorCreate,
+    LessorPublic,
+    LessorTariff,
+    LessorTariffCreate,
+    LessorTariffPublic,
+    LessorUpdate,
+)
+from fleet.models.operations import (
+    Alert,
+    AlertPublic,
+    Assignment,
+    AssignmentCreate,
+    AssignmentPublic,
+    AssignmentUpdate,
+    AuditEntry,
+    AuditEntryPublic,
+    Position,
+    PositionPublic,
+    Trip,
+    TripPublic,
+)
+from fleet.models.organisation import (
+    Organisation,
+    OrganisationCreate,
+    OrganisationPublic,
+    OrganisationUpdate,
+    User,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
+from fleet.models.sites import (
+    Depot,
+    DepotCreate,
+    DepotPublic,
+    DepotUpdate,
+    ParkingSite,
+    ParkingSiteCreate,
+    ParkingSitePublic,
+    ParkingSiteUpdate,
+    Zone,
+    ZoneCreate,
+    ZonePublic,
+    ZoneUpdate,
+)
+from fleet.models.trip_request import (
+    TransitionRequest,
+    TripRequest,
+    TripRequestCreate,
+    TripRequestPublic,
+    TripRequestUpdate,
+)
+from fleet.models.vehicle import Vehicle, VehicleCreate, VehiclePublic, VehicleUpdate
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,127 @@
+"""Platform settings: one pydantic-settings object, environment prefix ``FLEET_``.
+
+Embedded defaults let one command run everything on a fresh machine: a SQLite file in the
+data folder and an MQTT broker the platform starts itself. In production mode the platform
+refuses to start without a real secret key.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Secret values that must never be accepted in production mode.
+KNOWN_WEAK_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """The settings cannot be used (for example, no secret key in production mode)."""
+
+
+class Settings(BaseSettings):
+    """Every ``FLEET_*`` variable the platform reads. See the configuration table in README."""
+
+    model_config = SettingsConfigDict(env_prefix="FLEET_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = Field(
+        "development", description="`production` refuses a missing or weak secret key."
+    )
+    data_dir: Path = Field(Path("data"), description="Folder for the SQLite file and local state.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default a SQLite file `fleet.db` in the data folder."
+    )
+    mqtt_url: str | None = Field(
+        None,
+        description="External broker, e.g. `mqtt://127.0.0.1:1883`; empty starts an embedded broker.",
+    )
+    embedded_mqtt_port: int = Field(
+        1884, ge=1, le=65535, description="Port of the embedded broker on 127.0.0.1."
+    )
+    mqtt_share_group: str = Field(
+        "", description="Shared-subscription group for ingest workers; empty where unsupported."
+    )
+    secret_key: str | None = Field(
+        None,
+        description="Signs tokens and cookies; at least 32 characters. Development mode "
+        "generates one into the data folder when unset.",
+    )
+    token_ttl_minutes: int = Field(
+        12 * 60, gt=0, description="Lifetime of bearer tokens and session cookies, minutes."
+    )
+    display_timezone: str = Field(
+        "Asia/Shanghai", description="Time zone for display; storage is always UTC."
+    )
+    host: str = Field("127.0.0.1", description="Address `fleet serve` binds.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `fleet serve` binds.")
+    log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
+    log_json: bool = Field(False, description="Log one JSON object per line instead of text.")
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except Exception as exc:  # ZoneInfoNotFoundError, ValueError
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_secret(self) -> "Settings":
+        if self.env == "production":
+            key = self.secret_key or ""
+            if key.strip().lower() in KNOWN_WEAK_SECRETS or len(key) < MIN_SECRET_LENGTH:
+                raise SettingsError(
+                    "FLEET_SECRET_KEY: production mode needs a secret key of at least "
+                    f"{MIN_SECRET_LENGTH} characters that is not a default value"
+                )
+            if not self.mqtt_url:
+                raise SettingsError(
+                    "FLEET_MQTT_URL: production mode needs an external MQTT broker URL"
+                )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``sqlite:///<data_dir>/fleet.db``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'fleet.db').resolve()}"
+
+    @property
+    def resolved_mqtt_url(self) -> str:
+        """The broker URL: the external one, or the embedded broker's local address."""
+        return self.mqtt_url or f"mqtt://127.0.0.1:{self.embedded_mqtt_port}"
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        return not self.mqtt_url
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.display_timezone)
+
+    def signing_key(self) -> str:
+        """The secret key; in development, one generated once and kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.data_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key)
+        key_file.chmod(0o600)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

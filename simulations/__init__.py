@@ -1,0 +1,1 @@
+"""A synthetic city driven through the public interfaces, and the benchmarks."""

@@ -1,0 +1,1 @@
+"""Telematics: MQTT GPS ingest -> positions, trips and stops, compliance rules -> alerts."""

@@ -1,0 +1,1 @@
+"""The FastAPI application: REST API, auth, websocket hub, console and driver pages."""
