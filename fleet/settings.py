@@ -21,7 +21,7 @@ KNOWN_WEAK_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "d
 MIN_SECRET_LENGTH = 32
 
 
-class SettingsError(ValueError):
+class SettingsError(RuntimeError):
     """The settings cannot be used (for example, no secret key in production mode)."""
 
 
