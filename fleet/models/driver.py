@@ -14,7 +14,7 @@ class DriverBase(SQLModel):
     name: str = Field(min_length=1, max_length=60)
     org_id: int = Field(foreign_key="organisation.id", index=True)
     licence_class: LicenceClass = enum_field(LicenceClass)
-    phone: str = Field(max_length=20, regex=r"^\+?[0-9-]{7,20}$")
+    phone: str = Field(max_length=20, schema_extra={"pattern": r"^\+?[0-9-]{7,20}$"})
     shift_start: time = Field(description="Local (display time zone) start of the daily shift.")
     shift_end: time = Field(description="Local end of the daily shift; after shift_start.")
     home_depot_id: int | None = Field(None, foreign_key="depot.id")
@@ -31,7 +31,7 @@ class DriverCreate(DriverBase):
 
 
 class DriverUpdate(SQLModel):
-    phone: str | None = Field(None, max_length=20, regex=r"^\+?[0-9-]{7,20}$")
+    phone: str | None = Field(None, max_length=20, schema_extra={"pattern": r"^\+?[0-9-]{7,20}$"})
     licence_class: LicenceClass | None = None
     shift_start: time | None = None
     shift_end: time | None = None

@@ -53,7 +53,7 @@ class Organisation(OrganisationBase, table=True):
 
 
 class UserBase(SQLModel):
-    username: str = Field(min_length=3, max_length=64, regex=r"^[A-Za-z0-9_.@-]+$")
+    username: str = Field(min_length=3, max_length=64, schema_extra={"pattern": r"^[A-Za-z0-9_.@-]+$"})
     full_name: str = Field("", max_length=120)
     role: Role = enum_field(Role)
     org_id: int = Field(foreign_key="organisation.id", index=True)

@@ -25,9 +25,9 @@ VIN_PATTERN = r"^[A-HJ-NPR-Z0-9]{17}$"
 
 class VehicleBase(SQLModel):
     plate: str = Field(
-        max_length=12, regex=PLATE_PATTERN, description="Chinese plate, e.g. 苏G12345 or 苏GD12345."
+        max_length=12, schema_extra={"pattern": PLATE_PATTERN}, description="Chinese plate, e.g. 苏G12345 or 苏GD12345."
     )
-    vin: str = Field(max_length=17, regex=VIN_PATTERN, description="17-character VIN (no I, O, Q).")
+    vin: str = Field(max_length=17, schema_extra={"pattern": VIN_PATTERN}, description="17-character VIN (no I, O, Q).")
     org_id: int = Field(foreign_key="organisation.id", index=True)
     vehicle_class: VehicleClass = enum_field(VehicleClass)
     seats: int = Field(ge=2, le=60, description="Seats including the driver's.")
