@@ -1,0 +1,48 @@
+"""The plan: which car serves which trip and when, what it costs, and why.
+
+Times are timezone-aware; ``km`` is road km; money is CNY.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+#: Why a request was left unserved.
+REASONS = {
+    "no_vehicle_class": "no pool car or tariff has the class, seats and energy it needs",
+    "window_infeasible": "no car can reach it within its pickup window and its shift",
+    "range": "every car that could reach it in time lacks the range",
+    "lessor_capacity": "the pool is busy and the lessors' cars of that kind are all taken",
+    "pool_busy": "only pool cars could serve it and they are all busy",
+}
+
+
+class Stop(BaseModel):
+    request: str
+    type: Literal["pickup", "dropoff"]
+    arrival: AwareDatetime
+    start: AwareDatetime
+
+
+class Route(BaseModel):
+    vehicle: str = Field(description="Pool car id, or <lessor>:<class>:<n> for a leased car.")
+    kind: Literal["pool", "lease"]
+    stops: list[Stop]
+    km: float
+    cost_cny: float
+
+
+class Unserved(BaseModel):
+    request: str
+    reason: str
+
+
+class Plan(BaseModel):
+    status: str = Field(description="optimal, feasible, or empty")
+    total_cost_cny: float
+    solve_s: float
+    routes: list[Route] = Field(default_factory=list)
+    unserved: list[Unserved] = Field(default_factory=list)
+    explanations: dict[str, str] = Field(default_factory=dict)

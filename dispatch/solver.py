@@ -1,0 +1,228 @@
+"""The least-cost plan: OR-Tools routing over trip blocks, always time-limited.
+
+Pure: an :class:`~dispatch.instance.Instance` (and optionally its travel matrix) in, a
+:class:`~dispatch.plan.Plan` out.
+
+Structure exploited: an official trip occupies its car from pickup to drop-off, so each
+request is one node of the routing model (a block whose service time covers the pickup, the
+ride and the drop-off) instead of a pickup node and a delivery node. The model is a
+vehicle-routing problem with time windows over half the nodes and no pairing constraints:
+
+* arc cost of car class k from block i to block j = per_km x (deadhead km + ride km of j) +
+  per_hour x (deadhead h + ride h of j), in milli-CNY; fixed or base charge per car used;
+* a time dimension (block durations + deadhead) with pickup windows and shift windows;
+* a distance dimension capped by the usable range (range x winter factor x (1 - margin));
+* a leased car is one vehicle per unit of a tariff's ``max_vehicles`` (lessor capacity);
+* every request is optional with a penalty far above any route cost, so a request is dropped
+  only when no car can take it; confirmed trips pay ``reassign_penalty_cny`` to move.
+
+The search starts from the greedy plan and runs guided local search until the time limit.
+Identical idle cars are interchangeable, so only a few of each kind enter the model.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from dispatch.assembly import assemble_plan
+from dispatch.greedy import greedy_schedule
+from dispatch.instance import Instance
+from dispatch.plan import Plan
+from dispatch.problem import Problem, compile_problem
+from dispatch.schedule import Schedule
+from dispatch.travel import TravelMatrix, instance_matrix
+
+MILLI = 1000  # model costs are integer milli-CNY
+DROP_PENALTY_CNY = 1_000_000.0  # leaving a servable request out; grows with priority
+SPARE_IDLE_CARS = 3  # idle cars of each kind offered to the model beyond those in use
+
+
+def solve(
+    instance: Instance,
+    matrix: TravelMatrix | None = None,
+    time_limit_s: float = 10.0,
+    initial: Mapping[str, Sequence[str]] | None = None,
+) -> Plan:
+    """Least-cost plan within ``time_limit_s`` seconds of wall time (model building included).
+
+    ``initial`` (vehicle id -> request ids in order) seeds the search, e.g. a plan that just
+    took an urgent request; infeasible or unknown entries in it are ignored.
+    """
+    started = time.perf_counter()
+    problem = compile_problem(instance, matrix if matrix is not None else instance_matrix(instance))
+    schedule = Schedule(problem, _seed_chains(problem, initial) if initial else None)
+    schedule = greedy_schedule(problem, schedule)
+    best = schedule.routes()
+    candidates = [r for r in range(problem.n_requests) if r not in problem.refusals]
+    if candidates and len(problem.cars) and _remaining(started, time_limit_s) > 0.05:
+        improved = _routing_search(problem, candidates, best, started, time_limit_s)
+        if improved is not None and _objective(problem, improved) < _objective(problem, best):
+            best = improved
+    return assemble_plan(problem, best, time.perf_counter() - started, "feasible")
+
+
+def _remaining(started: float, time_limit_s: float) -> float:
+    return time_limit_s - (time.perf_counter() - started)
+
+
+def _seed_chains(problem: Problem, initial: Mapping[str, Sequence[str]]) -> dict[int, list[int]]:
+    car_index = {car.id: c for c, car in enumerate(problem.cars)}
+    request_index = {r.id: i for i, r in enumerate(problem.instance.requests)}
+    chains: dict[int, list[int]] = {}
+    taken: set[int] = set()
+    for vehicle_id, request_ids in initial.items():
+        c = car_index.get(vehicle_id)
+        if c is None:
+            continue
+        chain = [request_index[x] for x in request_ids if x in request_index]
+        chain = [r for r in chain if r not in taken]
+        if chain and problem.feasible(c, chain):
+            chains[c] = chain
+            taken.update(chain)
+    return chains
+
+
+def _objective(problem: Problem, chains: dict[int, list[int]]) -> float:
+    """Route costs + drop penalties + reassignment penalties, CNY."""
+    cost = sum(problem.route_cost_cny(c, chain) for c, chain in chains.items())
+    served = {r: c for c, chain in chains.items() for r in chain}
+    for r, request in enumerate(problem.instance.requests):
+        if r not in served and r not in problem.refusals:
+            cost += DROP_PENALTY_CNY * (1 + request.priority)
+    return cost + _reassign_cny(problem, served)
+
+
+def _reassign_cny(problem: Problem, served: dict[int, int]) -> float:
+    confirmed = problem.instance.confirmed
+    if not confirmed:
+        return 0.0
+    penalty = problem.instance.policy.reassign_penalty_cny
+    ids = [car.id for car in problem.cars]
+    return sum(penalty for r, request in enumerate(problem.instance.requests)
+               if request.id in confirmed and (r not in served or ids[served[r]] != confirmed[request.id]))
+
+
+def _model_cars(problem: Problem, chains: dict[int, list[int]]) -> list[int]:
+    """Cars in use, cars named in ``confirmed``, and a few idle ones of each kind."""
+    promised = set(problem.instance.confirmed.values())
+    chosen: list[int] = []
+    spare: dict[tuple[object, ...], int] = {}
+    for c, car in enumerate(problem.cars):
+        if c in chains or car.id in promised:
+            chosen.append(c)
+        elif spare.get(car.type_key, 0) < SPARE_IDLE_CARS:
+            spare[car.type_key] = spare.get(car.type_key, 0) + 1
+            chosen.append(c)
+    return chosen
+
+
+def _routing_search(
+    problem: Problem,
+    candidates: list[int],
+    chains: dict[int, list[int]],
+    started: float,
+    time_limit_s: float,
+) -> dict[int, list[int]] | None:
+    cars = _model_cars(problem, chains)
+    homes = sorted({problem.cars[c].home for c in cars})
+    m = len(candidates)
+    home_node = {h: m + i for i, h in enumerate(homes)}
+    n_nodes = m + len(homes)
+    cand = np.array(candidates)
+    out_point = np.concatenate([problem.destination(0) + cand, homes]).astype(np.int64)
+    in_point = np.concatenate([cand, homes]).astype(np.int64)
+    block_s = np.concatenate([problem.block_s[cand], np.zeros(len(homes), dtype=np.int64)])
+    ride_km = np.concatenate([problem.ride_km[cand], np.zeros(len(homes))])
+    ride_h = np.concatenate([problem.hours[cand, problem.destination(0) + cand], np.zeros(len(homes))])
+    dead_km = problem.km[np.ix_(out_point, in_point)]
+    dead_h = problem.hours[np.ix_(out_point, in_point)]
+    dead_s = problem.dur_s[np.ix_(out_point, in_point)]
+    home_block = np.zeros((n_nodes, n_nodes), dtype=bool)
+    home_block[m:, m:] = True  # home to home: an unused car
+
+    starts = [home_node[problem.cars[c].home] for c in cars]
+    manager = pywrapcp.RoutingIndexManager(n_nodes, len(cars), starts, starts)
+    routing = pywrapcp.RoutingModel(manager)
+
+    evaluators: dict[tuple[float, float], int] = {}
+    for v, c in enumerate(cars):
+        car = problem.cars[c]
+        key = (car.per_km_cny, car.per_hour_cny)
+        if key not in evaluators:
+            cost = car.per_km_cny * (dead_km + ride_km[None, :]) + car.per_hour_cny * (dead_h + ride_h[None, :])
+            cost = np.where(home_block, 0.0, np.rint(cost * MILLI)).astype(np.int64)
+            evaluators[key] = routing.RegisterTransitMatrix(cost.tolist())
+        routing.SetArcCostEvaluatorOfVehicle(evaluators[key], v)
+        routing.SetFixedCostOfVehicle(int(round(car.fixed_cny * MILLI)), v)
+
+    horizon = int(max(problem.cars[c].shift_end_s for c in cars)) + 1
+    transit_s = np.where(home_block, 0, block_s[:, None] + dead_s).astype(np.int64)
+    time_cb = routing.RegisterTransitMatrix(transit_s.tolist())
+    routing.AddDimension(time_cb, horizon, horizon, False, "time")
+    time_dim = routing.GetDimensionOrDie("time")
+    for k, r in enumerate(candidates):
+        index = manager.NodeToIndex(k)
+        time_dim.CumulVar(index).SetRange(int(problem.pickup_earliest_s[r]),
+                                          int(problem.pickup_latest_s[r]))
+    for v, c in enumerate(cars):
+        car = problem.cars[c]
+        time_dim.CumulVar(routing.Start(v)).SetRange(car.shift_start_s, car.shift_end_s)
+        time_dim.CumulVar(routing.End(v)).SetRange(car.shift_start_s, car.shift_end_s)
+
+    if any(math.isfinite(problem.cars[c].usable_km) for c in cars):
+        metres = np.where(home_block, 0, np.ceil((dead_km + ride_km[None, :]) * 1000)).astype(np.int64)
+        dist_cb = routing.RegisterTransitMatrix(metres.tolist())
+        caps = [int(problem.cars[c].usable_km * 1000) if math.isfinite(problem.cars[c].usable_km)
+                else 10**12 for c in cars]
+        routing.AddDimensionWithVehicleCapacity(dist_cb, 0, caps, True, "distance")
+
+    car_pos = {c: v for v, c in enumerate(cars)}
+    confirmed = problem.instance.confirmed
+    car_by_id = {problem.cars[c].id: v for v, c in enumerate(cars)}
+    penalty = int(round(problem.instance.policy.reassign_penalty_cny * MILLI))
+    for k, r in enumerate(candidates):
+        index = manager.NodeToIndex(k)
+        request = problem.instance.requests[r]
+        routing.AddDisjunction([index], int(DROP_PENALTY_CNY * (1 + request.priority) * MILLI))
+        banned = [v for v, c in enumerate(cars) if not problem.compatible[r, c]]
+        if banned:
+            routing.VehicleVar(index).RemoveValues(banned)
+        promised = confirmed.get(request.id)
+        if promised in car_by_id and penalty > 0:
+            routing.AddSoftSameVehicleConstraint([routing.Start(car_by_id[promised]), index], penalty)
+
+    node_of = {r: k for k, r in enumerate(candidates)}
+    seed = [[] for _ in cars]
+    for c, chain in chains.items():
+        seed[car_pos[c]] = [node_of[r] for r in chain]
+    initial = routing.ReadAssignmentFromRoutes(seed, True)
+
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
+    remaining = _remaining(started, time_limit_s) - 0.05 - 0.0005 * m
+    if remaining <= 0.01:
+        return None
+    params.time_limit.FromMilliseconds(int(remaining * 1000))
+    solution = (routing.SolveFromAssignmentWithParameters(initial, params) if initial is not None
+                else routing.SolveWithParameters(params))
+    if solution is None:
+        return None
+    result: dict[int, list[int]] = {}
+    for v, c in enumerate(cars):
+        index = solution.Value(routing.NextVar(routing.Start(v)))
+        chain: list[int] = []
+        while not routing.IsEnd(index):
+            chain.append(candidates[manager.IndexToNode(index)])
+            index = solution.Value(routing.NextVar(index))
+        if chain:
+            if not problem.feasible(c, chain):
+                return None
+            result[c] = chain
+    return result

@@ -1,0 +1,243 @@
+"""Benchmark of the dispatch solver against a greedy baseline and VROOM (pyvroom).
+
+    python -m simulations.bench_dispatch                 # 50, 200, 400 and 1,000 requests
+    python -m simulations.bench_dispatch --sizes 50 200  # only some sizes (quick mode)
+    python -m simulations.bench_dispatch --quick         # 50 and 200 requests, no level 5
+
+It generates official-car days around Lianyungang (34.6 N, 119.2 E): pool cars in two cost
+classes at a few depots, 2-3 lessors, trips within the city and out to the counties, many of
+them with a return trip later in the day. Every solver gets the same instance and the same
+travel matrix; every plan is re-scored by :mod:`dispatch.check`. VROOM solves the matching
+pickup-and-delivery problem: capacity 1 keeps a car to one trip at a time, skills stand for
+seats, class and NEV, ``max_distance`` for the range, one vehicle per leased car.
+
+Our solver gets the wall time VROOM took at exploration level 1 (and at level 5, at most
+``--max-time``), so each line compares costs at equal time. Progress goes to stderr; the
+result table is JSON on stdout. Solve time is wall time in this process on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+
+from dispatch.assembly import assemble_plan
+from dispatch.check import audit_plan
+from dispatch.greedy import solve_greedy
+from dispatch.instance import Instance, parse_instance
+from dispatch.plan import Plan
+from dispatch.problem import Problem, compile_problem
+from dispatch.solver import solve
+from dispatch.travel import TravelMatrix, instance_matrix
+
+CENTRE = (34.60, 119.20)
+TZ = timezone(timedelta(hours=8))
+SIZES = {50: (60, 2), 200: (100, 2), 400: (180, 3), 1000: (300, 3)}  # requests: cars, lessors
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _at(day: datetime, hours: float) -> str:
+    return (day + timedelta(seconds=round(hours * 3600 / 60) * 60)).isoformat()
+
+
+def _place(rng: random.Random, spread_deg: float) -> dict[str, float]:
+    return {"lat": round(CENTRE[0] + rng.gauss(0, spread_deg), 5),
+            "lon": round(CENTRE[1] + rng.gauss(0, spread_deg * 1.2), 5)}
+
+
+def generate_day(n_requests: int, n_cars: int, n_lessors: int, seed: int = 1) -> dict[str, Any]:
+    """An instance dict: one working day of approved official trips."""
+    rng = random.Random(seed)
+    day = datetime(2026, 11, 3, tzinfo=TZ)
+    depots = [{"id": f"D{i + 1}", **_place(rng, 0.05)} for i in range(4)]
+    classes = [("sedan", 4, 0.8), ("mpv", 6, 0.15), ("minibus", 14, 0.05)]
+    vehicles = []
+    for i in range(n_cars):
+        cls, seats = rng.choices([(c, s) for c, s, _ in classes], [w for *_, w in classes])[0]
+        economy = rng.random() < 0.6  # the two cost classes: older economy cars, newer ones
+        energy = rng.choices(["petrol", "hev", "phev", "bev"], [0.35, 0.15, 0.15, 0.35])[0]
+        late = rng.random() < 0.3
+        vehicles.append({
+            "id": f"P{i + 1:03d}", "depot": rng.choice(depots)["id"], "class": cls,
+            "seats": seats, "energy": energy,
+            "range_km": rng.choice([260, 320, 400]) if energy == "bev" else None,
+            "shift_start": _at(day, 7.5 if not late else 9.5),
+            "shift_end": _at(day, 18.5 if not late else 21.0),
+            "fixed_cost_cny": 90.0 if economy else 130.0,
+            "cost_per_km_cny": 0.95 if economy else 0.55,
+            "cost_per_hour_cny": 28.0 if economy else 24.0,
+        })
+    lessors = []
+    for i in range(n_lessors):
+        scale = 1.0 + 0.15 * i
+        lessors.append({
+            "id": f"L{i + 1}", **_place(rng, 0.06),
+            "shift_start": _at(day, 7.0), "shift_end": _at(day, 22.0),
+            "tariffs": [
+                {"class": "sedan", "seats": 4, "energy": "petrol", "base_cny": round(160 * scale),
+                 "per_km_cny": round(0.9 / scale, 2), "per_hour_cny": 20.0,
+                 "max_vehicles": max(4, n_requests // 25)},
+                {"class": "sedan", "seats": 4, "energy": "bev", "base_cny": round(180 * scale),
+                 "per_km_cny": 0.5, "per_hour_cny": 20.0, "max_vehicles": max(2, n_requests // 60),
+                 "range_km": 350},
+                {"class": "mpv", "seats": 6, "energy": "petrol", "base_cny": round(240 * scale),
+                 "per_km_cny": 1.2, "per_hour_cny": 25.0, "max_vehicles": max(2, n_requests // 80)},
+                {"class": "minibus", "seats": 14, "energy": "diesel", "base_cny": round(420 * scale),
+                 "per_km_cny": 1.8, "per_hour_cny": 35.0, "max_vehicles": 2},
+            ][: 4 if i < 2 else 2],
+        })
+    requests = []
+    while len(requests) < n_requests:
+        k = len(requests)
+        origin = _place(rng, 0.04)
+        far = rng.random()
+        destination = _place(rng, 0.05 if far < 0.7 else 0.18 if far < 0.95 else 0.35)
+        start_h = min(17.0, max(7.75, rng.choice([rng.gauss(9.0, 0.9), rng.gauss(14.5, 1.0)])))
+        window_h = rng.choice([0.0, 0.17, 0.25, 0.5])
+        passengers = rng.choices([1, 2, 3, 4, 5, 6, 10], [30, 30, 18, 10, 5, 5, 2])[0]
+        wanted = rng.choice(["mpv", "sedan"]) if rng.random() < 0.08 and passengers <= 4 else None
+        common = {"agency": f"A{rng.randint(1, 40):02d}", "passengers": passengers, "class": wanted,
+                  "nev_required": rng.random() < 0.1, "service_pickup_s": 300,
+                  "service_dropoff_s": 180, "priority": rng.choice([0, 0, 0, 1, 2])}
+        requests.append({"id": f"R{k + 1:04d}", **common, "origin": origin, "destination": destination,
+                         "pickup_earliest": _at(day, start_h),
+                         "pickup_latest": _at(day, start_h + window_h)})
+        if rng.random() < 0.55 and len(requests) < n_requests:  # the way back after the meeting
+            back_h = min(19.5, start_h + window_h + rng.uniform(1.5, 3.5))
+            requests.append({"id": f"R{k + 2:04d}", **common, "origin": destination,
+                             "destination": origin, "pickup_earliest": _at(day, back_h),
+                             "pickup_latest": _at(day, back_h + rng.choice([0.17, 0.25, 0.5]))})
+    return {"travel": {"model": "haversine", "detour_factor": 1.35, "speed_kmh": 38.0},
+            "depots": depots, "vehicles": vehicles, "lessors": lessors, "requests": requests,
+            "policy": {"range_margin_fraction": 0.15, "winter_range_factor": 0.85}}
+
+
+def solve_vroom(problem: Problem, level: int, threads: int = 1) -> tuple[dict[int, list[int]], float]:
+    """Chains (car index -> request indices) from VROOM, and its wall time in seconds."""
+    import vroom
+
+    started = time.perf_counter()
+    requests = problem.instance.requests
+    class_skill = {c: 10 + i for i, c in enumerate(["sedan", "mpv", "suv", "minibus", "bus", "special"])}
+    vinput = vroom.Input()
+    durations = problem.dur_s.astype(np.uint32)
+    distances = np.ceil(problem.km * 1000).astype(np.uint32)
+    vinput.set_durations_matrix("car", durations)
+    vinput.set_distances_matrix("car", distances)
+    for c, car in enumerate(problem.cars):
+        skills = {100 + k for k in range(1, car.seats + 1)} | {class_skill[car.vehicle_class]}
+        if car.is_nev:
+            skills.add(1)
+        vinput.add_vehicle(vroom.Vehicle(
+            id=c, start=car.home, end=car.home, capacity=[1], skills=skills,
+            time_window=vroom.TimeWindow(car.shift_start_s, car.shift_end_s),
+            costs=vroom.VehicleCosts(fixed=round(car.fixed_cny * 100),
+                                     per_hour=round(car.per_hour_cny * 100),
+                                     per_km=round(car.per_km_cny * 100)),
+            max_distance=(int(car.usable_km * 1000) if math.isfinite(car.usable_km) else None),
+        ))
+    horizon = max(car.shift_end_s for car in problem.cars)
+    for r, request in enumerate(requests):
+        skills = {100 + request.passengers}
+        if request.vehicle_class is not None:
+            skills.add(class_skill[request.vehicle_class.value])
+        if request.nev_required:
+            skills.add(1)
+        pe, pl = int(problem.pickup_earliest_s[r]), int(problem.pickup_latest_s[r])
+        drop_latest = pl + request.service_pickup_s + int(problem.ride_s[r])
+        vinput.add_shipment(
+            vroom.ShipmentStep(id=r, location=problem.origin(r),
+                               default_service=request.service_pickup_s,
+                               time_windows=[vroom.TimeWindow(pe, max(pe, pl))]),
+            vroom.ShipmentStep(id=r, location=problem.destination(r),
+                               default_service=request.service_dropoff_s,
+                               time_windows=[vroom.TimeWindow(pe, min(horizon, drop_latest))]),
+            amount=vroom.Amount([1]), skills=skills, priority=request.priority,
+        )
+    solution = vinput.solve(exploration_level=level, nb_threads=threads)
+    wall_s = time.perf_counter() - started
+    chains: dict[int, list[int]] = {}
+    routes = solution.routes
+    for row in routes[routes["type"] == "pickup"].itertuples():
+        chains.setdefault(int(row.vehicle_id), []).append(int(row.id))
+    return chains, wall_s
+
+
+def _score(instance: Instance, matrix: TravelMatrix, plan: Plan, wall_s: float) -> dict[str, Any]:
+    violations, cost_cny = audit_plan(instance, plan, matrix)
+    return {"cost_cny": round(cost_cny, 2), "served": len(instance.requests) - len(plan.unserved),
+            "wall_s": round(wall_s, 2), "violations": len(violations),
+            "cars_pool": sum(r.kind == "pool" for r in plan.routes),
+            "cars_lease": sum(r.kind == "lease" for r in plan.routes)}
+
+
+def _vroom_plan(problem: Problem, level: int) -> tuple[Plan, float]:
+    chains, wall_s = solve_vroom(problem, level)
+    return assemble_plan(problem, chains, wall_s, "feasible", explain=False), wall_s
+
+
+def run_size(n_requests: int, level5: bool, max_time_s: float, seed: int) -> dict[str, Any]:
+    n_cars, n_lessors = SIZES.get(n_requests, (max(60, n_requests // 3), 3))
+    instance = parse_instance(generate_day(n_requests, n_cars, n_lessors, seed))
+    matrix = instance_matrix(instance)
+    problem = compile_problem(instance, matrix)
+    row: dict[str, Any] = {"requests": n_requests, "pool_cars": n_cars, "lessors": n_lessors,
+                           "lease_cars_allowed": sum(c.kind == "lease" for c in problem.cars)}
+    solvers: dict[str, Any] = {}
+    _log(f"[{n_requests}] greedy ...")
+    started = time.perf_counter()
+    plan = solve_greedy(instance, matrix)
+    solvers["greedy"] = _score(instance, matrix, plan, time.perf_counter() - started)
+    levels = [1, 5] if level5 else [1]
+    for level in levels:
+        _log(f"[{n_requests}] vroom exploration level {level} ...")
+        plan, wall_s = _vroom_plan(problem, level)
+        solvers[f"vroom_l{level}"] = _score(instance, matrix, plan, wall_s)
+        budget_s = min(max_time_s, max(0.5, wall_s))
+        _log(f"[{n_requests}] ours with {budget_s:.1f} s (vroom level {level} took {wall_s:.1f} s) ...")
+        started = time.perf_counter()
+        plan = solve(instance, matrix, time_limit_s=budget_s)
+        solvers[f"ours_at_l{level}_time"] = _score(instance, matrix, plan, time.perf_counter() - started)
+    if not level5 or solvers["vroom_l5"]["wall_s"] < max_time_s:
+        _log(f"[{n_requests}] ours with {max_time_s:.0f} s ...")
+        started = time.perf_counter()
+        plan = solve(instance, matrix, time_limit_s=max_time_s)
+        solvers[f"ours_{max_time_s:.0f}s"] = _score(instance, matrix, plan, time.perf_counter() - started)
+    row["solvers"] = solvers
+    for name, result in solvers.items():
+        _log(f"[{n_requests}] {name:>16}: {result['cost_cny']:>10.2f} CNY, served {result['served']}, "
+             f"{result['wall_s']:.2f} s, violations {result['violations']}")
+    return row
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES),
+                        help="numbers of requests to generate, one day each (default: all)")
+    parser.add_argument("--quick", action="store_true",
+                        help="50 and 200 requests only, and skip VROOM's exploration level 5")
+    parser.add_argument("--no-level5", action="store_true", help="skip VROOM's exploration level 5")
+    parser.add_argument("--max-time", type=float, default=60.0,
+                        help="most seconds our solver gets on one instance (default 60)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the generated days")
+    args = parser.parse_args(argv)
+    sizes = [50, 200] if args.quick else args.sizes
+    level5 = not (args.quick or args.no_level5)
+    rows = [run_size(n, level5, args.max_time, args.seed) for n in sizes]
+    print(json.dumps({"machine_note": "wall times on a shared 2-core machine", "results": rows},
+                     indent=2))
+
+
+if __name__ == "__main__":
+    main()
