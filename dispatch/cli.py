@@ -44,7 +44,7 @@ def solve_command(
     try:
         instance = load_instance(instance_file)
     except InstanceError as exc:
-        err = Console(stderr=True)
+        err = Console(stderr=True, soft_wrap=True)
         err.print(f"[bold red]invalid instance[/] {instance_file}:", highlight=False)
         for message in exc.messages:
             err.print(f"  {message}", highlight=False, markup=False)
