@@ -92,14 +92,16 @@ class Formulation:
             if not (group.decidable or self.relaxable):
                 continue
             for offset in range(self.plan.years):
+                options = []
                 for model in self._options(group):
                     tags = self._forbidding(group, offset, model)
                     if tags is None or (tags and not self.relaxable):
                         continue
+                    options.append((model, round(self.lifecycle.change_cny(profile, offset, model)), tags))
+                for model, change, tags in _undominated(options):
                     var = self.model.NewIntVar(0, group.size, f"x_g{index}_t{offset}_{_name(model)}")
                     for tag in tags:
                         self.model.Add(var == 0).OnlyEnforceIf(self._literal(tag))
-                    change = round(self.lifecycle.change_cny(profile, offset, model))
                     choice = Choice(index, offset, model, change, var)
                     self.choices.append(choice)
                     by_group[index].append(choice)
@@ -290,6 +292,28 @@ class Formulation:
             f"only idle cars of organisation {scope!r} (under {policy.idle_annual_km:,.0f} "
             f"km/year) may be retired without replacement",
         )
+
+
+def _undominated(
+    options: list[tuple[CandidateModel | None, int, list[ConstraintTag]]],
+) -> list[tuple[CandidateModel | None, int, list[ConstraintTag]]]:
+    """Drop a model when another allowed model of the same kind (NEV or not) is no dearer and
+    no costlier over the lifecycle: the plan never buys a dominated model, not even to smooth
+    spend. Right-sizing (``None``) and, in the relaxable model, forbidden options stay."""
+    kept = []
+    for model, change, tags in options:
+        dominated = model is not None and not tags and any(
+            other is not None
+            and not other_tags
+            and other.is_nev == model.is_nev
+            and other.price_cny <= model.price_cny
+            and other_change <= change
+            and (other.price_cny, other_change, other.model_id) < (model.price_cny, change, model.model_id)
+            for other, other_change, other_tags in options
+        )
+        if not dominated:
+            kept.append((model, change, tags))
+    return kept
 
 
 def _name(model: CandidateModel | None) -> str:

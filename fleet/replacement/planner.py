@@ -33,13 +33,21 @@ from fleet.replacement.plan import (
 )
 
 
+#: Above this many decision variables the solver runs without presolve and cuts.
+LARGE_MODEL_CHOICES = 5_000
+
+
 @dataclass(frozen=True)
 class SolveOptions:
-    """Solver settings: time limits in seconds, gap as a fraction (0.005 = 0.5 %)."""
+    """Solver settings: time limits in seconds, gap as a fraction (0.001 = 0.1 %).
+
+    One worker is the default: on a 2-core machine the single LP-guided search found good
+    plans of a 5,000-car fleet sooner than two workers sharing the cores.
+    """
 
     time_limit_s: float = 10.0
-    relative_gap_limit: float = 0.0
-    num_workers: int = 2
+    relative_gap_limit: float = 0.001
+    num_workers: int = 1
     random_seed: int = 0
     diagnosis_time_limit_s: float = 20.0
     grouping: GroupingRule = field(default_factory=GroupingRule)
@@ -86,6 +94,11 @@ def plan_replacement(
     solver.parameters.num_workers = options.num_workers
     solver.parameters.relative_gap_limit = options.relative_gap_limit
     solver.parameters.random_seed = options.random_seed
+    if len(formulation.choices) > LARGE_MODEL_CHOICES:
+        # Measured on 5,000 cars x 10 years: presolve and cuts cost seconds and do not pay back;
+        # the LP-guided search alone reaches a 0.01 % gap soonest.
+        solver.parameters.cp_model_presolve = False
+        solver.parameters.cut_level = 0
     status = solver.Solve(formulation.model, _Reporter(progress) if progress else None)
     if status == cp_model.MODEL_INVALID:
         raise RuntimeError(f"invalid CP-SAT model: {formulation.model.Validate()}")
@@ -126,7 +139,8 @@ def plan_replacement(
     decisions = _assign(plan, groups, lifecycle, formulation.choices, values)
     return ReplacementPlan(
         **base,
-        status="optimal" if status == cp_model.OPTIMAL else "feasible",
+        # CP-SAT says OPTIMAL once the gap limit is met; only a closed gap is called optimal.
+        status="optimal" if status == cp_model.OPTIMAL and stats.gap == 0 else "feasible",
         message=f"{len(decisions)} cars retired over {plan.years} years",
         stats=stats,
         year_plans=_year_plans(plan, states, decisions),

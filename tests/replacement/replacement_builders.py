@@ -9,7 +9,7 @@ from fleet.replacement.plan import Decision, ReplacementPlan
 from fleet.replacement.planner import SolveOptions, plan_replacement
 
 START = 2027
-OPTIONS = SolveOptions(time_limit_s=10, num_workers=2, diagnosis_time_limit_s=10)
+OPTIONS = SolveOptions(time_limit_s=10, relative_gap_limit=0.0, num_workers=2, diagnosis_time_limit_s=10)
 
 
 def car(car_id: str, **fields: Any) -> CarRecord:

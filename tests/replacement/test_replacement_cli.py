@@ -32,7 +32,7 @@ def test_example_then_tables_then_json(tmp_path: Path) -> None:
     assert "Plan by year" in tables.output and "2028" in tables.output
     as_json = runner.invoke(app, ["plan-replacement", str(path), "--years", "2", "--json"])
     plan = json.loads(as_json.stdout)
-    assert plan["status"] == "optimal" and [y["year"] for y in plan["year_plans"]] == [2027, 2028]
+    assert plan["status"] in ("optimal", "feasible") and [y["year"] for y in plan["year_plans"]] == [2027, 2028]
     assert all(d["reason"] for y in plan["year_plans"] for d in y["decisions"])
 
 
