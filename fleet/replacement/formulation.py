@@ -77,6 +77,7 @@ class Formulation:
         self.model = cp_model.CpModel()
         self.choices: list[Choice] = []
         self.literals: dict[ConstraintTag, cp_model.IntVar] = {}
+        self._tags: dict[tuple[Family, str, int | None], ConstraintTag] = {}
         self.spend_vars: list[cp_model.IntVar] = []
         self.baseline_cny = 0
         self._build()
@@ -238,6 +239,12 @@ class Formulation:
         return self.literals[tag]
 
     def _tag(self, family: Family, scope: str, offset: int | None = None) -> ConstraintTag:
+        key = (family, scope, offset)
+        if key not in self._tags:
+            self._tags[key] = self._new_tag(family, scope, offset)
+        return self._tags[key]
+
+    def _new_tag(self, family: Family, scope: str, offset: int | None) -> ConstraintTag:
         policy, year = self.policy, None if offset is None else self.plan.start_year + offset
         if family == Family.budget:
             limit = policy.budget_for(scope, year)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ integers (2027).
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -238,7 +239,7 @@ class ReplacementPolicy(_Strict):
 
     def salvage_share(self, age_years: float) -> float:
         """Auction recovery share at ``age_years``, linear between the listed ages."""
-        ages = sorted(self.salvage_share_by_age)
+        ages = self._salvage_ages
         if age_years <= ages[0]:
             return self.salvage_share_by_age[ages[0]]
         for younger, older in zip(ages, ages[1:]):
@@ -246,6 +247,10 @@ class ReplacementPolicy(_Strict):
                 share_y, share_o = self.salvage_share_by_age[younger], self.salvage_share_by_age[older]
                 return share_y + (share_o - share_y) * (age_years - younger) / (older - younger)
         return self.salvage_share_by_age[ages[-1]]
+
+    @cached_property
+    def _salvage_ages(self) -> list[int]:
+        return sorted(self.salvage_share_by_age)
 
     def capital_recovery_factor(self) -> float:
         """Share of a price paid each year to annualise it over ``capital_life_years``."""
