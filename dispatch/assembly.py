@@ -76,7 +76,8 @@ def explanations(problem: Problem, chains: dict[int, list[int]]) -> dict[str, st
             if best is None:
                 text += f"; no {other} car could take it"
             else:
-                text += f"; cheapest {other} option {problem.cars[best.car].id} {best.cost_cny:.2f} CNY"
+                alternative = problem.cars[best.car].id
+                text += f"; cheapest {other} option {alternative} {best.cost_cny:.2f} CNY"
             promised = confirmed.get(requests[r].id)
             if promised is not None and promised != car.id:
                 text += f"; moved from confirmed car {promised}"

@@ -118,8 +118,9 @@ def audit_plan(
                     violations.append(f"{here}: pickup outside the pickup window")
                 if request.passengers > car.seats:
                     violations.append(f"{here}: {request.passengers} passengers, {car.seats} seats")
-                if request.vehicle_class is not None and request.vehicle_class.value != car.vehicle_class:
-                    violations.append(f"{here}: needs a {request.vehicle_class.value}")
+                wanted = request.vehicle_class
+                if wanted is not None and wanted.value != car.vehicle_class:
+                    violations.append(f"{here}: needs a {wanted.value}")
                 if request.nev_required and not car.is_nev:
                     violations.append(f"{here}: needs a new-energy vehicle")
                 service_s = request.service_pickup_s

@@ -37,7 +37,8 @@ def solve_command(
 ) -> None:
     """Plan every trip in INSTANCE.json with pool cars or leased cars at least cost.
 
-    Prints each car's route with its pickup times, the trips that cannot be served and why, and a short explanation per trip. Exit code 2 means a bad instance file.
+    Prints each car's route with its pickup times, the trips that cannot be served and
+    why, and a short explanation per trip. Exit code 2 means a bad instance file.
     """
     from dispatch.solver import solve
 

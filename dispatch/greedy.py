@@ -36,8 +36,9 @@ def solve_greedy(instance: Instance, matrix: TravelMatrix | None = None) -> Plan
     """The greedy plan for ``instance``."""
     started = time.perf_counter()
     problem = compile_problem(instance, matrix if matrix is not None else instance_matrix(instance))
-    schedule = greedy_schedule(problem)
-    return assemble_plan(problem, schedule.routes(), time.perf_counter() - started, "feasible")
+    chains = greedy_schedule(problem).routes()
+    status = "feasible" if chains else "empty"
+    return assemble_plan(problem, chains, time.perf_counter() - started, status)
 
 
 def insert_urgent(schedule: Schedule, r: int) -> Insertion | None:

@@ -1,8 +1,10 @@
 """The instance file: one day of approved trip requests, the pool cars and the lessors.
 
 Key names follow issue 4 (``travel``, ``depots``, ``vehicles``, ``lessors`` with ``tariffs``,
-``requests``); ``policy`` and ``confirmed`` are additions. Every time is an ISO-8601 string with
-a UTC offset; naive times are refused. Distances are km, durations seconds, money CNY.
+``requests``). Additions: ``policy`` (range margin, winter derating, reassignment penalty),
+``confirmed`` (request id -> vehicle id already promised), ``travel.speed_factors`` and
+``travel.osrm_url``, and ``range_km`` on a tariff (leased BEVs). Every time is an ISO-8601
+string with a UTC offset; naive times are refused. Distances are km, durations seconds, money CNY.
 
 ``load_instance`` turns a file or a dict into an :class:`Instance` or raises
 :class:`InstanceError` whose messages name the field path and the rule, for example

@@ -40,7 +40,10 @@ class Unserved(BaseModel):
 
 
 class Plan(BaseModel):
-    status: str = Field(description="optimal, feasible, or empty")
+    status: str = Field(
+        description="feasible (time-limited search: a good plan, optimality not proven) or "
+        "empty (no request could be served)"
+    )
     total_cost_cny: float
     solve_s: float
     routes: list[Route] = Field(default_factory=list)

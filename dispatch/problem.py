@@ -176,7 +176,8 @@ def compile_problem(instance: Instance, matrix: TravelMatrix) -> Problem:
     n = len(requests)
     times = [r.pickup_earliest for r in requests] + [v.shift_start for v in instance.vehicles]
     times += [lessor.shift_start for lessor in instance.lessors]
-    t0 = min(times).replace(minute=0, second=0, microsecond=0) if times else datetime.now().astimezone()
+    t0 = min(times) if times else datetime.now().astimezone()
+    t0 = t0.replace(minute=0, second=0, microsecond=0)
     cars = _cars(instance, t0, n)
     dur_s = np.ceil(matrix.duration_s - 1e-9).astype(np.int64)
     idx = np.arange(n)

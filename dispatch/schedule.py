@@ -38,9 +38,9 @@ class Schedule:
         self._km: list[float] = [0.0 for _ in problem.cars]
         self._gaps: list[np.ndarray] = [np.empty((0, 5)) for _ in problem.cars]
         self._flat: tuple[np.ndarray, ...] | None = None
-        self._car_fields = np.array(
-            [[car.per_km_cny, car.per_hour_cny, car.usable_km, car.fixed_cny] for car in problem.cars]
-        ).reshape(-1, 4)
+        self._car_fields = np.array([  # per car: CNY/km, CNY/h, usable km, fixed CNY
+            [car.per_km_cny, car.per_hour_cny, car.usable_km, car.fixed_cny] for car in problem.cars
+        ]).reshape(-1, 4)
         self._kind = np.array([car.kind for car in problem.cars])
         for c in range(len(problem.cars)):
             self._refresh(c)

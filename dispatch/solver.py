@@ -62,7 +62,8 @@ def solve(
     candidates = [r for r in range(problem.n_requests) if r not in problem.refusals]
     starts = [greedy_schedule(problem, chained_schedule(problem, candidates)).routes()]
     if initial:
-        starts.append(greedy_schedule(problem, Schedule(problem, _seed_chains(problem, initial))).routes())
+        seeded = Schedule(problem, _seed_chains(problem, initial))
+        starts.append(greedy_schedule(problem, seeded).routes())
     else:
         starts.append(greedy_schedule(problem).routes())
     best = min(starts, key=lambda chains: _objective(problem, chains))
@@ -70,7 +71,8 @@ def solve(
         improved = _routing_search(problem, candidates, best, started, time_limit_s)
         if improved is not None and _objective(problem, improved) < _objective(problem, best):
             best = improved
-    return assemble_plan(problem, best, time.perf_counter() - started, "feasible")
+    status = "feasible" if best else "empty"
+    return assemble_plan(problem, best, time.perf_counter() - started, status)
 
 
 def _remaining(started: float, time_limit_s: float) -> float:
@@ -110,8 +112,12 @@ def _reassign_cny(problem: Problem, served: dict[int, int]) -> float:
         return 0.0
     penalty = problem.instance.policy.reassign_penalty_cny
     ids = [car.id for car in problem.cars]
-    return sum(penalty for r, request in enumerate(problem.instance.requests)
-               if request.id in confirmed and (r not in served or ids[served[r]] != confirmed[request.id]))
+    moved = 0
+    for r, request in enumerate(problem.instance.requests):
+        promised = confirmed.get(request.id)
+        if promised is not None and (r not in served or ids[served[r]] != promised):
+            moved += 1
+    return penalty * moved
 
 
 def _model_cars(problem: Problem, chains: dict[int, list[int]]) -> list[int]:
@@ -145,7 +151,8 @@ def _routing_search(
     in_point = np.concatenate([cand, homes]).astype(np.int64)
     block_s = np.concatenate([problem.block_s[cand], np.zeros(len(homes), dtype=np.int64)])
     ride_km = np.concatenate([problem.ride_km[cand], np.zeros(len(homes))])
-    ride_h = np.concatenate([problem.hours[cand, problem.destination(0) + cand], np.zeros(len(homes))])
+    ride_h = np.concatenate([problem.hours[cand, problem.destination(0) + cand],
+                             np.zeros(len(homes))])
     dead_km = problem.km[np.ix_(out_point, in_point)]
     dead_h = problem.hours[np.ix_(out_point, in_point)]
     dead_s = problem.dur_s[np.ix_(out_point, in_point)]
@@ -161,7 +168,8 @@ def _routing_search(
         car = problem.cars[c]
         key = (car.per_km_cny, car.per_hour_cny)
         if key not in evaluators:
-            cost = car.per_km_cny * (dead_km + ride_km[None, :]) + car.per_hour_cny * (dead_h + ride_h[None, :])
+            cost = (car.per_km_cny * (dead_km + ride_km[None, :])
+                    + car.per_hour_cny * (dead_h + ride_h[None, :]))
             cost = np.where(home_block, 0.0, np.rint(cost * MILLI)).astype(np.int64)
             evaluators[key] = routing.RegisterTransitMatrix(cost.tolist())
         routing.SetArcCostEvaluatorOfVehicle(evaluators[key], v)
@@ -182,7 +190,8 @@ def _routing_search(
         time_dim.CumulVar(routing.End(v)).SetRange(car.shift_start_s, car.shift_end_s)
 
     if any(math.isfinite(problem.cars[c].usable_km) for c in cars):
-        metres = np.where(home_block, 0, np.ceil((dead_km + ride_km[None, :]) * 1000)).astype(np.int64)
+        metres = np.ceil((dead_km + ride_km[None, :]) * 1000)
+        metres = np.where(home_block, 0, metres).astype(np.int64)
         dist_cb = routing.RegisterTransitMatrix(metres.tolist())
         caps = [int(problem.cars[c].usable_km * 1000) if math.isfinite(problem.cars[c].usable_km)
                 else 10**12 for c in cars]
@@ -201,7 +210,8 @@ def _routing_search(
             routing.VehicleVar(index).RemoveValues(banned)
         promised = confirmed.get(request.id)
         if promised in car_by_id and penalty > 0:
-            routing.AddSoftSameVehicleConstraint([routing.Start(car_by_id[promised]), index], penalty)
+            start = routing.Start(car_by_id[promised])  # fixed to that car
+            routing.AddSoftSameVehicleConstraint([start, index], penalty)
 
     node_of = {r: k for k, r in enumerate(candidates)}
     seed = [[] for _ in cars]
@@ -210,7 +220,8 @@ def _routing_search(
     initial = routing.ReadAssignmentFromRoutes(seed, True)
 
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    params.first_solution_strategy = (  # used only when the seed cannot be read
+        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION)
     params.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
     # OR-Tools checks its limit only between neighbourhood scans and overran it by up to

@@ -31,10 +31,11 @@ import numpy as np
 
 from dispatch.assembly import assemble_plan
 from dispatch.check import audit_plan
-from dispatch.greedy import solve_greedy
+from dispatch.greedy import insert_urgent, solve_greedy
 from dispatch.instance import Instance, parse_instance
 from dispatch.plan import Plan
 from dispatch.problem import Problem, compile_problem
+from dispatch.schedule import Schedule
 from dispatch.solver import solve
 from dispatch.travel import TravelMatrix, instance_matrix
 
@@ -182,12 +183,41 @@ def _score(instance: Instance, matrix: TravelMatrix, plan: Plan, wall_s: float) 
             "cars_lease": sum(r.kind == "lease" for r in plan.routes)}
 
 
-def _vroom_plan(problem: Problem, level: int) -> tuple[Plan, float]:
-    chains, wall_s = solve_vroom(problem, level)
+def _vroom_plan(problem: Problem, level: int, threads: int) -> tuple[Plan, float]:
+    chains, wall_s = solve_vroom(problem, level, threads)
     return assemble_plan(problem, chains, wall_s, "feasible", explain=False), wall_s
 
 
-def run_size(n_requests: int, level5: bool, max_time_s: float, seed: int) -> dict[str, Any]:
+def urgent_insertion_ms(problem: Problem, chains: dict[int, list[int]], samples: int,
+                        seed: int) -> dict[str, float]:
+    """Wall time (ms) of inserting one request into the plan, the rest of the plan in memory.
+
+    Each sample takes one served request out of the plan and times :func:`insert_urgent`
+    putting it back at its cheapest feasible place (a plan of n - 1 requests).
+    """
+    schedule = Schedule(problem, chains)
+    rng = random.Random(seed)
+    served = sorted(schedule.served().items())
+    times_ms: list[float] = []
+    for r, c in rng.sample(served, min(samples, len(served))):
+        schedule.remove(r, c)
+        started = time.perf_counter()
+        move = insert_urgent(schedule, r)
+        times_ms.append((time.perf_counter() - started) * 1000)
+        if move is None:  # cannot happen: its old place is still free
+            raise RuntimeError(f"request {r} found no place")
+    return {"samples": len(times_ms), "p50_ms": round(float(np.percentile(times_ms, 50)), 2),
+            "p95_ms": round(float(np.percentile(times_ms, 95)), 2),
+            "max_ms": round(max(times_ms), 2)}
+
+
+def _ours(instance: Instance, matrix: TravelMatrix, budget_s: float) -> tuple[Plan, dict[str, Any]]:
+    started = time.perf_counter()
+    plan = solve(instance, matrix, time_limit_s=budget_s)
+    return plan, _score(instance, matrix, plan, time.perf_counter() - started)
+
+
+def run_size(n_requests: int, level5: bool, max_time_s: float, seed: int, threads: int) -> dict[str, Any]:
     n_cars, n_lessors = SIZES.get(n_requests, (max(60, n_requests // 3), 3))
     instance = parse_instance(generate_day(n_requests, n_cars, n_lessors, seed))
     matrix = instance_matrix(instance)
@@ -199,25 +229,27 @@ def run_size(n_requests: int, level5: bool, max_time_s: float, seed: int) -> dic
     started = time.perf_counter()
     plan = solve_greedy(instance, matrix)
     solvers["greedy"] = _score(instance, matrix, plan, time.perf_counter() - started)
-    levels = [1, 5] if level5 else [1]
-    for level in levels:
-        _log(f"[{n_requests}] vroom exploration level {level} ...")
-        plan, wall_s = _vroom_plan(problem, level)
+    best_plan = plan
+    for level in [1, 5] if level5 else [1]:
+        _log(f"[{n_requests}] vroom exploration level {level} ({threads} threads) ...")
+        plan, wall_s = _vroom_plan(problem, level, threads)
         solvers[f"vroom_l{level}"] = _score(instance, matrix, plan, wall_s)
-        budget_s = min(max_time_s, max(0.5, wall_s))
+        budget_s = min(max_time_s, wall_s)
         _log(f"[{n_requests}] ours with {budget_s:.1f} s (vroom level {level} took {wall_s:.1f} s) ...")
-        started = time.perf_counter()
-        plan = solve(instance, matrix, time_limit_s=budget_s)
-        solvers[f"ours_at_l{level}_time"] = _score(instance, matrix, plan, time.perf_counter() - started)
-    if not level5 or solvers["vroom_l5"]["wall_s"] < max_time_s:
+        best_plan, solvers[f"ours_at_l{level}_time"] = _ours(instance, matrix, budget_s)
+    if max(solvers[f"vroom_l{lv}"]["wall_s"] for lv in ([1, 5] if level5 else [1])) < max_time_s:
         _log(f"[{n_requests}] ours with {max_time_s:.0f} s ...")
-        started = time.perf_counter()
-        plan = solve(instance, matrix, time_limit_s=max_time_s)
-        solvers[f"ours_{max_time_s:.0f}s"] = _score(instance, matrix, plan, time.perf_counter() - started)
+        best_plan, solvers[f"ours_{max_time_s:.0f}s"] = _ours(instance, matrix, max_time_s)
     row["solvers"] = solvers
     for name, result in solvers.items():
         _log(f"[{n_requests}] {name:>16}: {result['cost_cny']:>10.2f} CNY, served {result['served']}, "
              f"{result['wall_s']:.2f} s, violations {result['violations']}")
+    car_index = {car.id: c for c, car in enumerate(problem.cars)}
+    request_index = {r.id: i for i, r in enumerate(instance.requests)}
+    chains = {car_index[route.vehicle]: [request_index[s.request] for s in route.stops
+                                         if s.type == "pickup"] for route in best_plan.routes}
+    row["urgent_insertion"] = urgent_insertion_ms(problem, chains, 200, seed)
+    _log(f"[{n_requests}] urgent insertion: {row['urgent_insertion']}")
     return row
 
 
@@ -227,14 +259,20 @@ def main(argv: list[str] | None = None) -> None:
                         help="numbers of requests to generate, one day each (default: all)")
     parser.add_argument("--quick", action="store_true",
                         help="50 and 200 requests only, and skip VROOM's exploration level 5")
+    parser.add_argument("--level5-up-to", type=int, default=400,
+                        help="run VROOM's level 5 only up to this many requests (default 400; "
+                             "at 1,000 requests its level 1 alone took 93 s here)")
     parser.add_argument("--no-level5", action="store_true", help="skip VROOM's exploration level 5")
     parser.add_argument("--max-time", type=float, default=60.0,
                         help="most seconds our solver gets on one instance (default 60)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the generated days")
+    parser.add_argument("--vroom-threads", type=int, default=2,
+                        help="threads VROOM may use (default 2, the cores of this machine)")
     args = parser.parse_args(argv)
     sizes = [50, 200] if args.quick else args.sizes
     level5 = not (args.quick or args.no_level5)
-    rows = [run_size(n, level5, args.max_time, args.seed) for n in sizes]
+    rows = [run_size(n, level5 and n <= args.level5_up_to, args.max_time, args.seed,
+                     args.vroom_threads) for n in sizes]
     print(json.dumps({"machine_note": "wall times on a shared 2-core machine", "results": rows},
                      indent=2))
 
