@@ -90,7 +90,8 @@ def plan_replacement(
     lifecycle = Lifecycle(plan)
     formulation = Formulation(plan, groups, lifecycle)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = options.time_limit_s
+    # The time limit covers building the model too.
+    solver.parameters.max_time_in_seconds = max(0.1, options.time_limit_s - (time.monotonic() - started))
     solver.parameters.num_workers = options.num_workers
     solver.parameters.relative_gap_limit = options.relative_gap_limit
     solver.parameters.random_seed = options.random_seed
