@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
 from fleet.db import make_engine, upgrade
@@ -40,15 +40,21 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def _postgres_migrated() -> str:
-    url = os.environ["FLEET_TEST_DATABASE_URL"]
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+def _postgres_migrated() -> Iterator[str]:
+    """A database of its own for this test run on the FLEET_TEST_DATABASE_URL server, so
+    that runs side by side never lock each other; dropped at the end."""
+    server_url = make_url(os.environ["FLEET_TEST_DATABASE_URL"])
+    name = f"{server_url.database}_run{os.getpid()}"
+    admin = make_engine(server_url.render_as_string(hide_password=False))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server_url.set(database=name).render_as_string(hide_password=False)
     upgrade(url)
-    return url
+    yield url
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -83,3 +89,30 @@ def engine(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine) as s:
         yield s
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mqtt_url() -> Iterator[str]:
+    """A broker for the tests: FLEET_TEST_MQTT_URL, else a local Mosquitto on 1883, else an
+    embedded amqtt broker started for the session."""
+    from fleet.broker import EmbeddedBroker, broker_answers
+
+    configured = os.environ.get("FLEET_TEST_MQTT_URL")
+    if configured:
+        yield configured
+        return
+    if broker_answers("mqtt://127.0.0.1:1883", timeout_s=1.0):
+        yield "mqtt://127.0.0.1:1883"
+        return
+    broker = EmbeddedBroker("127.0.0.1", _free_port())
+    broker.start()
+    yield broker.url
+    broker.stop()

@@ -44,10 +44,27 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+class StrEnumType(TypeDecorator):
+    """A short string column that reads back as a member of ``enum``."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int = 16) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> StrEnum | None:
+        return None if value is None else self.enum(value)
+
+
 def enum_field(enum: type[StrEnum], default: Any = ..., **kwargs: Any) -> Any:
     """A string column that holds one of the values of ``enum``."""
-    length = max(len(member.value) for member in enum)
-    return Field(default, sa_type=String(max(length, 16)), **kwargs)
+    length = max(16, *(len(member.value) for member in enum))
+    return Field(default, sa_type=StrEnumType(enum, length), **kwargs)
 
 
 def time_field(default: Any = ..., **kwargs: Any) -> Any:

@@ -1,0 +1,57 @@
+"""The FastAPI application: REST API under /api/v1, operational endpoints, offline docs."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
+
+import fleet
+from fleet.db import make_engine
+from fleet.settings import Settings, get_settings
+from web import observability
+from web.errors import install_error_handlers
+from web.routers import assignments, auth, fleet_assets, lessors, organisations, records, trip_requests
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    """Every REST router under /api/v1."""
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth.router)
+    api.include_router(organisations.router)
+    for router in fleet_assets.routers:
+        api.include_router(router)
+    api.include_router(lessors.router)
+    api.include_router(trip_requests.router)
+    api.include_router(assignments.router)
+    api.include_router(records.router)
+    return api
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for ``settings`` (default: from the environment)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPIOffline(
+        title="Official-vehicle fleet platform",
+        version=fleet.__version__,
+        description="Pooled and leased official cars: requests, dispatch, telematics, compliance.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.resolved_database_url)
+    app.state.signing_key = settings.signing_key()
+    app.add_middleware(observability.MetricsMiddleware)
+    install_error_handlers(app)
+    app.include_router(observability.router)
+    app.include_router(api_router())
+    return app

@@ -1,0 +1,128 @@
+"""A router factory for the plain nouns: list (paginated, filtered, org-scoped), get,
+create and update, each write checked against the caller's scope and written to the audit
+log. Nouns with a workflow of their own have hand-written routers beside this one."""
+
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from pydantic import BaseModel
+from sqlmodel import Session, SQLModel, col, select
+
+from fleet import audit
+from fleet.models import Role, utcnow
+from web.deps import CurrentPrincipal, Principal, SessionDep, forbid_out_of_scope, not_found, require_roles
+from web.pagination import Page, PageDep, paginate
+
+ObjectId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Object id.")]
+
+
+@dataclass
+class Noun:
+    """How one table is exposed: models, roles, and which query parameters filter what."""
+
+    name: str
+    path: str
+    table: type[SQLModel]
+    create: type[SQLModel]
+    update: type[SQLModel]
+    public: type[SQLModel]
+    read_roles: Sequence[Role]
+    write_roles: Sequence[Role]
+    update_roles: Sequence[Role] | None = None
+    filters: type[BaseModel] | None = None
+    #: Runs before insert/update to check references (raise HTTPException); may be None.
+    validate: Callable[[Session, Principal, dict[str, Any]], None] | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+def apply_filters(statement, table: type[SQLModel], filters: BaseModel | None):  # type: ignore[no-untyped-def]
+    """Equality filters for every filter field that was given (``q`` searches ``name``)."""
+    if filters is None:
+        return statement
+    for key, value in filters.model_dump(exclude_none=True).items():
+        if key == "q":
+            statement = statement.where(col(getattr(table, "name")).contains(value))
+        else:
+            statement = statement.where(getattr(table, key) == value)
+    return statement
+
+
+def reject_null_for_required(table: type[SQLModel], changes: dict[str, Any]) -> None:
+    """422 when an update sets a column that may not be empty to null."""
+    columns = table.__table__.columns  # type: ignore[attr-defined]
+    for key, value in changes.items():
+        if value is None and key in columns and not columns[key].nullable:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"{key}: may not be null")
+
+
+def crud_router(noun: Noun) -> APIRouter:
+    """List, get, create and update endpoints for ``noun`` under ``/{noun.path}``."""
+    router = APIRouter(prefix=f"/{noun.path}", tags=noun.tags or [noun.path])
+    table = noun.table
+    readers = Depends(require_roles(*noun.read_roles))
+    writers = Depends(require_roles(*noun.write_roles))
+    updaters = Depends(require_roles(*(noun.update_roles or noun.write_roles)))
+    Filters = noun.filters
+
+    def load(session: Session, principal: Principal, object_id: int) -> SQLModel:
+        obj = session.get(table, object_id)
+        if obj is None or not principal.in_scope(session, obj.org_id):
+            raise not_found(noun.name, object_id)
+        return obj
+
+    if Filters is not None:
+
+        @router.get("", response_model=Page[noun.public], dependencies=[readers], summary=f"List {noun.path}")
+        def list_objects(
+            session: SessionDep, principal: CurrentPrincipal, page: PageDep,
+            filters: Annotated[Filters, Query()],  # type: ignore[valid-type]
+        ) -> dict:
+            statement = select(table).where(principal.scope_filter(col(table.org_id)))
+            statement = apply_filters(statement, table, filters)
+            return paginate(session, statement, page, col(table.id))
+
+    @router.get("/{object_id}", response_model=noun.public, dependencies=[readers], summary=f"Get one of {noun.path}")
+    def get_object(object_id: ObjectId, session: SessionDep, principal: CurrentPrincipal) -> SQLModel:
+        return load(session, principal, object_id)
+
+    @router.post("", response_model=noun.public, status_code=status.HTTP_201_CREATED, dependencies=[writers],
+                 summary=f"Create one of {noun.path}")
+    def create_object(body: noun.create, session: SessionDep, principal: CurrentPrincipal) -> SQLModel:  # type: ignore[valid-type]
+        data = body.model_dump()
+        forbid_out_of_scope(principal, session, data["org_id"])
+        if noun.validate:
+            noun.validate(session, principal, data)
+        obj = table.model_validate(data)
+        session.add(obj)
+        session.flush()
+        audit.record(session, principal.user, f"{noun.name}.create", noun.name, obj.id, None, audit.snapshot(obj))
+        session.commit()
+        session.refresh(obj)
+        return obj
+
+    @router.patch("/{object_id}", response_model=noun.public, dependencies=[updaters],
+                  summary=f"Update one of {noun.path}")
+    def update_object(object_id: ObjectId, body: noun.update, session: SessionDep, principal: CurrentPrincipal) -> SQLModel:  # type: ignore[valid-type]
+        obj = load(session, principal, object_id)
+        before = audit.snapshot(obj)
+        changes = body.model_dump(exclude_unset=True)
+        reject_null_for_required(table, changes)
+        if "org_id" in changes:
+            forbid_out_of_scope(principal, session, changes["org_id"])
+        if noun.validate:
+            noun.validate(session, principal, {**obj.model_dump(), **changes})
+        for key, value in changes.items():
+            setattr(obj, key, value)
+        if hasattr(obj, "updated_at"):
+            obj.updated_at = utcnow()
+        session.add(obj)
+        session.flush()
+        audit.record(session, principal.user, f"{noun.name}.update", noun.name, obj.id, before, audit.snapshot(obj))
+        session.commit()
+        session.refresh(obj)
+        return obj
+
+    return router

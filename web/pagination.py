@@ -1,0 +1,44 @@
+"""Paginated list responses: ``{items, total, limit, offset}``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import func
+from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 200
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class PageParams(BaseModel):
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def paginate(session: Session, statement: SelectOfScalar, page: PageParams, order_by) -> dict:  # type: ignore[no-untyped-def]
+    """Run ``statement`` for one page, ordered by ``order_by``, with the total count."""
+    total = session.exec(select(func.count()).select_from(statement.order_by(None).subquery())).one()
+    items = session.exec(statement.order_by(order_by).limit(page.limit).offset(page.offset)).all()
+    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}

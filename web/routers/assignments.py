@@ -1,0 +1,131 @@
+"""Assignments: a request served by a pool car and its driver, or by a leased car.
+
+Dispatch plans create them; a dispatcher may also write or override one by hand. Changing
+the car or driver of a confirmed assignment is an override and needs a reason."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from fleet import audit
+from fleet.models import (
+    Assignment,
+    AssignmentCreate,
+    AssignmentKind,
+    AssignmentPublic,
+    AssignmentUpdate,
+    Driver,
+    Lessor,
+    RequestState,
+    Role,
+    TripRequest,
+    Vehicle,
+)
+from web.crud import ObjectId
+from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
+from web.pagination import Page, PageDep, paginate
+from web.references import check_references
+
+router = APIRouter(prefix="/assignments", tags=["assignments"])
+readers = Depends(require_roles(Role.admin, Role.dispatcher, Role.auditor, Role.driver))
+dispatchers = Depends(require_roles(Role.admin, Role.dispatcher))
+ASSIGNABLE_STATES = {RequestState.approved, RequestState.planned}
+
+
+class AssignmentFilters(BaseModel):
+    request_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    vehicle_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    driver_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    kind: AssignmentKind | None = None
+    confirmed: bool | None = None
+
+
+def own_driver_ids(principal: Principal):  # type: ignore[no-untyped-def]
+    """A subquery of the driver records that belong to the calling user."""
+    return select(Driver.id).where(Driver.user_id == principal.user.id)
+
+
+def _load(session: Session, principal: Principal, assignment_id: int) -> Assignment:
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or not principal.in_scope(session, assignment.org_id):
+        raise not_found("assignment", assignment_id)
+    if principal.role == Role.driver and assignment.driver_id not in session.exec(own_driver_ids(principal)).all():
+        raise not_found("assignment", assignment_id)
+    return assignment
+
+
+def _check_resources(session: Session, principal: Principal, data: dict) -> None:
+    check_references(session, principal, data, {"vehicle_id": Vehicle, "driver_id": Driver, "lessor_id": Lessor})
+    if data["kind"] == AssignmentKind.pool and (data.get("vehicle_id") is None or data.get("driver_id") is None):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="vehicle_id: a pool assignment needs a vehicle and a driver")
+    if data["kind"] == AssignmentKind.lease and data.get("lessor_id") is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="lessor_id: a lease assignment needs a lessor")
+    if data["planned_dropoff"] <= data["planned_pickup"]:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="planned_dropoff: must be after planned_pickup")
+
+
+@router.get("", response_model=Page[AssignmentPublic], dependencies=[readers])
+def list_assignments(
+    session: SessionDep, principal: CurrentPrincipal, page: PageDep, filters: Annotated[AssignmentFilters, Query()]
+) -> dict:
+    """Assignments in scope; a driver sees only their own."""
+    statement = select(Assignment).where(principal.scope_filter(col(Assignment.org_id)))
+    if principal.role == Role.driver:
+        statement = statement.where(col(Assignment.driver_id).in_(own_driver_ids(principal)))
+    for key, value in filters.model_dump(exclude_none=True).items():
+        statement = statement.where(getattr(Assignment, key) == value)
+    return paginate(session, statement, page, col(Assignment.planned_pickup))
+
+
+@router.get("/{object_id}", response_model=AssignmentPublic, dependencies=[readers])
+def get_assignment(object_id: ObjectId, session: SessionDep, principal: CurrentPrincipal) -> Assignment:
+    return _load(session, principal, object_id)
+
+
+@router.post("", response_model=AssignmentPublic, status_code=status.HTTP_201_CREATED, dependencies=[dispatchers])
+def create_assignment(body: AssignmentCreate, session: SessionDep, principal: CurrentPrincipal) -> Assignment:
+    """Assign an approved or planned request by hand."""
+    request = session.get(TripRequest, body.request_id)
+    if request is None or not principal.in_scope(session, request.agency_id):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"request_id: trip request {body.request_id} not found")
+    if request.state not in ASSIGNABLE_STATES:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            detail=f"request_id: a request in state '{request.state}' cannot be assigned")
+    data = body.model_dump()
+    _check_resources(session, principal, data)
+    assignment = Assignment.model_validate(data | {"org_id": request.agency_id})
+    session.add(assignment)
+    session.flush()
+    audit.record(session, principal.user, "assignment.create", "assignment", assignment.id, None, audit.snapshot(assignment))
+    session.commit()
+    session.refresh(assignment)
+    return assignment
+
+
+@router.patch("/{object_id}", response_model=AssignmentPublic, dependencies=[dispatchers])
+def update_assignment(
+    object_id: ObjectId, body: AssignmentUpdate, session: SessionDep, principal: CurrentPrincipal
+) -> Assignment:
+    """Confirm an assignment, or change its car or driver (an override of a confirmed one
+    needs ``override_reason``)."""
+    assignment = _load(session, principal, object_id)
+    before = audit.snapshot(assignment)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("confirmed") is None:
+        changes.pop("confirmed", None)
+    swaps = {k for k in ("vehicle_id", "driver_id") if k in changes and changes[k] != getattr(assignment, k)}
+    if swaps and assignment.confirmed and not changes.get("override_reason"):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            detail="override_reason: required to change the car or driver of a confirmed assignment")
+    merged = assignment.model_dump() | changes
+    _check_resources(session, principal, merged)
+    for key, value in changes.items():
+        setattr(assignment, key, value)
+    session.add(assignment)
+    action = "assignment.override" if swaps and assignment.confirmed else "assignment.update"
+    audit.record(session, principal.user, action, "assignment", assignment.id, before, audit.snapshot(assignment))
+    session.commit()
+    session.refresh(assignment)
+    return assignment

@@ -1,0 +1,133 @@
+"""Read-only records: trips as driven, GPS positions, alerts and the audit log."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlmodel import col, select
+
+from fleet.models import (
+    Alert,
+    AlertPublic,
+    AlertSeverity,
+    AlertState,
+    AuditEntry,
+    AuditEntryPublic,
+    Position,
+    PositionPublic,
+    Role,
+    Trip,
+    TripPublic,
+    User,
+    Vehicle,
+)
+from web.crud import ObjectId
+from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
+from web.pagination import Page, PageDep, paginate
+from web.routers.assignments import own_driver_ids
+
+router = APIRouter(tags=["records"])
+R = Role
+fleet_readers = Depends(require_roles(R.admin, R.dispatcher, R.auditor))
+trip_readers = Depends(require_roles(R.admin, R.dispatcher, R.auditor, R.driver))
+audit_readers = Depends(require_roles(R.admin, R.auditor))
+
+Id = Annotated[int | None, Field(None, ge=1, le=2**31 - 1)]
+
+
+class TimeRange(BaseModel):
+    vehicle_id: Id = None
+    since: AwareDatetime | None = Field(None, description="At or after this time.")
+    until: AwareDatetime | None = Field(None, description="Before this time.")
+
+
+class AlertFilters(TimeRange):
+    kind: str | None = Field(None, max_length=60)
+    state: AlertState | None = None
+    severity: AlertSeverity | None = None
+
+
+class AuditFilters(BaseModel):
+    object_type: str | None = Field(None, max_length=40)
+    object_id: str | None = Field(None, max_length=40)
+    actor: str | None = Field(None, max_length=64)
+
+
+def _vehicles_in_scope(principal: Principal):  # type: ignore[no-untyped-def]
+    return select(Vehicle.id).where(principal.scope_filter(col(Vehicle.org_id)))
+
+
+def _time_filtered(statement, column, filters: TimeRange, vehicle_column):  # type: ignore[no-untyped-def]
+    if filters.vehicle_id is not None:
+        statement = statement.where(vehicle_column == filters.vehicle_id)
+    if filters.since is not None:
+        statement = statement.where(column >= filters.since)
+    if filters.until is not None:
+        statement = statement.where(column < filters.until)
+    return statement
+
+
+@router.get("/trips", response_model=Page[TripPublic], dependencies=[trip_readers])
+def list_trips(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
+               filters: Annotated[TimeRange, Query()]) -> dict:
+    """Trips as driven of cars in scope; a driver sees only their own."""
+    statement = select(Trip).where(col(Trip.vehicle_id).in_(_vehicles_in_scope(principal)))
+    if principal.role == Role.driver:
+        statement = statement.where(col(Trip.driver_id).in_(own_driver_ids(principal)))
+    statement = _time_filtered(statement, col(Trip.started_at), filters, col(Trip.vehicle_id))
+    return paginate(session, statement, page, col(Trip.started_at))
+
+
+@router.get("/trips/{object_id}", response_model=TripPublic, dependencies=[trip_readers])
+def get_trip(object_id: ObjectId, session: SessionDep, principal: CurrentPrincipal) -> Trip:
+    trip = session.get(Trip, object_id)
+    vehicle = session.get(Vehicle, trip.vehicle_id) if trip else None
+    visible = vehicle is not None and principal.in_scope(session, vehicle.org_id)
+    if visible and principal.role == Role.driver:
+        visible = trip.driver_id in session.exec(own_driver_ids(principal)).all()
+    if not visible:
+        raise not_found("trip", object_id)
+    return trip
+
+
+@router.get("/positions", response_model=Page[PositionPublic], dependencies=[fleet_readers])
+def list_positions(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
+                   filters: Annotated[TimeRange, Query()]) -> dict:
+    """GPS positions of cars in scope, in event-time order."""
+    statement = select(Position).where(col(Position.vehicle_id).in_(_vehicles_in_scope(principal)))
+    statement = _time_filtered(statement, col(Position.ts), filters, col(Position.vehicle_id))
+    return paginate(session, statement, page, col(Position.ts))
+
+
+@router.get("/alerts", response_model=Page[AlertPublic], dependencies=[fleet_readers])
+def list_alerts(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
+                filters: Annotated[AlertFilters, Query()]) -> dict:
+    statement = select(Alert).where(col(Alert.vehicle_id).in_(_vehicles_in_scope(principal)))
+    statement = _time_filtered(statement, col(Alert.started_at), filters, col(Alert.vehicle_id))
+    for key in ("kind", "state", "severity"):
+        value = getattr(filters, key)
+        if value is not None:
+            statement = statement.where(getattr(Alert, key) == value)
+    return paginate(session, statement, page, col(Alert.started_at).desc())
+
+
+@router.get("/alerts/{object_id}", response_model=AlertPublic, dependencies=[fleet_readers])
+def get_alert(object_id: ObjectId, session: SessionDep, principal: CurrentPrincipal) -> Alert:
+    alert = session.get(Alert, object_id)
+    vehicle = session.get(Vehicle, alert.vehicle_id) if alert else None
+    if vehicle is None or not principal.in_scope(session, vehicle.org_id):
+        raise not_found("alert", object_id)
+    return alert
+
+
+@router.get("/audit-entries", response_model=Page[AuditEntryPublic], dependencies=[audit_readers])
+def list_audit_entries(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
+                       filters: Annotated[AuditFilters, Query()]) -> dict:
+    """Audit entries made by users in the caller's scope (and by the system), oldest first."""
+    users_in_scope = select(User.id).where(principal.scope_filter(col(User.org_id)))
+    statement = select(AuditEntry).where(
+        col(AuditEntry.actor_id).in_(users_in_scope) | col(AuditEntry.actor_id).is_(None)
+    )
+    for key, value in filters.model_dump(exclude_none=True).items():
+        statement = statement.where(getattr(AuditEntry, key) == value)
+    return paginate(session, statement, page, col(AuditEntry.id))
