@@ -7,12 +7,21 @@ sub-commands through the ``fleet.commands`` entry-point group: each entry is a f
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from fleet.logs import configure_logging
 from fleet.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 app = typer.Typer(
     name="fleet",
@@ -22,6 +31,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema: create or upgrade it.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+schema_app = typer.Typer(help="Print the JSON Schemas of the files the platform reads.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+users_app = typer.Typer(help="Manage logins.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
 @app.callback()
@@ -40,6 +53,167 @@ def db_upgrade(
     url = get_settings().resolved_database_url
     upgrade(url, revision)
     typer.echo(f"database at {_redact(url)} is at revision {revision}")
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[
+        Path,
+        typer.Argument(help="Fleet document (JSON); `-` reads standard input.", allow_dash=True),
+    ],
+    actor: Annotated[
+        str | None,
+        typer.Option(help="Username to record in the audit log as the importer; default `cli`."),
+    ] = None,
+) -> None:
+    """Load a whole fleet from one JSON document, all or nothing.
+
+    The document holds organisations, depots, parking sites, zones, lessors, users, drivers
+    and vehicles. Every problem is printed with its path in the document (e.g. `vehicles[12].plate`) and
+    nothing is written. `fleet schema import` prints the format; `fleet export-fleet` writes it.
+    """
+    from sqlmodel import select
+
+    from fleet.fleet_document import FleetImportError, import_fleet
+    from fleet.models import User
+
+    data = _read_json(file)
+    with _session() as session:
+        user = session.exec(select(User).where(User.username == actor)).first() if actor else "cli"
+        if user is None:
+            _fail(f"unknown user {actor!r} for --actor")
+        try:
+            counts = import_fleet(session, data, actor=user)
+        except FleetImportError as exc:
+            for error in exc.errors:
+                typer.echo(str(error), err=True)
+            _fail(f"{len(exc.errors)} error(s); nothing was imported")
+    typer.echo("imported: " + ", ".join(f"{count} {kind}" for kind, count in counts.items()))
+
+
+@app.command("export-fleet")
+def export_fleet_command(
+    file: Annotated[
+        Path,
+        typer.Argument(help="Where to write the fleet document; `-` (default) is standard output.", allow_dash=True),
+    ] = Path("-"),
+) -> None:
+    """Write the whole fleet as a fleet document, the format `fleet import` reads.
+
+    Users are written with their password hashes, never passwords: keep the file safe.
+    """
+    from fleet.fleet_document import export_fleet
+
+    with _session() as session:
+        text = json.dumps(export_fleet(session).as_json(), ensure_ascii=False, indent=2)
+    if str(file) == "-":
+        typer.echo(text)
+    else:
+        file.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"fleet written to {file}", err=True)
+
+
+@schema_app.command("import")
+def schema_import() -> None:
+    """Print the JSON Schema of the fleet document that `fleet import` reads."""
+    from fleet.fleet_document import FleetDocument
+
+    typer.echo(json.dumps(FleetDocument.model_json_schema(), ensure_ascii=False, indent=2))
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Login name: letters, digits and _ . @ - (3 to 64).")],
+    role: Annotated[
+        str,
+        typer.Option(help="One of admin, dispatcher, driver, requester, approver, auditor."),
+    ],
+    org: Annotated[str, typer.Option(help="Code of the organisation whose subtree the user works in.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            confirmation_prompt=True,
+            hide_input=True,
+            help="At least 8 characters, 4 of them different; asked twice when left out.",
+        ),
+    ],
+    full_name: Annotated[str, typer.Option(help="Name shown in the console.")] = "",
+) -> None:
+    """Create a login in an existing organisation (recorded in the audit log)."""
+    from fleet.fleet_document import FleetImportError, import_fleet
+
+    record = {"username": username, "role": role, "org": org, "password": password, "full_name": full_name}
+    with _session() as session:
+        try:
+            import_fleet(session, {"users": [record]}, actor="cli")
+        except FleetImportError as exc:
+            for error in exc.errors:
+                path, _, reason = str(error).partition(": ")
+                typer.echo(f"{path.removeprefix('users[0].')}: {reason}", err=True)
+            _fail("the user was not created")
+    typer.echo(f"user {username!r} ({role}) created in organisation {org}")
+
+
+@app.command("seed")
+def seed_command(
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same fleet.")] = 2021,
+) -> None:
+    """Fill an empty database with a synthetic Lianyungang fleet and demo logins.
+
+    A prefecture-level city: organisation tree, ~600 cars, drivers, depots, parking sites,
+    forbidden venues, 3 lessors and one demo login per role.
+
+    Refuses a database that already has organisations. The demo passwords are printed and
+    public: use the seeded logins for demonstrations only.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from fleet.seed import SeedError, seed_database
+
+    try:
+        summary = seed_database(get_settings().resolved_database_url, seed=seed, progress=True)
+    except SeedError as exc:
+        _fail(str(exc))
+    console = Console()
+    console.print("seeded in {seconds} s: ".format(**summary) + ", ".join(f"{n} {k}" for k, n in summary["counts"].items()))
+    table = Table(title="Demo logins (public passwords: demonstrations only)")
+    for column in ("username", "password", "role", "org"):
+        table.add_column(column)
+    for login in summary["logins"]:
+        table.add_row(*(login[column] for column in ("username", "password", "role", "org")))
+    console.print(table)
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A committing session on the configured database, after upgrading its schema."""
+    from fleet.db import make_engine, session_scope, upgrade
+
+    url = get_settings().resolved_database_url
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _read_json(file: Path) -> Any:
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        return json.loads(text)
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror}")
+    except json.JSONDecodeError as exc:
+        _fail(f"{file} is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
 
 
 def _redact(url: str) -> str:
