@@ -170,11 +170,11 @@ def seed_command(
     from rich.console import Console
     from rich.table import Table
 
-    from fleet.seed import SeedError, seed_database
+    from fleet.seed import AlreadySeeded, seed_database
 
     try:
         summary = seed_database(get_settings().resolved_database_url, seed=seed, progress=True)
-    except SeedError as exc:
+    except AlreadySeeded as exc:
         _fail(str(exc))
     console = Console()
     console.print("seeded in {seconds} s: ".format(**summary) + ", ".join(f"{n} {k}" for k, n in summary["counts"].items()))

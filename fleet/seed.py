@@ -112,8 +112,8 @@ PLATE_LETTERS = "ABCEGHJKLMNPQRSTUVWXYZ"
 DEMO_PASSWORD_SUFFIX = "-demo-2021"
 
 
-class SeedError(RuntimeError):
-    """The database cannot be seeded (for example, it already holds an organisation tree)."""
+class AlreadySeeded(RuntimeError):
+    """The database already holds an organisation tree; the seed only fills an empty one."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class DemoLogin:
 def seed_database(url: str, *, seed: int = 2021, progress: bool = False) -> dict[str, Any]:
     """Create the schema at ``url`` if needed and import the synthetic Lianyungang fleet.
 
-    Refuses (``SeedError``) when the database already has organisations. Returns
+    Refuses (:class:`AlreadySeeded`) when the database already has organisations. Returns
     ``{"counts": {kind: n}, "logins": [{"username", "password", "role", "org"}],
     "seconds": elapsed wall time}``; the logins are demo accounts with published passwords.
     """
@@ -139,7 +139,7 @@ def seed_database(url: str, *, seed: int = 2021, progress: bool = False) -> dict
         try:
             with session_scope(engine) as session:
                 if session.exec(select(Organisation.id).limit(1)).first() is not None:
-                    raise SeedError(
+                    raise AlreadySeeded(
                         "the database already has organisations; seed an empty database "
                         "(for example a new FLEET_DATABASE_URL) or import with `fleet import`"
                     )
@@ -162,12 +162,12 @@ def seed_database(url: str, *, seed: int = 2021, progress: bool = False) -> dict
 @contextmanager
 def _stages(show: bool) -> Iterator[Any]:
     """A ``stage(description)`` callback that advances a rich progress bar when ``show``."""
-    names = 5
+    stage_count = 5
     if not show:
         yield lambda _description: None
         return
     with Progress(transient=False) as bar:
-        task = bar.add_task("Seeding", total=names)
+        task = bar.add_task("Seeding", total=stage_count)
         started = False
 
         def stage(description: str) -> None:
@@ -176,7 +176,7 @@ def _stages(show: bool) -> Iterator[Any]:
             started = True
 
         yield stage
-        bar.update(task, completed=names)
+        bar.update(task, completed=stage_count)
 
 
 def build_seed_document(seed: int = 2021) -> tuple[dict[str, Any], list[DemoLogin]]:

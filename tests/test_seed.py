@@ -14,7 +14,7 @@ from fleet.fleet_document import export_fleet, validate_document
 from fleet.models import Organisation, User, Vehicle
 from fleet.models.vehicle import PLATE_PATTERN, VIN_PATTERN
 from fleet.security import verify_password
-from fleet.seed import SeedError, build_seed_document, seed_database, vin_with_check_digit
+from fleet.seed import AlreadySeeded, build_seed_document, seed_database, vin_with_check_digit
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_seed_fills_an_empty_database_once(db_url: str, engine) -> None:
         assert session.exec(select(func.count()).select_from(Vehicle)).one() == counts["vehicles"]
         assert export_fleet(session).as_json()["vehicles"][0]["plate"]
 
-    with pytest.raises(SeedError, match="already has organisations"):
+    with pytest.raises(AlreadySeeded, match="already has organisations"):
         seed_database(db_url)
 
 
