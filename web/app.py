@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
@@ -13,7 +13,15 @@ from fleet.db import make_engine
 from fleet.settings import Settings, get_settings
 from web import observability
 from web.errors import install_error_handlers
-from web.routers import assignments, auth, fleet_assets, lessors, organisations, records, trip_requests
+from web.routers import (
+    assignments,
+    auth,
+    fleet_assets,
+    lessors,
+    organisations,
+    records,
+    trip_requests,
+)
 
 API_PREFIX = "/api/v1"
 

@@ -13,7 +13,14 @@ from sqlmodel import Session, SQLModel, col, select
 
 from fleet import audit
 from fleet.models import Role, utcnow
-from web.deps import CurrentPrincipal, Principal, SessionDep, forbid_out_of_scope, not_found, require_roles
+from web.deps import (
+    CurrentPrincipal,
+    Principal,
+    SessionDep,
+    forbid_out_of_scope,
+    not_found,
+    require_roles,
+)
 from web.pagination import Page, PageDep, paginate
 
 ObjectId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Object id.")]
@@ -55,7 +62,7 @@ def reject_null_for_required(table: type[SQLModel], changes: dict[str, Any]) -> 
     columns = table.__table__.columns  # type: ignore[attr-defined]
     for key, value in changes.items():
         if value is None and key in columns and not columns[key].nullable:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"{key}: may not be null")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{key}: may not be null")
 
 
 def crud_router(noun: Noun) -> APIRouter:

@@ -109,7 +109,7 @@ def not_found(noun: str, object_id: int) -> HTTPException:
 def forbid_out_of_scope(principal: Principal, session: Session, org_id: int | None, field: str = "org_id") -> None:
     """403 when the caller tries to write into an organisation outside their subtree."""
     if org_id is not None and session.get(Organisation, org_id) is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"{field}: organisation {org_id} does not exist")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{field}: organisation {org_id} does not exist")
     if not principal.in_scope(session, org_id):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,

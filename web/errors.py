@@ -25,14 +25,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def _data(_: Request, exc: DataError) -> JSONResponse:
         return JSONResponse({"detail": f"value not accepted by the database: {_first_line(exc)}"},
-                            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
+                            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(OverflowError)
     async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
         return JSONResponse({"detail": f"number out of range: {exc}"},
-                            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
+                            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(ValidationError)
     async def _validation(_: Request, exc: ValidationError) -> JSONResponse:
         return JSONResponse({"detail": jsonable_encoder(exc.errors(include_url=False, include_context=False))},
-                            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
+                            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)

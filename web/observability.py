@@ -29,11 +29,19 @@ class MetricsMiddleware(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
+        template = route_template(request)
         HTTP_REQUESTS.labels(request.method, template, str(response.status_code)).inc()
         HTTP_LATENCY.labels(request.method, template).observe(time.perf_counter() - started)
         return response
+
+
+def route_template(request: Request) -> str:
+    """The matched path with its parameters named, e.g. ``/api/v1/vehicles/{object_id}``;
+    ``unmatched`` when no route matched (so random paths do not multiply label values)."""
+    if request.scope.get("route") is None:
+        return "unmatched"
+    by_value = {str(v): k for k, v in request.path_params.items()}
+    return "/".join(f"{{{by_value[seg]}}}" if seg in by_value else seg for seg in request.url.path.split("/"))
 
 
 @router.get("/livez", summary="The process is alive")

@@ -22,7 +22,7 @@ def check_references(
         obj = session.get(table, ref_id)
         if obj is None:
             raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
                 detail=f"{field}: {table.__name__.lower()} {ref_id} does not exist",
             )
         org_id = getattr(obj, "org_id", None)

@@ -10,6 +10,7 @@ from sqlmodel import Session, SQLModel, select
 from fleet.fleet_document.schema import (
     DepotCollection,
     DepotFeature,
+    DepotProperties,
     DriverRecord,
     FleetDocument,
     LessorRecord,
@@ -17,14 +18,25 @@ from fleet.fleet_document.schema import (
     OrganisationRecord,
     ParkingSiteCollection,
     ParkingSiteFeature,
+    ParkingSiteProperties,
     PointGeometry,
     UserRecord,
     VehicleRecord,
     ZoneCollection,
     ZoneFeature,
+    ZoneProperties,
 )
-from fleet.fleet_document.schema import DepotProperties, ParkingSiteProperties, ZoneProperties
-from fleet.models import Depot, Driver, Lessor, LessorTariff, Organisation, ParkingSite, User, Vehicle, Zone
+from fleet.models import (
+    Depot,
+    Driver,
+    Lessor,
+    LessorTariff,
+    Organisation,
+    ParkingSite,
+    User,
+    Vehicle,
+    Zone,
+)
 
 
 def export_fleet(session: Session) -> FleetDocument:

@@ -20,7 +20,11 @@ from argon2.exceptions import InvalidHashError
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlmodel import Session, select
 
-from fleet.fleet_document.errors import DocumentError, FleetImportError, from_validation_error
+from fleet.fleet_document.errors import (
+    DocumentError,
+    FleetImportError,
+    from_validation_error,
+)
 from fleet.fleet_document.schema import (
     FORMAT,
     DepotCollection,

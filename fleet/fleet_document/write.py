@@ -9,7 +9,11 @@ from sqlmodel import Session, SQLModel
 
 from fleet import audit
 from fleet.fleet_document.schema import FORMAT, FleetDocument
-from fleet.fleet_document.validate import ID_FIELDS, ValidatedDocument, validate_document
+from fleet.fleet_document.validate import (
+    ID_FIELDS,
+    ValidatedDocument,
+    validate_document,
+)
 from fleet.models import (
     Depot,
     Driver,

@@ -1,4 +1,5 @@
 """Domain models: one SQLModel family per noun (Base, Create, Update, Public, table)."""
+# ruff: noqa: F401  (re-exports; __all__ below lists them)
 
 from fleet.models.common import (
     NEV_ENERGIES,

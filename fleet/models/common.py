@@ -6,13 +6,24 @@ Enumerations are stored as short strings so that the same Alembic revisions run 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, time, timezone
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator
 from sqlalchemy import DateTime, String
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field
+
+
+def _local_time_of_day(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("a time of day is local (display time zone): give it without an offset")
+    return value
+
+
+#: A wall-clock time of day in the display time zone (shifts), never with an offset.
+LocalTime = Annotated[time, AfterValidator(_local_time_of_day)]
 
 
 def utcnow() -> datetime:

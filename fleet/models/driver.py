@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import time
-
 from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
-from fleet.models.common import LicenceClass, enum_field
+from fleet.models.common import LicenceClass, LocalTime, enum_field
 
 
 class DriverBase(SQLModel):
@@ -15,8 +13,8 @@ class DriverBase(SQLModel):
     org_id: int = Field(foreign_key="organisation.id", index=True)
     licence_class: LicenceClass = enum_field(LicenceClass)
     phone: str = Field(max_length=20, schema_extra={"pattern": r"^\+?[0-9-]{7,20}$"})
-    shift_start: time = Field(description="Local (display time zone) start of the daily shift.")
-    shift_end: time = Field(description="Local end of the daily shift; after shift_start.")
+    shift_start: LocalTime = Field(description="Local (display time zone) start of the daily shift.")
+    shift_end: LocalTime = Field(description="Local end of the daily shift; after shift_start.")
     home_depot_id: int | None = Field(None, foreign_key="depot.id")
     user_id: int | None = Field(None, foreign_key="user.id", description="Login of the driver.")
     active: bool = True
@@ -33,8 +31,8 @@ class DriverCreate(DriverBase):
 class DriverUpdate(SQLModel):
     phone: str | None = Field(None, max_length=20, schema_extra={"pattern": r"^\+?[0-9-]{7,20}$"})
     licence_class: LicenceClass | None = None
-    shift_start: time | None = None
-    shift_end: time | None = None
+    shift_start: LocalTime | None = None
+    shift_end: LocalTime | None = None
     home_depot_id: int | None = None
     user_id: int | None = None
     active: bool | None = None

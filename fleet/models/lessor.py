@@ -7,7 +7,7 @@ from datetime import date, time
 from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
-from fleet.models.common import Energy, VehicleClass, enum_field
+from fleet.models.common import Energy, LocalTime, VehicleClass, enum_field
 
 
 class LessorTariffBase(SQLModel):
@@ -41,8 +41,8 @@ class LessorBase(SQLModel):
     contract_end: date
     lat: float = Field(ge=-90.0, le=90.0, description="Where leased cars start, degrees.")
     lon: float = Field(ge=-180.0, le=180.0)
-    shift_start: time = time(7, 0)
-    shift_end: time = time(22, 0)
+    shift_start: LocalTime = time(7, 0)
+    shift_end: LocalTime = time(22, 0)
     phone: str = Field("", max_length=20)
 
 

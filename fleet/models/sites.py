@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 from fleet.geo import validate_polygon_geojson
 from fleet.models.common import VenueCategory, ZoneKind, enum_field
 
+
 class DepotBase(SQLModel):
     name: str = Field(min_length=1, max_length=120)
     org_id: int = Field(foreign_key="organisation.id", index=True)

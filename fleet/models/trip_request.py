@@ -7,7 +7,13 @@ from datetime import datetime
 from pydantic import AwareDatetime, model_validator
 from sqlmodel import Field, SQLModel
 
-from fleet.models.common import RequestState, VehicleClass, enum_field, time_field, utcnow
+from fleet.models.common import (
+    RequestState,
+    VehicleClass,
+    enum_field,
+    time_field,
+    utcnow,
+)
 
 MAX_PICKUP_WINDOW_HOURS = 24
 

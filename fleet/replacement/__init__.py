@@ -3,7 +3,13 @@ jurisdiction's policy (service years, price caps, NEV floor, budgets, chargers),
 CP-SAT over groups of cars in the same state. Pure: plain data in, plain data out.
 """
 
-from fleet.replacement.inputs import CandidateModel, CarRecord, FleetProfile, MaintenanceCurve, PlanInput
+from fleet.replacement.inputs import (
+    CandidateModel,
+    CarRecord,
+    FleetProfile,
+    MaintenanceCurve,
+    PlanInput,
+)
 from fleet.replacement.plan import ReplacementPlan
 from fleet.replacement.planner import SolveOptions, SolveProgress, plan_replacement
 from fleet.replacement.policy import DepotChargers, OrgBudget, ReplacementPolicy

@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from fleet.replacement.inputs import EMISSION_ORDER, CarRecord, MaintenanceCurve, PlanInput
+from fleet.replacement.inputs import (
+    EMISSION_ORDER,
+    CarRecord,
+    MaintenanceCurve,
+    PlanInput,
+)
 
 
 class MustRetire(StrEnum):

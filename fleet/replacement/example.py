@@ -10,7 +10,12 @@ import random
 from collections import Counter
 
 from fleet.models.common import EmissionStandard, Energy, VehicleClass
-from fleet.replacement.inputs import CandidateModel, CarRecord, MaintenanceCurve, PlanInput
+from fleet.replacement.inputs import (
+    CandidateModel,
+    CarRecord,
+    MaintenanceCurve,
+    PlanInput,
+)
 from fleet.replacement.policy import DepotChargers, OrgBudget, ReplacementPolicy
 
 _CLASS_SHARE = {

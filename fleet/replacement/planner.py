@@ -32,7 +32,6 @@ from fleet.replacement.plan import (
     YearPlan,
 )
 
-
 #: Above this many decision variables the solver runs without presolve and cuts.
 LARGE_MODEL_CHOICES = 5_000
 

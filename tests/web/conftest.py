@@ -18,8 +18,8 @@ from fleet.models import (
     Driver,
     Lessor,
     LessorTariff,
-    OrgLevel,
     Organisation,
+    OrgLevel,
     ParkingSite,
     Position,
     Role,
@@ -158,3 +158,11 @@ def world(session: Session, client: TestClient) -> World:
     for name in [role.value for role in Role] + ["other_requester"]:
         w.tokens[name] = issue_token(w.ids[f"user_{name}"], key, 60)
     return w
+
+
+@pytest.fixture
+def api_schema(app):  # type: ignore[no-untyped-def]
+    """The application's own OpenAPI schema, for schemathesis."""
+    import schemathesis
+
+    return schemathesis.openapi.from_asgi("/openapi.json", app)

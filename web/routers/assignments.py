@@ -59,11 +59,11 @@ def _load(session: Session, principal: Principal, assignment_id: int) -> Assignm
 def _check_resources(session: Session, principal: Principal, data: dict) -> None:
     check_references(session, principal, data, {"vehicle_id": Vehicle, "driver_id": Driver, "lessor_id": Lessor})
     if data["kind"] == AssignmentKind.pool and (data.get("vehicle_id") is None or data.get("driver_id") is None):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="vehicle_id: a pool assignment needs a vehicle and a driver")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="vehicle_id: a pool assignment needs a vehicle and a driver")
     if data["kind"] == AssignmentKind.lease and data.get("lessor_id") is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="lessor_id: a lease assignment needs a lessor")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="lessor_id: a lease assignment needs a lessor")
     if data["planned_dropoff"] <= data["planned_pickup"]:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="planned_dropoff: must be after planned_pickup")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="planned_dropoff: must be after planned_pickup")
 
 
 @router.get("", response_model=Page[AssignmentPublic], dependencies=[readers])
@@ -89,7 +89,7 @@ def create_assignment(body: AssignmentCreate, session: SessionDep, principal: Cu
     """Assign an approved or planned request by hand."""
     request = session.get(TripRequest, body.request_id)
     if request is None or not principal.in_scope(session, request.agency_id):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"request_id: trip request {body.request_id} not found")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"request_id: trip request {body.request_id} not found")
     if request.state not in ASSIGNABLE_STATES:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             detail=f"request_id: a request in state '{request.state}' cannot be assigned")
@@ -117,7 +117,7 @@ def update_assignment(
         changes.pop("confirmed", None)
     swaps = {k for k in ("vehicle_id", "driver_id") if k in changes and changes[k] != getattr(assignment, k)}
     if swaps and assignment.confirmed and not changes.get("override_reason"):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail="override_reason: required to change the car or driver of a confirmed assignment")
     merged = assignment.model_dump() | changes
     _check_resources(session, principal, merged)

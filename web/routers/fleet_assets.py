@@ -38,8 +38,7 @@ from fleet.models import (
     ZonePublic,
     ZoneUpdate,
 )
-from fleet.models.vehicle import check_vehicle_rules
-from fleet.models.vehicle import VehicleBase
+from fleet.models.vehicle import VehicleBase, check_vehicle_rules
 from web.crud import Noun, crud_router
 from web.deps import Principal
 from web.references import check_references
@@ -90,7 +89,7 @@ def _vehicle_refs(session: Session, principal: Principal, data: dict[str, Any]) 
     try:
         check_vehicle_rules(VehicleBase.model_construct(**data))
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
 
 
 def _driver_refs(session: Session, principal: Principal, data: dict[str, Any]) -> None:
@@ -100,19 +99,19 @@ def _driver_refs(session: Session, principal: Principal, data: dict[str, Any]) -
         user = session.get(User, user_id)
         if user is None or user.role != Role.driver:
             raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
                 detail=f"user_id: user {user_id} does not exist or is not a driver",
             )
     if data.get("shift_start") and data.get("shift_end") and data["shift_end"] <= data["shift_start"]:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="shift_end: must be after shift_start")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="shift_end: must be after shift_start")
 
 
 def _zone_rules(session: Session, principal: Principal, data: dict[str, Any]) -> None:
     if data.get("kind") == ZoneKind.forbidden_venue and data.get("category") is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail="category: required when kind is forbidden_venue")
     if data.get("kind") == ZoneKind.allowed_area and data.get("category") is not None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail="category: must be empty when kind is allowed_area")
 
 

@@ -7,9 +7,23 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, delete, select
 
 from fleet import audit
-from fleet.models import Lessor, LessorCreate, LessorPublic, LessorTariff, LessorUpdate, Role
+from fleet.models import (
+    Lessor,
+    LessorCreate,
+    LessorPublic,
+    LessorTariff,
+    LessorUpdate,
+    Role,
+)
 from web.crud import ObjectId, apply_filters
-from web.deps import CurrentPrincipal, Principal, SessionDep, forbid_out_of_scope, not_found, require_roles
+from web.deps import (
+    CurrentPrincipal,
+    Principal,
+    SessionDep,
+    forbid_out_of_scope,
+    not_found,
+    require_roles,
+)
 from web.pagination import Page, PageDep, paginate
 
 router = APIRouter(prefix="/lessors", tags=["lessors"])

@@ -8,11 +8,11 @@ from sqlmodel import Session, col, select
 
 from fleet import audit
 from fleet.models import (
-    OrgLevel,
     Organisation,
     OrganisationCreate,
     OrganisationPublic,
     OrganisationUpdate,
+    OrgLevel,
     Role,
     User,
     UserCreate,
@@ -22,7 +22,14 @@ from fleet.models import (
 from fleet.models.organisation import ALLOWED_PARENT_LEVELS
 from fleet.security import hash_password
 from web.crud import ObjectId, apply_filters
-from web.deps import CurrentPrincipal, Principal, SessionDep, forbid_out_of_scope, not_found, require_roles
+from web.deps import (
+    CurrentPrincipal,
+    Principal,
+    SessionDep,
+    forbid_out_of_scope,
+    not_found,
+    require_roles,
+)
 from web.pagination import Page, PageDep, paginate
 
 router = APIRouter(tags=["organisations"])
@@ -71,7 +78,7 @@ def create_organisation(body: OrganisationCreate, session: SessionDep, principal
     if body.parent_id is not None:
         parent = session.get(Organisation, body.parent_id)
         if parent is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"parent_id: organisation {body.parent_id} does not exist")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"parent_id: organisation {body.parent_id} does not exist")
         forbid_out_of_scope(principal, session, parent.id, field="parent_id")
     else:
         raise HTTPException(
@@ -81,7 +88,7 @@ def create_organisation(body: OrganisationCreate, session: SessionDep, principal
     parent_level = OrgLevel(parent.level)
     if parent_level not in ALLOWED_PARENT_LEVELS[body.level]:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=f"parent_id: a {body.level.value} cannot sit under a {parent_level.value}",
         )
     org = Organisation.model_validate(body)
@@ -157,7 +164,7 @@ def update_user(object_id: ObjectId, body: UserUpdate, session: SessionDep, prin
         user.password_hash = hash_password(password)
     for key, value in changes.items():
         if value is None and key in ("role", "org_id", "is_active"):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"{key}: may not be null")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{key}: may not be null")
         setattr(user, key, value)
     session.add(user)
     audit.record(session, principal.user, "user.update", "user", user.id, before,

@@ -1,7 +1,6 @@
 """Trip requests: filed by agency staff, approved by the agency's approver, served by
 dispatch. State changes go through POST /trip-requests/{id}/transitions."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
@@ -12,8 +11,8 @@ from fleet import audit
 from fleet.models import (
     Assignment,
     Driver,
-    OrgLevel,
     Organisation,
+    OrgLevel,
     RequestState,
     Role,
     TransitionRequest,
@@ -32,7 +31,14 @@ from fleet.request_workflow import (
     check_transition,
 )
 from web.crud import ObjectId, reject_null_for_required
-from web.deps import CurrentPrincipal, Principal, SessionDep, forbid_out_of_scope, not_found, require_roles
+from web.deps import (
+    CurrentPrincipal,
+    Principal,
+    SessionDep,
+    forbid_out_of_scope,
+    not_found,
+    require_roles,
+)
 from web.pagination import Page, PageDep, paginate
 
 router = APIRouter(prefix="/trip-requests", tags=["trip requests"])
@@ -102,7 +108,7 @@ def create_trip_request(body: TripRequestCreate, session: SessionDep, principal:
     forbid_out_of_scope(principal, session, body.agency_id, field="agency_id")
     agency = session.get(Organisation, body.agency_id)
     if agency is None or agency.level != OrgLevel.agency:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"agency_id: organisation {body.agency_id} is not an agency")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"agency_id: organisation {body.agency_id} is not an agency")
     request = TripRequest.model_validate(body.model_dump() | {"requester_id": principal.user.id})
     session.add(request)
     session.flush()
@@ -129,7 +135,7 @@ def update_trip_request(
     try:
         check_request_times(request)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     request.updated_at = utcnow()
     session.add(request)
     audit.record(session, principal.user, "trip_request.update", "trip_request", request.id, before, audit.snapshot(request))
@@ -153,7 +159,7 @@ def transition_trip_request(
     except TransitionForbidden as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from None
     except ReasonRequired as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     if principal.role == Role.approver and request.requester_id == principal.user.id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="an approver may not decide on their own request")
     if principal.role == Role.requester and request.requester_id != principal.user.id and body.to != RequestState.cancelled:

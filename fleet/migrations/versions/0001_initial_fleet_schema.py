@@ -5,11 +5,11 @@ Revises:
 Create Date: 2026-11-27 20:37:02.191064
 """
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import fleet.models.common
+from alembic import op
 
+import fleet.models.common
 
 revision = '0001'
 down_revision = None
