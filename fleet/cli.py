@@ -45,7 +45,7 @@ def _root() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(
-    revision: str = typer.Argument("head", help="Target Alembic revision; default the newest."),
+    revision: str = typer.Argument("heads", help="Target Alembic revision; default the newest of every branch."),
 ) -> None:
     """Create the database or bring it to the newest schema (FLEET_DATABASE_URL)."""
     from fleet.db import upgrade

@@ -6,7 +6,9 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import fleet.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from fleet.models import import_all_models
+
+import_all_models()  # every table of every fleet.models module on SQLModel.metadata
 
 config = context.config
 target_metadata = SQLModel.metadata

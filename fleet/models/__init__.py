@@ -76,4 +76,16 @@ from fleet.models.trip_request import (
 )
 from fleet.models.vehicle import Vehicle, VehicleCreate, VehiclePublic, VehicleUpdate
 
+
+
+def import_all_models() -> None:
+    """Import every module of this package so that all tables are on SQLModel.metadata
+    (modules added by later features need not be listed above)."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
 __all__ = [name for name in dir() if not name.startswith("_")]
