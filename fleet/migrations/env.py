@@ -7,11 +7,19 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 from fleet.models import import_all_models
+from fleet.models.common import StrEnumType
 
 import_all_models()  # every table of every fleet.models module on SQLModel.metadata
 
 config = context.config
 target_metadata = SQLModel.metadata
+
+
+def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Render enum columns as the plain strings they are stored as."""
+    if type_ == "type" and isinstance(obj, StrEnumType):
+        return f"sa.String(length={obj.impl.length})"
+    return False
 
 
 def run_migrations_offline() -> None:
@@ -20,6 +28,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -37,6 +46,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=True,
             compare_type=True,
+            render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()
