@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, true
 from sqlmodel import Session, col, select
 
 from fleet.models import Organisation, Role, User
@@ -35,6 +35,8 @@ class Principal:
 
     user: User
     org_path: str
+    #: True when the user's subtree holds every organisation (no scope filter is needed).
+    covers_all: bool = False
 
     @property
     def role(self) -> Role:
@@ -42,6 +44,8 @@ class Principal:
 
     def scope_filter(self, org_id_column: ColumnElement) -> ColumnElement:
         """A SQL condition: ``org_id_column`` lies in this user's subtree."""
+        if self.covers_all:
+            return true()
         subtree = select(Organisation.id).where(col(Organisation.path).startswith(self.org_path))
         return org_id_column.in_(subtree)
 
@@ -79,7 +83,8 @@ def get_principal(
     org = session.get(Organisation, user.org_id)
     if org is None:
         raise _UNAUTHENTICATED
-    return Principal(user=user, org_path=org.path)
+    outside = select(Organisation.id).where(~col(Organisation.path).startswith(org.path)).limit(1)
+    return Principal(user=user, org_path=org.path, covers_all=session.exec(outside).first() is None)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

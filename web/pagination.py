@@ -38,7 +38,15 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 def paginate(session: Session, statement: SelectOfScalar, page: PageParams, order_by) -> dict:  # type: ignore[no-untyped-def]
-    """Run ``statement`` for one page, ordered by ``order_by``, with the total count."""
+    """Run ``statement`` (a select of one table) for one page, ordered by ``order_by``, with
+    the total count.
+
+    The page is found on ids alone and only its rows are then loaded ("deferred join"), so
+    a deep offset skips index entries rather than whole rows.
+    """
+    table = statement.column_descriptions[0]["entity"]
     total = session.exec(select(func.count()).select_from(statement.order_by(None).subquery())).one()
-    items = session.exec(statement.order_by(order_by).limit(page.limit).offset(page.offset)).all()
-    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+    id_page = statement.with_only_columns(table.id).order_by(order_by).limit(page.limit).offset(page.offset)
+    ids = list(session.exec(id_page).all())
+    rows = {row.id: row for row in session.exec(select(table).where(table.id.in_(ids))).all()} if ids else {}
+    return {"items": [rows[i] for i in ids], "total": total, "limit": page.limit, "offset": page.offset}

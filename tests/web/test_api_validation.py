@@ -118,3 +118,20 @@ def test_organisation_levels_must_nest(client, world):
         "name": "某镇", "code": "X-1", "level": "township", "parent_id": world.ids["county"]})
     assert r.status_code == 201
     assert r.json()["path"] == f"/{world.ids['city']}/{world.ids['county']}/{r.json()['id']}/"
+
+
+def test_city_admin_does_not_see_another_city(client, world, session):
+    from datetime import date
+
+    from fleet.models import OrgLevel, Organisation, Vehicle
+
+    other_city = Organisation(name="徐州市", code="320300", level=OrgLevel.city)
+    session.add(other_city)
+    session.flush()
+    other_city.path = f"/{other_city.id}/"
+    session.add(Vehicle(plate="苏C12345", vin="LSVAA4180E2000999", org_id=other_city.id, vehicle_class="sedan",
+                        seats=5, energy="petrol", emission_standard="china6", purchase_date=date(2021, 1, 1),
+                        purchase_price_cny=100000))
+    session.commit()
+    plates = [v["plate"] for v in client.get("/api/v1/vehicles", headers=world.auth("admin")).json()["items"]]
+    assert plates == ["苏G12345"]
