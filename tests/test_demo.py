@@ -1,0 +1,50 @@
+"""`fleet demo` end to end in a subprocess: it seeds, starts its own broker and serves the
+API and offline docs over the seeded fleet on embedded defaults."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_fleet_demo_serves_docs_and_the_seeded_fleet(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_")}
+    env |= {"FLEET_DATA_DIR": str(tmp_path / "data"), "FLEET_EMBEDDED_MQTT_PORT": str(_free_port()),
+            "FLEET_LOG_LEVEL": "WARNING"}
+    command = [sys.executable, "-c", "from fleet.cli import main; main()", "demo", "--port", str(port)]
+    server = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        ready = None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                ready = httpx.get(base + "/readyz", timeout=2)
+                if ready.status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        assert ready is not None and ready.status_code == 200, server.stdout.read1().decode() if server.poll() else ready
+        assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+        assert (tmp_path / "data" / "fleet.db").exists()
+        assert httpx.get(base + "/docs").status_code == 200
+        token = httpx.post(base + "/api/v1/auth/token",
+                           data={"username": "admin", "password": "admin-demo-2021"}).json()["access_token"]
+        vehicles = httpx.get(base + "/api/v1/vehicles", headers={"Authorization": f"Bearer {token}"}).json()
+        assert vehicles["total"] > 500
+        orgs = httpx.get(base + "/api/v1/organisations", params={"level": "county"},
+                         headers={"Authorization": f"Bearer {token}"}).json()
+        assert orgs["total"] == 6
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
