@@ -226,8 +226,10 @@ def _load_plugins() -> None:
     for entry in entry_points(group="fleet.commands"):
         try:
             register = entry.load()
-        except ImportError:  # a package not installed in this environment
-            continue
+        except ModuleNotFoundError as exc:
+            if exc.name and entry.module.startswith(exc.name):
+                continue  # that feature's package is not part of this installation
+            raise
         register(app)
 
 
