@@ -62,6 +62,23 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port `fleet serve` binds.")
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(False, description="Log one JSON object per line instead of text.")
+    dispatch_pool_fixed_cny: float = Field(
+        90.0, ge=0, description="Dispatch: cost of taking a pool car out for the day, CNY."
+    )
+    dispatch_pool_per_hour_cny: float = Field(
+        28.0, ge=0, description="Dispatch: pool driver cost per driving hour, CNY."
+    )
+    dispatch_pool_per_km_cny: dict[str, float] = Field(
+        default_factory=lambda: {"petrol": 0.95, "diesel": 0.9, "hev": 0.7, "phev": 0.6,
+                                 "bev": 0.35},
+        description="Dispatch: pool car running cost per km by energy, CNY (JSON object).",
+    )
+    dispatch_reassign_penalty_cny: float = Field(
+        200.0, ge=0, description="Dispatch: cost of moving a confirmed trip to another car, CNY."
+    )
+    dispatch_winter_range_factor: float = Field(
+        1.0, gt=0, le=1, description="Dispatch: BEV range derating in cold weather (0.7 = 30 % less)."
+    )
 
     @field_validator("display_timezone")
     @classmethod
@@ -70,6 +87,16 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except Exception as exc:  # ZoneInfoNotFoundError, ValueError
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("dispatch_pool_per_km_cny")
+    @classmethod
+    def _every_energy_priced(cls, value: dict[str, float]) -> dict[str, float]:
+        energies = {"petrol", "diesel", "hev", "phev", "bev"}
+        if set(value) != energies:
+            raise ValueError(f"needs exactly the energies {sorted(energies)}, got {sorted(value)}")
+        if any(v < 0 for v in value.values()):
+            raise ValueError("costs per km must not be negative")
         return value
 
     @model_validator(mode="after")
