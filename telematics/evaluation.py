@@ -1,0 +1,466 @@
+"""Re-evaluation service: for each vehicle and UTC window touched by new fixes, recompute its
+trips, stops and alerts from the stored positions and replace what is stored, so that the
+result never depends on the order in which the fixes arrived.
+
+The window is widened until it is closed: every stored or recomputed trip, stop or alert that
+overlaps it lies inside it, and so does every order running in it. Fixes are loaded with
+enough context around it (the longest rule duration, and two fixes beyond each edge) for the
+motion split and the rules to judge its inside exactly as a run over the whole history would.
+Stored rows are matched by identity (vehicle + start, and kind for alerts) and updated in place,
+so ids stay stable and an alert's review state survives; stale open alerts are deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import structlog
+from shapely import union_all
+from shapely.geometry import shape
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from fleet.models import (
+    Alert,
+    AlertSeverity,
+    AlertState,
+    Assignment,
+    Organisation,
+    Ownership,
+    ParkingSite,
+    Position,
+    RequestState,
+    Trip,
+    TripRequest,
+    Vehicle,
+    Zone,
+    ZoneKind,
+)
+from fleet.models.device import DeviceState
+from fleet.models.telemetry import SpeedZone, Stop
+from fleet.settings import Settings, get_settings
+from fleet.working_calendar import WorkingCalendar
+from telematics.motion import Motion, split_motion
+from telematics.rules.engine import evaluate
+from telematics.rules.findings import ALERT_KINDS, RULE_VERSION, Finding
+from telematics.rules.context import DayTable, Orders, Place, Thresholds, VehicleContext
+from telematics.rules.track import Track
+
+log = structlog.get_logger(__name__)
+
+UTC = timezone.utc
+#: Requests whose assignment covers the trip itself (no_order, out_of_area, route deviation).
+USE_STATES = (RequestState.assigned, RequestState.in_progress, RequestState.completed)
+#: Requests that cover movement outside working time.
+HOURS_STATES = (RequestState.approved, RequestState.planned, *USE_STATES)
+MAX_WIDENINGS = 25
+
+
+def thresholds_from(settings: Settings) -> Thresholds:
+    """Rule thresholds from the ``FLEET_*`` settings, in seconds and metres."""
+
+    def seconds(t: Any) -> float:
+        return t.hour * 3600.0 + t.minute * 60.0 + t.second
+
+    return Thresholds(
+        stop_radius_m=settings.stop_radius_m,
+        stop_min_duration_s=settings.stop_min_duration_s,
+        order_grace_before_s=settings.order_grace_before_min * 60,
+        order_grace_after_s=settings.order_grace_after_min * 60,
+        private_use_min_s=settings.private_use_min_s,
+        work_start_s=seconds(settings.work_start),
+        work_end_s=seconds(settings.work_end),
+        out_of_area_min_s=settings.out_of_area_min_s,
+        route_corridor_m=settings.route_corridor_m,
+        route_deviation_min_s=settings.route_deviation_min_s,
+        route_excess_share=settings.route_excess_share,
+        route_detour_factor=settings.route_detour_factor,
+        night_start_s=seconds(settings.night_start),
+        night_end_s=seconds(settings.night_end),
+        overnight_min_s=settings.overnight_min_h * 3600,
+        site_tolerance_m=settings.site_tolerance_m,
+        forbidden_stop_min_s=settings.forbidden_stop_min_s,
+        offline_after_s=settings.offline_after_min * 60,
+        speed_limit_kmh=settings.speed_limit_kmh,
+        speeding_min_s=settings.speeding_min_s,
+    )
+
+
+def _ts(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _geometry(geojson: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return shape(geojson)
+
+
+@dataclass
+class _Shared:
+    """Inputs shared by every vehicle of one call (loaded once)."""
+
+    thresholds: Thresholds
+    tz: ZoneInfo
+    calendar: WorkingCalendar
+    forbidden: tuple[Place, ...]
+    speed_zones: tuple[Place, ...]
+    allowed_by_org: dict[int, list[Any]]
+
+    @classmethod
+    def load(cls, session: Session, settings: Settings) -> "_Shared":
+        zones = session.exec(select(Zone)).all()
+        forbidden = tuple(Place(z.id, z.name, _geometry(z.geometry)) for z in zones
+                          if z.kind == ZoneKind.forbidden_venue)
+        allowed: dict[int, list[Any]] = {}
+        for z in zones:
+            if z.kind == ZoneKind.allowed_area:
+                allowed.setdefault(z.org_id, []).append(_geometry(z.geometry))
+        speed = tuple(Place(z.id, z.name, _geometry(z.geometry), z.limit_kmh)
+                      for z in session.exec(select(SpeedZone)).all())
+        return cls(thresholds_from(settings), settings.tz, WorkingCalendar.from_session(session),
+                   forbidden, speed, allowed)
+
+    def day_table(self, first_s: float, last_s: float) -> DayTable:
+        """Local days from the day before ``first_s`` to the day after ``last_s``."""
+        first = _ts(first_s).astimezone(self.tz).date() - timedelta(days=1)
+        last = _ts(last_s).astimezone(self.tz).date() + timedelta(days=1)
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        midnights = [datetime.combine(d, datetime.min.time(), self.tz).timestamp()
+                     for d in [*days, last + timedelta(days=1)]]
+        answers = [self.calendar.answer(d) for d in days]
+        return DayTable(np.array(midnights), [d.isoformat() for d in days],
+                        np.array([a.working for a in answers], dtype=bool),
+                        np.array([a.official for a in answers], dtype=bool),
+                        [a.warning for a in answers])
+
+
+@dataclass
+class _Interval:
+    start: float
+    end: float
+
+    def cover(self, start: float, end: float) -> bool:
+        """Widen to include [start, end]; True when it grew."""
+        grew = start < self.start or end > self.end
+        self.start, self.end = min(self.start, start), max(self.end, end)
+        return grew
+
+
+def _overlaps(start: float, end: float, window: _Interval) -> bool:
+    """An item overlaps the window if it starts inside it, or spans into it."""
+    return start < window.end and (end > window.start or start >= window.start)
+
+
+def _sql_overlaps(start_col, end_col, window: _Interval):  # type: ignore[no-untyped-def]
+    lo, hi = _ts(window.start), _ts(window.end)
+    return (start_col < hi) & or_(func.coalesce(end_col, start_col) > lo, start_col >= lo)
+
+
+class _VehicleRun:
+    """Re-evaluation of one vehicle."""
+
+    def __init__(self, session: Session, vehicle: Vehicle, shared: _Shared) -> None:
+        self.session = session
+        self.vehicle = vehicle
+        self.shared = shared
+        self.th = shared.thresholds
+        self.vid = vehicle.id
+        self.site = self._site()
+        self.allowed = self._allowed_area()
+
+    # -- static context ----------------------------------------------------------------
+    def _site(self) -> Place | None:
+        if self.vehicle.parking_site_id is None:
+            return None
+        site = self.session.get(ParkingSite, self.vehicle.parking_site_id)
+        return Place(site.id, site.name, _geometry(site.geometry)) if site else None
+
+    def _allowed_area(self):  # type: ignore[no-untyped-def]
+        """Allowed areas of the vehicle's organisation and its ancestors (city boundary...)."""
+        org = self.session.get(Organisation, self.vehicle.org_id)
+        chain = [int(p) for p in (org.path if org else "").strip("/").split("/") if p]
+        shapes = [g for org_id in chain for g in self.shared.allowed_by_org.get(org_id, [])]
+        return union_all(shapes) if shapes else None
+
+    def _judged_window(self) -> tuple[float | None, float | None]:
+        v = self.vehicle
+        if v.ownership != Ownership.leased or v.lease_start is None or v.lease_end is None:
+            return None, None
+        tz = self.shared.tz
+
+        def midnight(d: date) -> float:
+            return datetime.combine(d, datetime.min.time(), tz).timestamp()
+
+        return midnight(v.lease_start), midnight(v.lease_end + timedelta(days=1))
+
+    # -- loading -----------------------------------------------------------------------
+    def _neighbour_ts(self, at: float, before: bool, rank: int) -> float | None:
+        """Event time of the ``rank``-th stored fix strictly before (or after) ``at``."""
+        ts = col(Position.ts)
+        statement = select(Position.ts).where(Position.vehicle_id == self.vid)
+        statement = (statement.where(ts < _ts(at)).order_by(ts.desc()) if before
+                     else statement.where(ts > _ts(at)).order_by(ts))
+        rows = self.session.exec(statement.limit(rank)).all()
+        return rows[-1].timestamp() if len(rows) == rank else None
+
+    def _track(self, start: float, end: float) -> Track:
+        rows = self.session.exec(
+            select(Position.id, Position.ts, Position.lat, Position.lon, Position.speed_kmh,
+                   Position.ignition)
+            .where(Position.vehicle_id == self.vid, col(Position.ts) >= _ts(start),
+                   col(Position.ts) <= _ts(end))
+            .order_by(col(Position.ts))
+        ).all()
+        if not rows:
+            return Track.empty()
+        ids, ts, lat, lon, speed, ignition = zip(*rows, strict=True)
+        t_s = np.array([t.timestamp() for t in ts])
+        power_cut, antenna_cut = np.zeros(len(t_s), bool), np.zeros(len(t_s), bool)
+        for state in self.session.exec(select(DeviceState).where(DeviceState.vehicle_id == self.vid)):
+            if state.last_position_at is not None and (state.power_cut or state.antenna_cut):
+                hit = t_s == state.last_position_at.timestamp()
+                power_cut |= hit & state.power_cut
+                antenna_cut |= hit & state.antenna_cut
+        return Track(np.array(ids, dtype=np.int64), t_s, np.array(lat, float), np.array(lon, float),
+                     np.array(speed, float), np.array(ignition, bool), power_cut, antenna_cut)
+
+    def _orders(self, start: float, end: float) -> Orders:
+        grace_b, grace_a = self.th.order_grace_before_s, self.th.order_grace_after_s
+        rows = self.session.exec(
+            select(Assignment, TripRequest)
+            .join(TripRequest, col(Assignment.request_id) == col(TripRequest.id))
+            .where(Assignment.vehicle_id == self.vid, col(TripRequest.state).in_(HOURS_STATES),
+                   col(Assignment.planned_pickup) <= _ts(end + grace_b),
+                   col(Assignment.planned_dropoff) >= _ts(start - grace_a))
+            .order_by(col(Assignment.planned_pickup), col(Assignment.id))
+        ).all()
+        if not rows:
+            return Orders.none()
+        return Orders(
+            request_id=np.array([r.id for _, r in rows], dtype=np.int64),
+            start_s=np.array([a.planned_pickup.timestamp() for a, _ in rows]),
+            end_s=np.array([a.planned_dropoff.timestamp() for a, _ in rows]),
+            use=np.array([r.state in USE_STATES for _, r in rows], dtype=bool),
+            hours=np.ones(len(rows), dtype=bool),
+            origin_lat=np.array([r.origin_lat for _, r in rows]),
+            origin_lon=np.array([r.origin_lon for _, r in rows]),
+            destination_lat=np.array([r.destination_lat for _, r in rows]),
+            destination_lon=np.array([r.destination_lon for _, r in rows]),
+            round_trip=np.array([r.wait_and_return for _, r in rows], dtype=bool),
+        )
+
+    # -- widening ----------------------------------------------------------------------
+    def _stored_extent(self, window: _Interval) -> bool:
+        """Widen ``window`` over stored trips, stops, alerts and use orders overlapping it."""
+        grew = False
+        for model, end_col, extra in (
+            (Trip, Trip.ended_at, col(Trip.first_position_id).is_not(None)),
+            (Stop, Stop.ended_at, True),
+            (Alert, Alert.ended_at, col(Alert.kind).in_(ALERT_KINDS)),
+        ):
+            start_col = col(model.started_at)
+            lo, hi = self.session.exec(
+                select(func.min(start_col), func.max(func.coalesce(end_col, start_col)))
+                .where(model.vehicle_id == self.vid, extra, _sql_overlaps(start_col, end_col, window))
+            ).one()
+            if lo is not None:
+                grew |= window.cover(_as_utc(lo).timestamp(), _as_utc(hi).timestamp())
+        lo, hi = self.session.exec(
+            select(func.min(Assignment.planned_pickup), func.max(Assignment.planned_dropoff))
+            .join(TripRequest, col(Assignment.request_id) == col(TripRequest.id))
+            .where(Assignment.vehicle_id == self.vid, col(TripRequest.state).in_(USE_STATES),
+                   _sql_overlaps(col(Assignment.planned_pickup), col(Assignment.planned_dropoff), window))
+        ).one()
+        if lo is not None:
+            grew |= window.cover(_as_utc(lo).timestamp(), _as_utc(hi).timestamp())
+        return grew
+
+    def compute(self, start: float, end: float) -> tuple[_Interval, Track, Motion, list[Finding]]:
+        """The closed window around [start, end] and everything computed for it."""
+        th = self.th
+        before = self._neighbour_ts(start, before=True, rank=1)
+        after = self._neighbour_ts(end, before=False, rank=1)
+        window = _Interval((before if before is not None else start) - th.stop_min_duration_s,
+                           (after if after is not None else end) + th.stop_min_duration_s)
+        judged_from, judged_until = self._judged_window()
+        for _ in range(MAX_WIDENINGS):
+            while self._stored_extent(window):
+                pass
+            lo2 = self._neighbour_ts(window.start, before=True, rank=2)
+            hi2 = self._neighbour_ts(window.end, before=False, rank=2)
+            load_start = min(window.start, lo2 if lo2 is not None else window.start) - th.context_s
+            load_end = max(window.end, hi2 if hi2 is not None else window.end) + th.context_s
+            track = self._track(load_start, load_end)
+            motion = split_motion(track, th.stop_radius_m, th.stop_min_duration_s)
+            ctx = VehicleContext(
+                vehicle_id=self.vid,
+                days=self.shared.day_table(load_start, load_end),
+                orders=self._orders(load_start, load_end),
+                site=self.site,
+                allowed_area=self.allowed,
+                forbidden_zones=self.shared.forbidden,
+                speed_zones=self.shared.speed_zones,
+                judged_from_s=judged_from,
+                judged_until_s=judged_until,
+            )
+            findings = evaluate(track, motion, ctx, th)
+            grew = False
+            for s, e in _items(track, motion, findings):
+                if _overlaps(s, e, window):
+                    grew |= window.cover(s, e)
+            if not grew:
+                return window, track, motion, findings
+        log.warning("reevaluation_window_not_closed", vehicle_id=self.vid,
+                    start=_ts(window.start).isoformat(), end=_ts(window.end).isoformat())
+        return window, track, motion, findings
+
+    # -- storing -----------------------------------------------------------------------
+    def store(self, window: _Interval, track: Track, motion: Motion,
+              findings: list[Finding]) -> list[Alert]:
+        """Replace the stored trips, stops and alerts overlapping ``window``; returns the
+        alerts that are new or changed."""
+        trip_ids = self._store_trips(window, track, motion)
+        stop_ids = self._store_stops(window, track, motion)
+        return self._store_alerts(window, findings, trip_ids, stop_ids)
+
+    def _stored(self, model, end_col, window: _Interval, *extra):  # type: ignore[no-untyped-def]
+        return self.session.exec(
+            select(model).where(model.vehicle_id == self.vid,
+                                _sql_overlaps(col(model.started_at), end_col, window), *extra)
+        ).all()
+
+    def _store_trips(self, window: _Interval, track: Track, motion: Motion) -> dict[int, int]:
+        stored = {t.started_at: t for t in self._stored(
+            Trip, Trip.ended_at, window, col(Trip.first_position_id).is_not(None))}
+        wanted: dict[datetime, tuple[int, dict[str, Any]]] = {}
+        for k in range(motion.trip_count):  # over trips, not fixes
+            f, la = int(motion.trip_first[k]), int(motion.trip_last[k])
+            s, e = float(track.t_s[f]), float(track.t_s[la])
+            if _overlaps(s, e, window):
+                wanted[_ts(s)] = (k, {
+                    "ended_at": _ts(e),
+                    "distance_km": round(float(motion.trip_distance_m[k]) / 1000, 3),
+                    "first_position_id": int(track.position_id[f]),
+                    "last_position_id": int(track.position_id[la]),
+                })
+        return self._sync(Trip, stored, wanted)
+
+    def _store_stops(self, window: _Interval, track: Track, motion: Motion) -> dict[int, int]:
+        stored = {s.started_at: s for s in self._stored(Stop, Stop.ended_at, window)}
+        wanted: dict[datetime, tuple[int, dict[str, Any]]] = {}
+        for k in range(motion.stop_count):  # over stops, not fixes
+            f, la = int(motion.stop_first[k]), int(motion.stop_last[k])
+            s, e = float(track.t_s[f]), float(track.t_s[la])
+            if _overlaps(s, e, window):
+                wanted[_ts(s)] = (k, {
+                    "ended_at": _ts(e),
+                    "duration_s": round(e - s, 3),
+                    "lat": round(float(motion.stop_lat[k]), 6),
+                    "lon": round(float(motion.stop_lon[k]), 6),
+                    "position_count": la - f + 1,
+                    "first_position_id": int(track.position_id[f]),
+                    "last_position_id": int(track.position_id[la]),
+                })
+        return self._sync(Stop, stored, wanted)
+
+    def _sync(self, model, stored: dict[datetime, Any],  # type: ignore[no-untyped-def]
+              wanted: dict[datetime, tuple[int, dict[str, Any]]]) -> dict[int, int]:
+        """Update matching rows, insert missing ones, delete the rest; index -> row id."""
+        for started_at, row in stored.items():
+            if started_at not in wanted:
+                self.session.delete(row)
+        rows: dict[int, Any] = {}
+        for started_at, (index, fields) in wanted.items():
+            row = stored.get(started_at)
+            if row is None:
+                row = model(vehicle_id=self.vid, started_at=started_at, **fields)
+            else:
+                for name, value in fields.items():
+                    if getattr(row, name) != value:
+                        setattr(row, name, value)
+            self.session.add(row)
+            rows[index] = row
+        self.session.flush()
+        return {index: row.id for index, row in rows.items()}
+
+    def _store_alerts(self, window: _Interval, findings: list[Finding],
+                      trip_ids: dict[int, int], stop_ids: dict[int, int]) -> list[Alert]:
+        stored = {(a.kind, a.started_at): a for a in self._stored(
+            Alert, Alert.ended_at, window, col(Alert.kind).in_(ALERT_KINDS))}
+        changed: list[Alert] = []
+        seen: set[tuple[str, datetime]] = set()
+        for finding in findings:
+            if not _overlaps(finding.start_s, finding.end_s, window):
+                continue
+            evidence = dict(finding.evidence)
+            if finding.trip_index is not None and finding.trip_index in trip_ids:
+                evidence["trip_id"] = trip_ids[finding.trip_index]
+            if finding.stop_index is not None and finding.stop_index in stop_ids:
+                evidence["stop_id"] = stop_ids[finding.stop_index]
+            key = (finding.kind, _ts(finding.start_s))
+            seen.add(key)
+            fields = {
+                "ended_at": _ts(finding.end_s),
+                "lat": round(finding.lat, 6),
+                "lon": round(finding.lon, 6),
+                "severity": AlertSeverity(finding.severity),
+                "evidence": evidence,
+                "rule_version": RULE_VERSION,
+                "thresholds": finding.thresholds,
+            }
+            alert = stored.get(key)
+            if alert is None:
+                alert = Alert(kind=finding.kind, vehicle_id=self.vid, started_at=key[1], **fields)
+                self.session.add(alert)
+                changed.append(alert)
+                continue
+            if any(getattr(alert, name) != value for name, value in fields.items()):
+                for name, value in fields.items():
+                    setattr(alert, name, value)
+                self.session.add(alert)
+                changed.append(alert)
+        for key, alert in stored.items():
+            if key not in seen and alert.state == AlertState.open:
+                self.session.delete(alert)
+        self.session.flush()
+        return changed
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _items(track: Track, motion: Motion, findings: list[Finding]) -> list[tuple[float, float]]:
+    """(start, end) of every computed trip, stop and finding."""
+    t = track.t_s
+    items = [(f.start_s, f.end_s) for f in findings]
+    items += list(zip(t[motion.trip_first].tolist(), t[motion.trip_last].tolist(), strict=True))
+    items += list(zip(t[motion.stop_first].tolist(), t[motion.stop_last].tolist(), strict=True))
+    return items
+
+
+def reevaluate(session: Session, windows: dict[int, tuple[datetime, datetime]]) -> list[Alert]:
+    """Recompute trips, stops and alerts of each vehicle id over its UTC window (widened to
+    whole trips, stops, alerts and orders) idempotently, without committing; returns the
+    alerts that are new or changed (to publish)."""
+    if not windows:
+        return []
+    shared = _Shared.load(session, get_settings())
+    changed: list[Alert] = []
+    for vehicle_id in sorted(windows):
+        start, end = windows[vehicle_id]
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError(f"windows[{vehicle_id}]: times must be timezone-aware (UTC)")
+        if end < start:
+            raise ValueError(f"windows[{vehicle_id}]: end before start")
+        vehicle = session.get(Vehicle, vehicle_id)
+        if vehicle is None:
+            log.warning("reevaluate_unknown_vehicle", vehicle_id=vehicle_id)
+            continue
+        run = _VehicleRun(session, vehicle, shared)
+        window, track, motion, findings = run.compute(start.timestamp(), end.timestamp())
+        changed += run.store(window, track, motion, findings)
+    return changed

@@ -1,0 +1,135 @@
+"""Everything the rules need besides the fixes: thresholds, orders, places and the calendar,
+as plain data (numpy arrays and shapely geometries) built by the service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from shapely.geometry.base import BaseGeometry
+
+from telematics.rules.intervals import merge_intervals
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Rule thresholds; distances in metres, durations in seconds, times of day in seconds
+    after local midnight."""
+
+    stop_radius_m: float = 200.0
+    stop_min_duration_s: float = 180.0
+    order_grace_before_s: float = 1800.0
+    order_grace_after_s: float = 1800.0
+    private_use_min_s: float = 120.0
+    work_start_s: float = 8 * 3600.0
+    work_end_s: float = 18 * 3600.0
+    out_of_area_min_s: float = 120.0
+    route_corridor_m: float = 2000.0
+    route_deviation_min_s: float = 600.0
+    route_excess_share: float = 0.3
+    route_detour_factor: float = 1.3
+    night_start_s: float = 22 * 3600.0
+    night_end_s: float = 6 * 3600.0
+    overnight_min_s: float = 4 * 3600.0
+    site_tolerance_m: float = 50.0
+    forbidden_stop_min_s: float = 600.0
+    offline_after_s: float = 1800.0
+    speed_limit_kmh: float = 120.0
+    speeding_min_s: float = 30.0
+
+    def as_evidence(self, *names: str) -> dict[str, float]:
+        """The named thresholds, for an alert's ``thresholds`` field."""
+        return {name: getattr(self, name) for name in names}
+
+    @property
+    def context_s(self) -> float:
+        """Fixes this far around a window are needed to judge it (longest run threshold)."""
+        return max(self.stop_min_duration_s, self.speeding_min_s, self.out_of_area_min_s,
+                   self.route_deviation_min_s, self.private_use_min_s) + 1.0
+
+
+@dataclass(frozen=True)
+class Orders:
+    """A vehicle's orders (a trip request with its assignment), one entry per assignment.
+
+    ``use`` marks requests assigned, in progress or completed (they cover the trip itself);
+    ``hours`` marks requests approved or later (they cover movement outside working time).
+    """
+
+    request_id: np.ndarray  # int64
+    start_s: np.ndarray  # planned pickup, epoch s
+    end_s: np.ndarray  # planned drop-off, epoch s
+    use: np.ndarray  # bool
+    hours: np.ndarray  # bool
+    origin_lat: np.ndarray
+    origin_lon: np.ndarray
+    destination_lat: np.ndarray
+    destination_lon: np.ndarray
+    round_trip: np.ndarray  # bool: the car waits and brings the party back
+
+    @classmethod
+    def none(cls) -> "Orders":
+        z, b, i = np.zeros(0), np.zeros(0, bool), np.zeros(0, np.int64)
+        return cls(i, z, z, b, b, z, z, z, z, b)
+
+    def __len__(self) -> int:
+        return len(self.request_id)
+
+    def windows(self, mask: np.ndarray, before_s: float, after_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Merged [pickup - before, drop-off + after] of the orders in ``mask``."""
+        return merge_intervals(self.start_s[mask] - before_s, self.end_s[mask] + after_s)
+
+
+@dataclass(frozen=True)
+class DayTable:
+    """Consecutive local days covering the fixes: UTC instant of each local midnight (plus the
+    one after the last day), whether the day is a working day, and whether an official
+    schedule backs that answer (otherwise ``warnings[i]`` says why not)."""
+
+    midnight_s: np.ndarray  # float64, len days + 1
+    dates: list[str]  # ISO dates, len days
+    working: np.ndarray  # bool, len days
+    official: np.ndarray  # bool, len days
+    warnings: list[str | None]
+
+    def day_index(self, t_s: np.ndarray) -> np.ndarray:
+        """Index of the local day of each instant (clipped to the table)."""
+        return np.clip(np.searchsorted(self.midnight_s, t_s, side="right") - 1, 0, len(self.working) - 1)
+
+    def calendar_evidence(self, start_s: float, end_s: float) -> dict[str, Any]:
+        """The calendar answers used for [start, end], with any missing-schedule warning."""
+        first, last = self.day_index(np.array([start_s, end_s]))
+        days = range(int(first), int(last) + 1)
+        evidence: dict[str, Any] = {
+            "days": {self.dates[d]: "working" if self.working[d] else "rest" for d in days}
+        }
+        warnings = sorted({w for d in days if (w := self.warnings[d])})
+        if warnings:
+            evidence["warning"] = "; ".join(warnings)
+        return evidence
+
+
+@dataclass(frozen=True)
+class Place:
+    """A zone: id, name and geometry in WGS-84 degrees (lon, lat)."""
+
+    id: int
+    name: str
+    geometry: BaseGeometry
+    limit_kmh: float | None = None
+
+
+@dataclass(frozen=True)
+class VehicleContext:
+    """One vehicle's rule inputs besides its fixes."""
+
+    vehicle_id: int
+    days: DayTable
+    orders: Orders = field(default_factory=Orders.none)
+    site: Place | None = None
+    allowed_area: BaseGeometry | None = None
+    forbidden_zones: tuple[Place, ...] = ()
+    speed_zones: tuple[Place, ...] = ()
+    judged_from_s: float | None = None
+    judged_until_s: float | None = None

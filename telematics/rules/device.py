@@ -1,0 +1,45 @@
+"""Device faults: a terminal silent for too long while not parked at its site, and tamper
+alarms (power or antenna cut)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from telematics.motion import Motion
+from telematics.rules.context import Thresholds, VehicleContext
+from telematics.rules.findings import DEVICE_OFFLINE, Finding, position_range, rounded
+from telematics.rules.intervals import runs
+from telematics.rules.parking import at_site
+from telematics.rules.track import Track
+
+
+def offline(track: Track, motion: Motion, ctx: VehicleContext, th: Thresholds) -> list[Finding]:
+    """A silence longer than ``offline_after_s`` between two fixes, unless both lie at the
+    designated parking site (a parked car's terminal may sleep); and every run of fixes with a
+    power-cut or antenna-cut alarm (tamper suspicion, critical)."""
+    findings: list[Finding] = []
+    n = len(track)
+    if n >= 2:
+        gap = np.diff(track.t_s)
+        long_gap = np.flatnonzero(gap > th.offline_after_s)
+        if len(long_gap):
+            ends = long_gap + 1
+            home = at_site(track.lat[long_gap], track.lon[long_gap], ctx.site, th.site_tolerance_m) & \
+                at_site(track.lat[ends], track.lon[ends], ctx.site, th.site_tolerance_m)
+            names = ("offline_after_s", "site_tolerance_m")
+            findings += [
+                Finding(DEVICE_OFFLINE, float(track.t_s[i]), float(track.t_s[i + 1]),
+                        float(track.lat[i]), float(track.lon[i]), "warning",
+                        {**position_range(track, i, i + 1), "reason": "silent",
+                         "silent_s": rounded(gap[i])}, th.as_evidence(*names))
+                for i in long_gap[~home]
+            ]
+    tamper = track.power_cut | track.antenna_cut
+    for f, la in zip(*runs(tamper), strict=True):  # over alarm runs, not over fixes
+        flags = [name for name in ("power_cut", "antenna_cut")
+                 if getattr(track, name)[f:la + 1].any()]
+        findings.append(Finding(
+            DEVICE_OFFLINE, float(track.t_s[f]), float(track.t_s[la]), float(track.lat[f]),
+            float(track.lon[f]), "critical",
+            {**position_range(track, f, la), "reason": "tamper", "alarms": flags}, {}))
+    return findings

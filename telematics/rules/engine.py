@@ -1,0 +1,40 @@
+"""Runs every rule on one vehicle and merges what they find."""
+
+from __future__ import annotations
+
+from telematics.motion import Motion
+from telematics.rules.context import Thresholds, VehicleContext
+from telematics.rules.device import offline
+from telematics.rules.findings import Finding
+from telematics.rules.parking import forbidden_zone, off_site_overnight
+from telematics.rules.private_use import no_order, off_hours, out_of_area, route_deviation
+from telematics.rules.speeding import speeding
+from telematics.rules.track import Track
+
+RULES = (no_order, off_hours, out_of_area, route_deviation, off_site_overnight, forbidden_zone,
+         offline, speeding)
+
+
+def evaluate(track: Track, motion: Motion, ctx: VehicleContext, th: Thresholds) -> list[Finding]:
+    """All findings for one vehicle, one per kind and start time (findings of one kind that
+    start together are merged), leaving out what falls outside a leased car's lease window."""
+    merged: dict[tuple[str, float], Finding] = {}
+    for rule in RULES:
+        for finding in rule(track, motion, ctx, th):
+            if ctx.judged_from_s is not None and finding.start_s < ctx.judged_from_s:
+                continue
+            if ctx.judged_until_s is not None and finding.start_s >= ctx.judged_until_s:
+                continue
+            key = (finding.kind, finding.start_s)
+            if key in merged:
+                kept = merged[key]
+                kept.end_s = max(kept.end_s, finding.end_s)
+                kept.extra.append(finding.evidence)
+                if finding.severity == "critical":
+                    kept.severity = "critical"
+            else:
+                merged[key] = finding
+    for finding in merged.values():
+        if finding.extra:
+            finding.evidence = {**finding.evidence, "also": finding.extra}
+    return sorted(merged.values(), key=lambda f: (f.start_s, f.kind))

@@ -1,0 +1,54 @@
+"""What a rule reports: a finding, turned into an Alert row by the service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from telematics.rules.track import Track
+
+RULE_VERSION = "telematics-rules/1"
+
+NO_ORDER = "private_use.no_order"
+OFF_HOURS = "private_use.off_hours"
+OUT_OF_AREA = "private_use.out_of_area"
+ROUTE_DEVIATION = "private_use.route_deviation"
+OFF_SITE_OVERNIGHT = "parking.off_site_overnight"
+FORBIDDEN_ZONE = "parking.forbidden_zone"
+DEVICE_OFFLINE = "device.offline"
+SPEEDING = "speeding"
+
+#: Every kind of alert the rules raise (the names are part of the platform's interface).
+ALERT_KINDS = (NO_ORDER, OFF_HOURS, OUT_OF_AREA, ROUTE_DEVIATION, OFF_SITE_OVERNIGHT,
+               FORBIDDEN_ZONE, DEVICE_OFFLINE, SPEEDING)
+
+
+@dataclass
+class Finding:
+    """One alert's worth: times in epoch seconds (UTC), location in degrees."""
+
+    kind: str
+    start_s: float
+    end_s: float
+    lat: float
+    lon: float
+    severity: str
+    evidence: dict[str, Any]
+    thresholds: dict[str, float]
+    trip_index: int | None = None
+    stop_index: int | None = None
+    extra: list[dict[str, Any]] = field(default_factory=list)
+
+
+def position_range(track: Track, first: int, last: int) -> dict[str, int]:
+    """Evidence naming the fixes from index ``first`` to ``last`` (inclusive)."""
+    return {"first_position_id": int(track.position_id[first]),
+            "last_position_id": int(track.position_id[last]),
+            "position_count": int(last - first + 1)}
+
+
+def rounded(value: float, digits: int = 3) -> float:
+    """A figure for evidence, rounded so that recomputation gives the identical value."""
+    return float(np.round(value, digits))
