@@ -8,6 +8,7 @@ refuses to start without a real secret key.
 from __future__ import annotations
 
 import secrets
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -62,6 +63,58 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port `fleet serve` binds.")
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(False, description="Log one JSON object per line instead of text.")
+    stop_radius_m: float = Field(
+        200, gt=0, le=5000, description="Motion: the fixes of a stop stay within this distance of one another, m."
+    )
+    stop_min_duration_s: float = Field(
+        180, gt=0, le=86400, description="Motion: least dwell (or ignition-off) time that makes a stop, seconds."
+    )
+    order_grace_before_min: float = Field(
+        30, ge=0, le=720, description="Rules: a trip this long before an order's planned pickup is still covered, minutes."
+    )
+    order_grace_after_min: float = Field(
+        30, ge=0, le=720, description="Rules: a trip this long after an order's planned drop-off is still covered, minutes."
+    )
+    private_use_min_s: float = Field(
+        120, ge=0, description="Rules: least uncovered movement that counts as private use (no order, off hours), seconds."
+    )
+    work_start: time = Field(time(8, 0), description="Rules: start of working time on a working day, local `HH:MM`.")
+    work_end: time = Field(time(18, 0), description="Rules: end of working time on a working day, local `HH:MM`.")
+    out_of_area_min_s: float = Field(
+        120, ge=0, description="Rules: least time outside the allowed area that raises an alert, seconds."
+    )
+    route_corridor_m: float = Field(
+        2000, gt=0, description="Rules: half-width of the corridor around a request's route, m."
+    )
+    route_deviation_min_s: float = Field(
+        600, ge=0, description="Rules: least time outside the route corridor that raises an alert, seconds."
+    )
+    route_excess_share: float = Field(
+        0.3, ge=0, description="Rules: driven distance above planned by more than this share raises an alert (0.3 = 30 %)."
+    )
+    route_detour_factor: float = Field(
+        1.3, ge=1, le=5, description="Rules: planned road distance over straight-line distance of a request."
+    )
+    night_start: time = Field(time(22, 0), description="Rules: start of the night for overnight parking, local `HH:MM`.")
+    night_end: time = Field(time(6, 0), description="Rules: end of the night for overnight parking, local `HH:MM`.")
+    overnight_min_h: float = Field(
+        4, gt=0, le=24, description="Rules: least overlap of a stop with the night that counts as overnight, hours."
+    )
+    site_tolerance_m: float = Field(
+        50, ge=0, le=2000, description="Rules: a stop this close to the designated parking site counts as at the site, m."
+    )
+    forbidden_stop_min_s: float = Field(
+        600, gt=0, description="Rules: least stop inside a forbidden venue zone that raises an alert, seconds."
+    )
+    offline_after_min: float = Field(
+        30, gt=0, description="Rules: silence longer than this while not parked at the site raises device.offline, minutes."
+    )
+    speed_limit_kmh: float = Field(
+        120, gt=0, le=300, description="Rules: speed limit where no speed zone applies, km/h."
+    )
+    speeding_min_s: float = Field(
+        30, ge=0, description="Rules: least time above the limit that raises a speeding alert, seconds."
+    )
     dispatch_pool_fixed_cny: float = Field(
         90.0, ge=0, description="Dispatch: cost of taking a pool car out for the day, CNY."
     )
