@@ -15,11 +15,16 @@ from datetime import date, datetime, time
 from enum import Enum
 from typing import Any
 
-from sqlmodel import Session, SQLModel, select
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, SQLModel, col, select
 
 from fleet.models import AuditEntry, User, utcnow
+from fleet.models.compliance import AuditChainHead
 
 GENESIS_HASH = "0" * 64
+HEAD_ID = 1
 
 
 def _jsonable(value: Any) -> Any:
@@ -67,8 +72,13 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry to the chain in the caller's transaction."""
-    last = session.exec(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
+    """Append one entry to the chain in the caller's transaction.
+
+    The chain head row is locked first (a row lock on PostgreSQL, the database write lock on
+    SQLite), so concurrent writers append one after the other and never chain onto the same
+    previous entry; the lock is held until the caller commits or rolls back."""
+    _lock_chain_head(session)
+    last = session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(1)).first()
     entry = AuditEntry(
         at=utcnow(),
         actor_id=actor.id if isinstance(actor, User) else None,
@@ -83,7 +93,26 @@ def record(
     entry.hash = entry_digest(entry)
     session.add(entry)
     session.flush()
+    head = AuditChainHead.__table__
+    session.execute(
+        update(head).where(head.c.id == HEAD_ID).values(last_entry_id=entry.id, last_hash=entry.hash)
+    )
     return entry
+
+
+def _lock_chain_head(session: Session) -> None:
+    """Take the append lock: update the head row, creating it first when it is missing."""
+    head = AuditChainHead.__table__
+    touch = update(head).where(head.c.id == HEAD_ID).values(updated_at=utcnow())
+    if session.execute(touch).rowcount == 0:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(
+            insert(head)
+            .values(id=HEAD_ID, last_entry_id=0, last_hash=GENESIS_HASH, updated_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        session.execute(touch)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,10 @@ from fleet.settings import Settings, get_settings
 from web import observability
 from web.errors import install_error_handlers
 from web.routers import (
+    alert_reviews,
     assignments,
     auth,
+    compliance,
     fleet_assets,
     lessors,
     organisations,
@@ -37,6 +39,8 @@ def api_router() -> APIRouter:
     api.include_router(trip_requests.router)
     api.include_router(assignments.router)
     api.include_router(records.router)
+    api.include_router(alert_reviews.router)
+    api.include_router(compliance.router)
     return api
 
 

@@ -104,6 +104,17 @@ CASES = [
     ("GET", "/alerts", None, FLEET_READ),
     ("GET", "/alerts/{alert}", None, FLEET_READ),
     ("GET", "/audit-entries", None, only("admin", "auditor")),
+    # Compliance: alert review, expense imports, inspector exports (auditors only), audit verification.
+    ("POST", "/alerts/{alert}/review", lambda w: {"to": "under_review"}, only("admin", "dispatcher")),
+    ("GET", "/alerts/{alert}/reviews", None, FLEET_READ),
+    ("POST", "/expenses/imports", lambda w: {"kind": "repair", "csv": "plate,occurred_at,workshop,amount_cny,description\n"
+                                            "苏G12345,2026-12-01T10:00:00+08:00,港城汽修,800,更换刹车片\n"},
+     only("admin", "dispatcher", code=201)),
+    ("GET", "/expenses", None, FLEET_READ),
+    ("POST", "/exports", lambda w: {"since": "2026-11-30T00:00:00+08:00", "until": "2026-12-03T00:00:00+08:00"},
+     only("auditor", code=201)),
+    ("GET", "/exports", None, only("auditor")),
+    ("GET", "/audit/verification", None, only("admin", "auditor")),
 ]
 
 

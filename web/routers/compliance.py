@@ -1,0 +1,172 @@
+"""Compliance: expense-record imports (admins and dispatchers), inspector exports (auditors
+only, within their organisation's scope) and the audit log's verification status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import uuid4
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import FileResponse
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from sqlmodel import col, or_, select
+
+from fleet.compliance import export_query as q
+from fleet.compliance.audit_verification import verify_audit_log
+from fleet.compliance.expense_import import ExpenseImportError, import_expenses
+from fleet.compliance.export_bundle import FORMATS, build_bundle
+from fleet.models import Role, Vehicle
+from fleet.models.compliance import (
+    ExpenseImport,
+    ExpenseImportPublic,
+    ExpenseKind,
+    ExpenseRecord,
+    ExpenseRecordPublic,
+    ExportRecord,
+    ExportRecordPublic,
+)
+from web.deps import CurrentPrincipal, SessionDep, require_roles
+from web.pagination import Page, PageDep, paginate
+
+router = APIRouter(tags=["compliance"])
+R = Role
+importers = Depends(require_roles(R.admin, R.dispatcher))
+expense_readers = Depends(require_roles(R.admin, R.dispatcher, R.auditor))
+inspectors = Depends(require_roles(R.auditor))
+audit_readers = Depends(require_roles(R.admin, R.auditor))
+
+MAX_CSV_CHARS = 5_000_000
+Id = Annotated[int | None, Field(None, ge=1, le=2**31 - 1)]
+
+
+class ExpenseImportRequest(BaseModel):
+    """A CSV file's text; see `fleet expenses import --help` for the columns of each kind."""
+
+    kind: ExpenseKind
+    filename: str = Field("upload.csv", min_length=1, max_length=200)
+    csv: str = Field(min_length=1, max_length=MAX_CSV_CHARS)
+
+
+class FlaggedRecord(BaseModel):
+    row: int
+    plate: str
+    alert_id: int | None
+    findings: list[str]
+
+
+class ExpenseImportResult(BaseModel):
+    expense_import: ExpenseImportPublic
+    flagged: list[FlaggedRecord]
+
+
+@router.post("/expenses/imports", response_model=ExpenseImportResult, status_code=status.HTTP_201_CREATED,
+             dependencies=[importers])
+def import_expense_records(body: ExpenseImportRequest, session: SessionDep, principal: CurrentPrincipal) -> dict:
+    """Import every row or none (422 lists each bad row), then cross-check the records; each
+    flagged record raises an ``expense.mismatch`` alert on its car."""
+    try:
+        result = import_expenses(session, body.kind, body.csv, body.filename, principal.user,
+                                 org_id=principal.user.org_id)
+    except ExpenseImportError as exc:
+        session.rollback()
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=exc.errors) from None
+    session.commit()
+    session.refresh(result.expense_import)
+    return {"expense_import": result.expense_import, "flagged": result.as_json()["flagged"]}
+
+
+class ExpenseFilters(BaseModel):
+    import_id: Id = None
+    plate: str | None = Field(None, max_length=12)
+    flagged: bool | None = Field(None, description="Only records that failed (true) or passed (false) the checks.")
+
+
+@router.get("/expenses", response_model=Page[ExpenseRecordPublic], dependencies=[expense_readers])
+def list_expense_records(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
+                         filters: Annotated[ExpenseFilters, Query()]) -> dict:
+    """Imported expense records of cars in scope, or imported by the caller's subtree."""
+    cars = select(Vehicle.id).where(principal.scope_filter(col(Vehicle.org_id)))
+    imports = select(ExpenseImport.id).where(principal.scope_filter(col(ExpenseImport.org_id)))
+    statement = select(ExpenseRecord).where(or_(col(ExpenseRecord.vehicle_id).in_(cars),
+                                                 col(ExpenseRecord.import_id).in_(imports)))
+    if filters.import_id is not None:
+        statement = statement.where(ExpenseRecord.import_id == filters.import_id)
+    if filters.plate is not None:
+        statement = statement.where(ExpenseRecord.plate == filters.plate)
+    if filters.flagged is not None:
+        flagged = col(ExpenseRecord.alert_id).is_not(None) | (col(ExpenseRecord.vehicle_id).is_(None))
+        statement = statement.where(flagged if filters.flagged else ~flagged)
+    return paginate(session, statement, page, col(ExpenseRecord.id))
+
+
+class ExportRequest(BaseModel):
+    """The range (``since`` inclusive, ``until`` exclusive) and an organisation (an agency is
+    one too) or a car; without either, the caller's whole organisation."""
+
+    since: AwareDatetime
+    until: AwareDatetime
+    org_id: Id = None
+    vehicle_id: Id = None
+    formats: list[str] = Field(default_factory=lambda: list(FORMATS), min_length=1, max_length=4)
+
+    @model_validator(mode="after")
+    def _check(self) -> ExportRequest:
+        if self.until <= self.since:
+            raise ValueError("until: must be after since")
+        unknown = sorted(set(self.formats) - set(FORMATS))
+        if unknown:
+            raise ValueError(f"formats: unknown {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+        for name in ("since", "until"):
+            if not datetime(1970, 1, 2, tzinfo=UTC) <= getattr(self, name) <= datetime(
+                    9999, 1, 1, tzinfo=UTC):
+                raise ValueError(f"{name}: out of range")
+        return self
+
+
+@router.post("/exports", status_code=status.HTTP_201_CREATED, dependencies=[inspectors],
+             response_class=FileResponse,
+             responses={201: {"content": {"application/zip": {}}, "description": "The bundle as a zip archive."}})
+def create_export(body: ExportRequest, request: Request, session: SessionDep, principal: CurrentPrincipal) -> Any:
+    """Build an export bundle for inspectors and download it as a zip (manifest with SHA-256
+    of every file; `fleet audit verify-bundle` checks it). The platform keeps a copy and the
+    export is recorded in the audit log. Headers ``X-Export-Id`` and ``X-Manifest-SHA256``."""
+    try:
+        scope = q.resolve_scope(session, q.ExportFilters(body.since, body.until, body.org_id, body.vehicle_id),
+                                allowed_path=principal.org_path)
+    except PermissionError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from None
+    except q.ExportFilterError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    settings = request.app.state.settings
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    destination = Path(settings.data_dir) / "exports" / f"export-{stamp}-{uuid4().hex[:8]}.zip"
+    built = build_bundle(session, scope, principal.user, destination, tuple(dict.fromkeys(body.formats)),
+                         as_zip=True, tz=settings.tz)
+    session.commit()
+    headers = {"X-Export-Id": str(built.record.id), "X-Manifest-SHA256": built.record.manifest_sha256}
+    return FileResponse(destination, status_code=status.HTTP_201_CREATED, media_type="application/zip",
+                        filename=destination.name, headers=headers)
+
+
+@router.get("/exports", response_model=Page[ExportRecordPublic], dependencies=[inspectors])
+def list_exports(session: SessionDep, principal: CurrentPrincipal, page: PageDep) -> dict:
+    """Exports of organisations in the caller's scope, newest first."""
+    statement = select(ExportRecord).where(principal.scope_filter(col(ExportRecord.org_id)))
+    return paginate(session, statement, page, col(ExportRecord.id).desc())
+
+
+class AuditVerificationPublic(BaseModel):
+    ok: bool
+    entries_checked: int
+    last_entry_id: int
+    last_hash: str
+    first_broken_entry_id: int | None
+    reason: str | None
+
+
+@router.get("/audit/verification", response_model=AuditVerificationPublic, dependencies=[audit_readers])
+def audit_verification(session: SessionDep) -> dict:
+    """Check the whole audit log's SHA-256 chain now: the first broken entry, if any."""
+    return verify_audit_log(session).as_json()
