@@ -22,6 +22,7 @@ from web.routers import (
     lessors,
     organisations,
     records,
+    replacement,
     trip_requests,
 )
 
@@ -41,6 +42,7 @@ def api_router() -> APIRouter:
     api.include_router(records.router)
     api.include_router(alert_reviews.router)
     api.include_router(compliance.router)
+    api.include_router(replacement.router)
     return api
 
 

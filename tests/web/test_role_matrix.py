@@ -115,6 +115,24 @@ CASES = [
      only("auditor", code=201)),
     ("GET", "/exports", None, only("auditor")),
     ("GET", "/audit/verification", None, only("admin", "auditor")),
+    # Replacement planning. The world has no stored plan or filing: "{vehicle}" stands for an id
+    # that is not one (admin and auditor pass the role check and get 404); filing by a county
+    # administrator and review by the city are tested in tests/replacement_service.
+    ("POST", "/replacement/plans", lambda w: {"org_id": w.ids["city"], "years": 1, "start_year": 2027,
+                                              "time_limit_s": 5}, ADMIN_CREATE),
+    ("GET", "/replacement/plans", None, only("admin", "auditor")),
+    ("GET", "/replacement/plans/{vehicle}", None, only("admin", "auditor", code=404)),
+    ("GET", "/replacement/policies/{county}", None, only("admin", "auditor")),
+    ("PUT", "/replacement/policies/{county}", lambda w: {"policy": {"nev_share_floor": 0.4}}, ADMIN),
+    ("POST", "/replacement/maintenance-costs", lambda w: {"vehicle_id": w.ids["vehicle"], "incurred_on": "2026-06-01",
+                                                          "cost_cny": 1200}, ADMIN_CREATE),
+    ("GET", "/replacement/maintenance-costs", None, only("admin", "auditor")),
+    ("POST", "/replacement/filings", lambda w: {"plan_id": w.ids["vehicle"]}, only("admin", code=404)),
+    ("GET", "/replacement/filings", None, only("admin", "auditor")),
+    ("GET", "/replacement/filings/{vehicle}", None, only("admin", "auditor", code=404)),
+    ("POST", "/replacement/filings/{vehicle}/review", lambda w: {"decision": "approve"}, only("admin", code=404)),
+    ("GET", "/replacement/filings/{vehicle}/export", None, only("admin", "auditor", code=404)),
+    ("GET", "/replacement/figures", None, only("admin", "auditor")),
 ]
 
 
