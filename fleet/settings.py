@@ -63,6 +63,50 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port `fleet serve` binds.")
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(False, description="Log one JSON object per line instead of text.")
+    ingest_batch_size: int = Field(
+        2000, ge=1, le=100_000, description="Positions per micro-batch written by `fleet ingest`."
+    )
+    ingest_batch_max_delay_s: float = Field(
+        0.2, gt=0, le=60, description="Longest wait before a partial micro-batch is written, seconds."
+    )
+    ingest_receive_maximum: int = Field(
+        4000, ge=2, le=65535,
+        description="Unacknowledged QoS 1 messages the broker may send the worker (MQTT 5).",
+    )
+    ingest_mqtt_protocol: Literal["auto", "5", "3.1.1"] = Field(
+        "auto", description="MQTT version of the worker; auto: 3.1.1 on the embedded broker, else 5."
+    )
+    ingest_client_id: str = Field(
+        "fleet-ingest-1", min_length=1, max_length=64,
+        description="Fixed MQTT client id: the broker keeps its session across restarts.",
+    )
+    ingest_session_expiry_s: int = Field(
+        7 * 24 * 3600, ge=0, description="How long the broker keeps the worker's session, seconds."
+    )
+    ingest_metrics_port: int = Field(
+        9101, ge=0, le=65535, description="Port of the worker's Prometheus /metrics; 0 turns it off."
+    )
+    ingest_future_tolerance_s: float = Field(
+        300, ge=0, description="A fix dated further in the future than this is refused, seconds."
+    )
+    ingest_retry_max_s: float = Field(
+        30, gt=0, description="Longest back-off between database retries during an outage, seconds."
+    )
+    ingest_device_cache_s: float = Field(
+        60, gt=0, description="How long the device -> vehicle map is kept before a refresh, seconds."
+    )
+    ingest_positions_interval_s: float = Field(
+        1.0, ge=0, description="Least time between two live positions of one vehicle on MQTT, seconds."
+    )
+    gps_jump_speed_kmh: float = Field(
+        250, gt=0, description="A fix implying a faster speed from both neighbours is a GPS jump, km/h."
+    )
+    gps_jitter_radius_m: float = Field(
+        30, ge=0, description="A standing car's fixes within this radius snap to where it stopped, m."
+    )
+    gps_jitter_speed_kmh: float = Field(
+        3, ge=0, description="Below this reported speed a fix counts as standing still, km/h."
+    )
     stop_radius_m: float = Field(
         200, gt=0, le=5000, description="Motion: the fixes of a stop stay within this distance of one another, m."
     )

@@ -1,0 +1,188 @@
+"""The ``fleet ingest`` worker: a paho-mqtt client with a persistent session and manual
+acknowledgements, feeding micro-batches to the pipeline.
+
+Threads: paho's network thread only queues each message; the worker thread decodes, batches
+(FLEET_INGEST_BATCH_SIZE positions or FLEET_INGEST_BATCH_MAX_DELAY_S, whichever comes first),
+stores, publishes, and only then acknowledges the batch's messages. A message not yet
+acknowledged when the worker, the broker or the database goes away is delivered again (the
+broker keeps the session); storing it twice is a no-op.
+
+Several workers share the load through ``$share/<FLEET_MQTT_SHARE_GROUP>/...``. Per-vehicle
+order does not depend on which worker gets which message: positions are stored by event time
+and each batch re-evaluates its vehicles' windows under a database lock, after its positions
+are committed.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+import structlog
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from prometheus_client import start_http_server
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from fleet import topics
+from fleet.broker import parse_broker_url
+from fleet.settings import Settings
+from telematics.ingest import metrics
+from telematics.ingest.pipeline import BatchOutcome, Decoded, Inbound, IngestPipeline
+
+log = structlog.get_logger(__name__)
+
+#: How long the worker thread waits for a first message before checking for a stop, seconds.
+IDLE_POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class _Received:
+    session: int
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+
+
+class IngestWorker:
+    """Subscribes to every vehicle's gps and status topics and stores what arrives."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.pipeline = IngestPipeline(engine, settings)
+        self._inbox: queue.SimpleQueue[_Received] = queue.SimpleQueue()
+        self._session = 0  # counts connections: acks for an older connection are not sent
+        self._connected = threading.Event()
+        self.v5 = settings.ingest_mqtt_protocol == "5" or (
+            settings.ingest_mqtt_protocol == "auto" and not settings.uses_embedded_broker
+        )
+        self.client = self._make_client()
+        receive_maximum = settings.ingest_receive_maximum if self.v5 else 20
+        self._max_messages = max(1, receive_maximum // 2)
+
+    def _make_client(self) -> mqtt.Client:
+        settings = self.settings
+        if self.v5:
+            client = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=settings.ingest_client_id,
+                protocol=MQTTProtocolVersion.MQTTv5, manual_ack=True,
+            )
+        else:
+            client = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=settings.ingest_client_id,
+                clean_session=False, protocol=MQTTProtocolVersion.MQTTv311, manual_ack=True,
+            )
+        address = parse_broker_url(settings.resolved_mqtt_url)
+        if address.username:
+            client.username_pw_set(address.username, address.password)
+        if address.tls:
+            client.tls_set()
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.max_queued_messages_set(0)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    # -- paho callbacks (network thread) ---------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, _userdata, flags, reason, _properties) -> None:  # type: ignore[no-untyped-def]
+        if reason.is_failure:
+            log.error("mqtt_connect_refused", reason=str(reason))
+            return
+        self._session += 1
+        group = self.settings.mqtt_share_group
+        client.subscribe([
+            (topics.shared(topics.GPS_WILDCARD, group), 1),
+            (topics.shared(topics.STATUS_WILDCARD, group), 1),
+        ])
+        self._connected.set()
+        log.info("mqtt_connected", session_present=flags.session_present, mqtt5=self.v5, share_group=group or None)
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason, _properties) -> None:  # type: ignore[no-untyped-def]
+        self._connected.clear()
+        log.warning("mqtt_disconnected", reason=str(reason))
+
+    def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:  # type: ignore[no-untyped-def]
+        self._inbox.put(_Received(self._session, message.topic, message.payload, message.mid, message.qos))
+        metrics.PENDING.inc()
+
+    # -- running ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect (retrying in the background until the broker answers)."""
+        address = parse_broker_url(self.settings.resolved_mqtt_url)
+        if self.v5:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = self.settings.ingest_session_expiry_s
+            properties.ReceiveMaximum = self.settings.ingest_receive_maximum
+            self.client.connect_async(address.host, address.port, keepalive=30, clean_start=False, properties=properties)
+        else:
+            self.client.connect_async(address.host, address.port, keepalive=30)
+        self.client.loop_start()
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        return self._connected.wait(timeout_s)
+
+    def run(self, stop: threading.Event) -> None:
+        """Store batches until ``stop`` is set, then disconnect (unacknowledged messages stay
+        with the broker)."""
+        if self.settings.ingest_metrics_port:
+            start_http_server(self.settings.ingest_metrics_port, addr=self.settings.host)
+        self.start()
+        try:
+            while not stop.is_set():
+                batch = self._collect(stop)
+                if batch:
+                    self._handle(batch, stop)
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+            log.info("ingest_stopped")
+
+    def _collect(self, stop: threading.Event) -> list[tuple[_Received, Decoded]]:
+        try:
+            first = self._inbox.get(timeout=IDLE_POLL_S)
+        except queue.Empty:
+            return []
+        batch = [(first, self.pipeline.decode(Inbound(first.topic, first.payload)))]
+        fixes = len(batch[0][1].fixes)
+        deadline = time.monotonic() + self.settings.ingest_batch_max_delay_s
+        while fixes < self.settings.ingest_batch_size and len(batch) < self._max_messages:
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or stop.is_set():
+                    break
+                try:
+                    item = self._inbox.get(timeout=min(remaining, IDLE_POLL_S))
+                except queue.Empty:
+                    continue
+            decoded = self.pipeline.decode(Inbound(item.topic, item.payload))
+            fixes += len(decoded.fixes)
+            batch.append((item, decoded))
+        return batch
+
+    def _handle(self, batch: list[tuple[_Received, Decoded]], stop: threading.Event) -> None:
+        try:
+            outcome = self.pipeline.store_with_retry([d for _, d in batch], stop)
+        except SQLAlchemyError:
+            # Stopped during a database outage: the broker delivers the batch again.
+            log.warning("batch_left_unacknowledged", messages=len(batch))
+            return
+        self._publish(outcome)
+        session = self._session
+        for item, _ in batch:
+            if item.qos and item.session == session:
+                self.client.ack(item.mid, item.qos)
+        metrics.PENDING.dec(len(batch))
+        log.debug("batch_stored", messages=len(batch), stored=outcome.stored, duplicates=outcome.duplicates)
+
+    def _publish(self, outcome: BatchOutcome) -> None:
+        for publication in outcome.publications:
+            self.client.publish(publication.topic, publication.payload, qos=publication.qos)

@@ -1,0 +1,116 @@
+"""Builders for the ingest tests: a city with GPS-equipped cars, fixes, and a broker client."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from fleet.broker import parse_broker_url
+from fleet.models import Organisation, Position, Vehicle
+
+T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Lianyungang
+
+
+def add_cars(engine: Engine, count: int) -> dict[str, int]:
+    """``count`` pool cars carrying devices ``dev-0000``...; returns device id -> vehicle id."""
+    with Session(engine) as session:
+        city = Organisation(name="连云港市", code="320700", level="city")
+        session.add(city)
+        session.flush()
+        city.path = f"/{city.id}/"
+        devices = {}
+        for i in range(count):
+            vehicle = Vehicle(
+                plate=f"苏G{i:05d}", vin=f"LSVAA4180E{i:07d}", org_id=city.id, vehicle_class="sedan",
+                seats=5, energy="petrol", emission_standard="china6", purchase_date=date(2020, 5, 1),
+                purchase_price_cny=150000, gps_device_id=f"dev-{i:04d}",
+            )
+            session.add(vehicle)
+            session.flush()
+            devices[f"dev-{i:04d}"] = vehicle.id
+        session.commit()
+    return devices
+
+
+def fix(device: str, ts: datetime, lat: float = 34.6, lon: float = 119.2, speed_kmh: float = 40.0, **extra: Any) -> dict[str, Any]:
+    """One gps point as a terminal sends it."""
+    return {"device_id": device, "ts": ts.isoformat(), "lat": lat, "lon": lon, "speed_kmh": speed_kmh,
+            "heading_deg": 90.0, "ignition": True, **extra}
+
+
+def drive(device: str, start: datetime, count: int, step_s: float = 10.0) -> list[dict[str, Any]]:
+    """``count`` fixes heading east at ~40 km/h, ``step_s`` seconds apart."""
+    return [fix(device, start + timedelta(seconds=i * step_s), lon=119.2 + i * step_s * 0.0000123)
+            for i in range(count)]
+
+
+def stored(engine: Engine, vehicle_id: int | None = None) -> list[tuple[int, datetime, float, float]]:
+    query = select(Position.vehicle_id, Position.ts, Position.lat, Position.lon).order_by(Position.vehicle_id, Position.ts)
+    if vehicle_id is not None:
+        query = query.where(Position.vehicle_id == vehicle_id)
+    with Session(engine) as session:
+        return [tuple(row) for row in session.execute(query).all()]
+
+
+def count_positions(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.execute(select(func.count()).select_from(Position)).scalar_one()
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0, every_s: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every_s)
+    return condition()
+
+
+class Client:
+    """A paho client that publishes (QoS 1, waiting for delivery) and records what arrives on
+    the topics it subscribes to."""
+
+    def __init__(self, url: str, subscribe: tuple[str, ...] = ()) -> None:
+        address = parse_broker_url(url)
+        self.received: list[tuple[str, Any]] = []
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, clean_session=True)
+        self.client.max_inflight_messages_set(200)
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *args: self._ready.set()
+        self.client.connect(address.host, address.port)
+        self.client.loop_start()
+        if subscribe:
+            self.client.subscribe([(topic, 1) for topic in subscribe])
+            assert self._ready.wait(10)
+
+    def _on_message(self, _client, _userdata, message) -> None:  # type: ignore[no-untyped-def]
+        try:
+            body = json.loads(message.payload)
+        except ValueError:
+            body = message.payload
+        with self._lock:
+            self.received.append((message.topic, body))
+
+    def on(self, topic: str) -> list[Any]:
+        with self._lock:
+            return [body for t, body in self.received if t == topic]
+
+    def publish(self, topic: str, payload: Any) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        info = self.client.publish(topic, data, qos=1)
+        info.wait_for_publish(10)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
