@@ -18,6 +18,7 @@ from web.routers import (
     assignments,
     auth,
     compliance,
+    dispatch,
     fleet_assets,
     lessors,
     organisations,
@@ -40,6 +41,7 @@ def api_router() -> APIRouter:
     api.include_router(trip_requests.router)
     api.include_router(assignments.router)
     api.include_router(records.router)
+    api.include_router(dispatch.router)
     api.include_router(alert_reviews.router)
     api.include_router(compliance.router)
     api.include_router(replacement.router)

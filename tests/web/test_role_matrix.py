@@ -104,6 +104,15 @@ CASES = [
     ("GET", "/alerts", None, FLEET_READ),
     ("GET", "/alerts/{alert}", None, FLEET_READ),
     ("GET", "/audit-entries", None, only("admin", "auditor")),
+    # dispatch: the world has no plan, so roles past the role check get 404 on a plan id
+    ("GET", "/dispatch/plans", None, FLEET_READ),
+    ("GET", "/dispatch/plans/{request}", None, only("admin", "dispatcher", "auditor", code=404)),
+    ("POST", "/dispatch/plans", lambda w: {"service_date": "2026-12-02", "time_limit_s": 0.5},
+     only("admin", "dispatcher", code=201)),
+    ("POST", "/dispatch/plans/{request}/accept", None, only("admin", "dispatcher", code=404)),
+    ("POST", "/dispatch/plans/{request}/insert", lambda w: {"request_id": w.ids["other_request"]},
+     only("admin", "dispatcher", code=404)),
+    ("GET", "/dispatch/figures", None, FLEET_READ),
     # Compliance: alert review, expense imports, inspector exports (auditors only), audit verification.
     ("POST", "/alerts/{alert}/review", lambda w: {"to": "under_review"}, only("admin", "dispatcher")),
     ("GET", "/alerts/{alert}/reviews", None, FLEET_READ),
