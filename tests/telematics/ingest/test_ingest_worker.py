@@ -1,0 +1,115 @@
+"""`fleet ingest` against a real broker: stores what arrives, refuses bad input on the
+rejected topic, and loses nothing when it is killed mid-stream or the database goes away."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from ingest_builders import T0, Client, add_cars, count_positions, drive, fix, wait_for
+from sqlalchemy import text
+
+from fleet import topics
+from fleet.db import make_engine
+
+
+def _worker(db_url: str, mqtt_url: str, client_id: str) -> subprocess.Popen:
+    env = {**os.environ, "FLEET_DATABASE_URL": db_url, "FLEET_MQTT_URL": mqtt_url,
+           "FLEET_INGEST_CLIENT_ID": client_id, "FLEET_INGEST_SESSION_EXPIRY_S": "120",
+           "FLEET_INGEST_METRICS_PORT": "0", "FLEET_INGEST_BATCH_MAX_DELAY_S": "0.05",
+           "FLEET_INGEST_RETRY_MAX_S": "0.5"}
+    process = subprocess.Popen([sys.executable, "-c", "from fleet.cli import main; main()", "ingest"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    connected = threading.Event()
+
+    def drain() -> None:  # watch for the subscription, and keep the pipe from filling
+        for line in process.stderr:
+            if "mqtt_connected" in line:
+                connected.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    assert connected.wait(30), "the worker did not connect"
+    time.sleep(0.3)  # its SUBSCRIBE is on the wire
+    return process
+
+
+def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        process.wait(20)
+
+
+@pytest.fixture
+def client_id() -> str:
+    return f"test-ingest-{uuid.uuid4().hex[:10]}"
+
+
+def test_worker_stores_refuses_and_survives_a_kill(engine, db_url, mqtt_url, client_id):
+    add_cars(engine, 3)
+    listener = Client(mqtt_url, subscribe=(topics.INGEST_REJECTED, topics.EVENTS_POSITIONS))
+    worker = _worker(db_url, mqtt_url, client_id)
+    try:
+        publisher = Client(mqtt_url)
+        tracks = {d: drive(d, T0, 120, 5) for d in ("dev-0000", "dev-0001", "dev-0002")}
+        # A bad point among good ones, an unknown device, malformed JSON.
+        publisher.publish(topics.gps_topic("dev-0000"), [fix("dev-0000", T0 - timedelta(hours=2)), {"device_id": "dev-0000"}])
+        publisher.publish(topics.gps_topic("ghost"), fix("ghost", T0))
+        publisher.publish(topics.gps_topic("dev-0001"), b"{oops")
+        assert wait_for(lambda: count_positions(engine) == 1, 30)
+        for i in range(60):
+            for device, track in tracks.items():
+                publisher.publish(topics.gps_topic(device), track[2 * i: 2 * i + 2])
+            if i == 20:
+                worker.send_signal(signal.SIGKILL)
+                worker.wait(10)
+            if i == 40:
+                worker = _worker(db_url, mqtt_url, client_id)
+        assert wait_for(lambda: count_positions(engine) == 1 + 360, 60), count_positions(engine)
+        reasons = [m["reason"] for m in listener.on(topics.INGEST_REJECTED)]
+        assert any(r.startswith("[1].ts: Field required") for r in reasons), reasons
+        assert "device_id: unknown device 'ghost' (no vehicle carries it)" in reasons
+        assert any(r.startswith("payload: not valid UTF-8 JSON") for r in reasons)
+        assert wait_for(lambda: {p["device_id"] for m in listener.on(topics.EVENTS_POSITIONS) for p in m} >= set(tracks), 10)
+        publisher.close()
+    finally:
+        _stop(worker)
+        listener.close()
+
+
+@pytest.mark.skipif(not os.environ.get("FLEET_TEST_DATABASE_URL"), reason="needs PostgreSQL (FLEET_TEST_DATABASE_URL)")
+def test_a_database_outage_is_retried_without_loss(engine, db_url, mqtt_url, client_id):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the outage is staged on PostgreSQL")
+    add_cars(engine, 1)
+    database = engine.url.database
+    admin = make_engine(engine.url.set(database="postgres").render_as_string(hide_password=False))
+    worker = _worker(db_url, mqtt_url, client_id)
+    publisher = Client(mqtt_url)
+    try:
+        track = drive("dev-0000", T0, 100, 5)
+        publisher.publish(topics.gps_topic("dev-0000"), track[:10])
+        assert wait_for(lambda: count_positions(engine) == 10, 30)
+        engine.dispose()
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false'))
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"), {"d": database})
+        try:
+            for i in range(1, 10):
+                publisher.publish(topics.gps_topic("dev-0000"), track[10 * i: 10 * i + 10])
+            wait_for(lambda: False, 3)
+        finally:
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
+        assert wait_for(lambda: count_positions(engine) == 100, 60), count_positions(engine)
+    finally:
+        publisher.close()
+        _stop(worker)
+        admin.dispose()
