@@ -29,7 +29,7 @@ def test_trip_without_order_is_private_use(session, world) -> None:
     assert len(found) == 2  # out and back
     assert {a.id for a in changed} >= {a.id for a in found}
     first = found[0]
-    assert first.started_at == local(WORKDAY, 10) - timedelta(minutes=0, seconds=0) or first.started_at <= local(WORKDAY, 10)
+    assert local(WORKDAY, 9, 50) <= first.started_at <= local(WORKDAY, 10)  # departure from the stop
     assert first.evidence["trip_id"] and first.evidence["first_position_id"] < first.evidence["last_position_id"]
     assert first.rule_version and first.thresholds["order_grace_before_s"] == 1800
     assert kinds(session, world.ids["car"]) == {"private_use.no_order"}
@@ -50,3 +50,65 @@ def test_grace_window_covers_an_early_start_but_not_a_late_return(session, world
     feed(session, world.ids["car"], trace.fixes)
     found = alerts(session, world.ids["car"], "private_use.no_order")
     assert len(found) == 1 and found[0].started_at > local(WORKDAY, 11)
+
+
+def evening_trip(day: date, hh: int) -> Trace:
+    trace = Trace().park(DEPOT, local(day, hh) - timedelta(minutes=10), 10)
+    return trace.drive(TOWN, 15).then_park(20)
+
+
+def test_trip_after_working_time_is_off_hours(session, world) -> None:
+    feed(session, world.ids["car"], evening_trip(WORKDAY, 20).fixes)
+    found = alerts(session, world.ids["car"], "private_use.off_hours")
+    assert len(found) == 1
+    assert found[0].evidence["calendar"]["days"]["2026-12-01"] == "working"
+    assert "warning" not in found[0].evidence["calendar"]
+
+
+def test_approved_request_covers_off_hours_movement(session, world) -> None:
+    add_order(session, world, world.ids["car"], local(WORKDAY, 20), local(WORKDAY, 21), state="approved")
+    feed(session, world.ids["car"], evening_trip(WORKDAY, 20).fixes)
+    assert alerts(session, world.ids["car"], "private_use.off_hours") == []
+    # approved is not yet assigned: the trip itself is still not covered by an order
+    assert alerts(session, world.ids["car"], "private_use.no_order")
+
+
+def test_statutory_holiday_is_off_hours_and_make_up_day_is_not(session, world) -> None:
+    feed(session, world.ids["car"], evening_trip(date(2026, 10, 1), 10).fixes)  # National Day
+    holiday = alerts(session, world.ids["car"], "private_use.off_hours")
+    assert len(holiday) == 1 and holiday[0].evidence["calendar"]["days"]["2026-10-01"] == "rest"
+    feed(session, world.ids["car"], evening_trip(date(2026, 10, 10), 10).fixes)  # Saturday, make-up day
+    assert len(alerts(session, world.ids["car"], "private_use.off_hours")) == 1
+
+
+def test_leaving_the_city_is_out_of_area(session, world) -> None:
+    trace = Trace().park(DEPOT, local(WORKDAY, 9), 10).drive(FAR, 60).then_park(30).drive(DEPOT, 60).then_park(10)
+    feed(session, world.ids["car"], trace.fixes)
+    found = alerts(session, world.ids["car"], "private_use.out_of_area")
+    assert len(found) == 1 and found[0].evidence["uncovered_s"] > 3600
+
+
+def test_request_with_a_destination_outside_covers_leaving_the_city(session, world) -> None:
+    add_order(session, world, world.ids["car"], local(WORKDAY, 9, 10), local(WORKDAY, 11, 40),
+              destination=FAR, round_trip=True)
+    trace = Trace().park(DEPOT, local(WORKDAY, 9), 10).drive(FAR, 60).then_park(30).drive(DEPOT, 60).then_park(10)
+    feed(session, world.ids["car"], trace.fixes)
+    assert kinds(session, world.ids["car"]) == set()
+
+
+def test_detour_off_the_route_is_route_deviation(session, world) -> None:
+    add_order(session, world, world.ids["car"], local(WORKDAY, 10), local(WORKDAY, 10, 50))
+    trace = Trace().park(DEPOT, local(WORKDAY, 9, 50), 10).drive(TOWN, 30, via=(34.6600, 119.2450)).then_park(20)
+    feed(session, world.ids["car"], trace.fixes)
+    found = alerts(session, world.ids["car"], "private_use.route_deviation")
+    reasons = {a.evidence["reason"] for a in found}
+    assert "outside_corridor" in reasons and "excess_distance" in reasons
+    assert all(a.evidence["request_id"] for a in found)
+    assert alerts(session, world.ids["car"], "private_use.no_order") == []
+
+
+def test_leased_car_is_judged_only_inside_its_lease_window(session, world) -> None:
+    feed(session, world.ids["leased"], town_and_back(10, day=date(2026, 12, 1)).fixes)
+    assert kinds(session, world.ids["leased"]) == set()
+    feed(session, world.ids["leased"], town_and_back(10, day=date(2026, 12, 2)).fixes)
+    assert kinds(session, world.ids["leased"]) == {"private_use.no_order"}
