@@ -1,4 +1,6 @@
-"""``fleet plan-replacement``: a multi-year replacement plan from an input file, no database.
+"""``fleet plan-replacement``: a multi-year replacement plan from an input file, or from the
+database for an organisation's subtree (``--org CODE``; see ``fleet.replacement.repository``
+for how vehicles, trips and maintenance bills become car records).
 
 The input file is the JSON form of ``fleet.replacement.inputs.PlanInput``:
 
@@ -76,27 +78,50 @@ def plan_replacement_command(
         "--example", help="Write an example input (40 cars, a city and its county) to this file "
                           "and stop.", show_default=False,
     )] = None,
+    org: Annotated[str | None, typer.Option(
+        "--org", metavar="CODE", help="Without INPUT.json: plan the pool cars of this organisation's "
+        "subtree from the database (FLEET_DATABASE_URL), under its jurisdiction's stored policy.",
+        show_default=False,
+    )] = None,
+    start_year: Annotated[int | None, typer.Option(
+        "--start-year", min=2000, max=2100, help="With --org: first plan year; default next year.",
+        show_default=False,
+    )] = None,
+    save: Annotated[bool, typer.Option(
+        "--save", help="With --org: keep the plan in the database (by `cli`, audit-logged) so that "
+                       "it can be filed and charted.",
+    )] = False,
 ) -> None:
     """Plan which cars to retire and replace each year, under the jurisdiction's policy.
 
     Prints per year each car to retire, its replacement class and energy, the cost, the NEV share, budget use, fuel and CO2 saved and the reason.
 
-    Try it: `fleet plan-replacement --example plan.json && fleet plan-replacement plan.json`.
+    Try it: `fleet plan-replacement --example plan.json && fleet plan-replacement plan.json`, or on a seeded database `fleet plan-replacement --org 320722 --years 3`.
 
     Exit code 2: bad input; 1: no plan (the binding policy constraints are named).
     """
     from fleet.replacement.example import example_input
-    from fleet.replacement.planner import SolveOptions, SolveProgress, plan_replacement
 
     err = Console(stderr=True, soft_wrap=True)
     if example is not None:
         example.write_text(example_input().model_dump_json(indent=2), encoding="utf-8")
         err.print(f"example input written to {example}", highlight=False)
         return
-    if input_file is None:
-        err.print("[bold red]missing INPUT.json[/]: give a plan input file, or --example FILE")
+    if (input_file is None) == (org is None):
+        err.print("[bold red]give either INPUT.json or --org CODE[/] (or --example FILE)")
         raise typer.Exit(code=2)
-    plan_input = _load(input_file, years, err)
+    if org is not None:
+        _plan_from_database(org, years or 5, start_year, time_limit, as_json, save, err)
+        return
+    plan_input = _load(input_file, years, err)  # type: ignore[arg-type]
+    plan = _solve(plan_input, time_limit, err)
+    _show(plan, as_json)
+
+
+def _solve(plan_input: PlanInput, time_limit: float, err: Console) -> ReplacementPlan:
+    """Solve with a progress line on standard error."""
+    from fleet.replacement.planner import SolveOptions, SolveProgress, plan_replacement
+
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=err, transient=True,
@@ -109,13 +134,57 @@ def plan_replacement_command(
                 f"plan {step.solutions}: lifecycle cost {step.objective_cny:,.0f} CNY, gap {gap:.2%}"
             ))
 
-        plan = plan_replacement(plan_input, SolveOptions(time_limit_s=time_limit), progress=report)
+        return plan_replacement(plan_input, SolveOptions(time_limit_s=time_limit), progress=report)
+
+
+def _show(plan: ReplacementPlan, as_json: bool) -> None:
     if as_json:
         typer.echo(plan.model_dump_json(indent=2))
     else:
         _print_plan(plan)
     if plan.status in ("infeasible", "unknown"):
         raise typer.Exit(code=1)
+
+
+def _plan_from_database(
+    code: str, years: int, start_year: int | None, time_limit: float, as_json: bool, save: bool, err: Console
+) -> None:
+    """Build the input of organisation ``code`` from the configured database, solve, show it
+    and, with ``save``, keep it."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import select
+
+    from fleet.db import make_engine, session_scope, upgrade
+    from fleet.models import Organisation
+    from fleet.replacement.repository import NoCarsToPlan, build_plan_input, store_plan
+    from fleet.settings import get_settings
+
+    url = get_settings().resolved_database_url
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            organisation = session.exec(select(Organisation).where(Organisation.code == code)).first()
+            if organisation is None:
+                err.print(f"[bold red]--org[/]: no organisation with code {code!r}", highlight=False)
+                raise typer.Exit(code=2)
+            first_year = start_year or datetime.now(UTC).year + 1
+            try:
+                built = build_plan_input(session, organisation, first_year, years)
+            except (NoCarsToPlan, ValidationError) as exc:
+                problems = describe_errors(exc) if isinstance(exc, ValidationError) else [str(exc)]
+                err.print(f"[bold red]cannot plan {organisation.name}[/]:", highlight=False)
+                for problem in problems:
+                    err.print(f"  {problem}", highlight=False, markup=False)
+                raise typer.Exit(code=2) from None
+            plan = _solve(built.plan_input, time_limit, err)
+            if save and plan.status in ("optimal", "feasible"):
+                record = store_plan(session, organisation, built, plan, "cli")
+                err.print(f"plan {record.id} saved for {organisation.name}", highlight=False)
+    finally:
+        engine.dispose()
+    _show(plan, as_json)
 
 
 def _load(path: Path, years: int | None, err: Console) -> PlanInput:
