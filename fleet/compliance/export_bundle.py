@@ -13,6 +13,7 @@ import json
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -46,6 +47,8 @@ MAP_MAX_POINTS = 2000
 MAP_MARGIN_MIN = 30
 PDF_TOP_ROWS = 30
 HASH_CHUNK = 1 << 20
+#: What reading a damaged archive may raise.
+ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError, ValueError)
 
 
 @dataclass
@@ -327,7 +330,7 @@ def verify_bundle(path: Path) -> BundleCheck:
     try:
         with zipfile.ZipFile(path) as archive:
             _verify_members(_Zip(archive), check)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except ARCHIVE_ERRORS as exc:
         check.problems.append(f"{path.name}: not a readable zip archive ({exc})")
     return check
 
@@ -343,7 +346,7 @@ def _verify_members(bundle: _Folder | _Zip, check: BundleCheck) -> None:
         check.manifest_sha256 = hashlib.sha256(raw).hexdigest()
         manifest = json.loads(raw.decode("utf-8"))
         listed = {entry["path"]: entry for entry in manifest["files"]}
-    except (ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+    except (KeyError, TypeError, *ARCHIVE_ERRORS) as exc:
         check.problems.append(f"{MANIFEST}: unreadable or altered ({exc})")
         return
     check.manifest = manifest
@@ -357,7 +360,7 @@ def _verify_members(bundle: _Folder | _Zip, check: BundleCheck) -> None:
         try:
             with bundle.open(name) as handle:
                 sha, size = file_sha256(handle)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except ARCHIVE_ERRORS as exc:
             check.problems.append(f"{name}: damaged in the archive ({exc})")
             continue
         check.files_checked += 1
