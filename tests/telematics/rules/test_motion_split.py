@@ -1,0 +1,68 @@
+"""Motion split (pure): stops and trips of hand-built tracks."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+from rule_traces import DEPOT, TOWN, Trace, local
+
+from telematics.motion import split_motion
+from telematics.rules.track import Track
+
+DAY = date(2026, 12, 1)
+
+
+def test_park_drive_park_is_two_stops_and_one_trip() -> None:
+    trace = Trace().park(DEPOT, local(DAY, 9), 10).drive(TOWN, 15).then_park(10)
+    track = trace.track()
+    motion = split_motion(track)
+    assert motion.stop_count == 2 and motion.trip_count == 1
+    assert motion.stop_last[0] == motion.trip_first[0] and motion.trip_last[0] == motion.stop_first[1]
+    # 8.0 km apart; up to a stop radius of crawling at each end belongs to the stops
+    assert 7600 < motion.trip_distance_m[0] <= 8010
+    durations = track.t_s[motion.stop_last] - track.t_s[motion.stop_first]
+    assert (durations >= 180).all()
+    assert abs(motion.stop_lat[1] - TOWN[0]) < 1e-3
+
+
+def test_short_halt_does_not_split_a_trip() -> None:
+    trace = Trace().park(DEPOT, local(DAY, 9), 10).drive(TOWN, 8)
+    trace.park(TOWN, trace.end + timedelta(seconds=20), 2, every_s=20, ignition=True)  # traffic light
+    trace.drive(DEPOT, 8).then_park(10)
+    motion = split_motion(trace.track())
+    assert motion.stop_count == 2 and motion.trip_count == 1
+
+
+def test_duration_and_radius_are_settable() -> None:
+    trace = Trace().park(DEPOT, local(DAY, 9), 10).drive(TOWN, 8)
+    trace.park(TOWN, trace.end + timedelta(seconds=20), 2, every_s=20, ignition=True)
+    trace.drive(DEPOT, 8).then_park(10)
+    assert split_motion(trace.track(), min_duration_s=60).stop_count == 3
+    assert split_motion(trace.track(), radius_m=1.0, min_duration_s=60).stop_count == 3
+    # a huge radius turns slow town driving into one long stop
+    assert split_motion(trace.track(), radius_m=20_000).trip_count == 0
+
+
+def test_ignition_off_is_a_stop_even_when_the_fix_wanders() -> None:
+    trace = Trace().park(DEPOT, local(DAY, 9), 10).drive(TOWN, 10).then_park(10)
+    fixes = trace.fixes[-11:]
+    for i, fix in enumerate(fixes):  # +-300 m wander of a parked car under a bridge
+        fix["lat"] += 0.0027 * (1 if i % 2 else -1)
+    motion = split_motion(trace.track())
+    assert motion.stop_count == 2
+
+
+def test_long_silence_at_one_place_is_a_stop() -> None:
+    trace = Trace().park(DEPOT, local(DAY, 9), 0).drive(TOWN, 10)
+    trace.park(TOWN, trace.end + timedelta(hours=3), 0, ignition=True).drive(DEPOT, 10)
+    motion = split_motion(trace.track())
+    assert motion.stop_count == 1 and motion.trip_count == 2
+
+
+def test_empty_and_single_fix_tracks() -> None:
+    assert split_motion(Track.empty()).trip_count == 0
+    one = Track(np.array([1]), np.array([0.0]), np.array([34.6]), np.array([119.2]), np.array([0.0]),
+                np.array([False]))
+    motion = split_motion(one)
+    assert motion.stop_count == 0 and motion.trip_count == 1 and motion.trip_distance_m[0] == 0
