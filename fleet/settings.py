@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port `fleet serve` binds.")
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(False, description="Log one JSON object per line instead of text.")
+    tile_url: str = Field(
+        "",
+        max_length=500,
+        description="Map tile URL template for the web pages, e.g. `https://tiles.example/{z}/{x}/{y}.png`; "
+        "empty draws the GeoJSON layers only (no base map).",
+    )
     ingest_batch_size: int = Field(
         2000, ge=1, le=100_000, description="Positions per micro-batch written by `fleet ingest`."
     )

@@ -11,15 +11,19 @@ from fastapi_offline import FastAPIOffline
 import fleet
 from fleet.db import make_engine
 from fleet.settings import Settings, get_settings
-from web import observability
+from web import observability, pages
 from web.errors import install_error_handlers
+from web.hub import LiveHub
+from web.hub import router as live_router
 from web.routers import (
     alert_reviews,
     assignments,
     auth,
+    driver_actions,
     compliance,
     dispatch,
     fleet_assets,
+    geo_layers,
     lessors,
     organisations,
     records,
@@ -41,6 +45,8 @@ def api_router() -> APIRouter:
     api.include_router(trip_requests.router)
     api.include_router(assignments.router)
     api.include_router(records.router)
+    api.include_router(driver_actions.router)
+    api.include_router(geo_layers.router)
     api.include_router(dispatch.router)
     api.include_router(alert_reviews.router)
     api.include_router(compliance.router)
@@ -54,7 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await app.state.hub.start()
         yield
+        await app.state.hub.stop()
         app.state.engine.dispose()
 
     app = FastAPIOffline(
@@ -66,8 +74,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.resolved_database_url)
     app.state.signing_key = settings.signing_key()
+    app.state.hub = LiveHub(settings, app.state.engine)
     app.add_middleware(observability.MetricsMiddleware)
     install_error_handlers(app)
     app.include_router(observability.router)
     app.include_router(api_router())
+    app.include_router(live_router)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files(), name="static")
     return app

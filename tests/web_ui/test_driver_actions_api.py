@@ -1,0 +1,111 @@
+"""Driver actions: arrive, start and complete a trip with odometer readings checked against
+the car's last one, report a problem; the driver's list of today's trips."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+from web_ui_world import add_todays_work  # type: ignore[import-not-found]
+
+from fleet.models import AuditEntry, Trip, TripRequest, Vehicle
+
+
+@pytest.fixture
+def today(world, session):  # type: ignore[no-untyped-def]
+    add_todays_work(session, world)
+    return world
+
+
+def event(client, w, body, role="driver", assignment="today_assignment"):  # type: ignore[no-untyped-def]
+    return client.post(f"/api/v1/assignments/{w.ids[assignment]}/events", json=body, headers=w.auth(role))
+
+
+def test_a_driver_runs_a_whole_trip(client, today, session):
+    w = today
+    assert event(client, w, {"event": "arrived"}).status_code == 200
+    started = event(client, w, {"event": "started", "odometer_km": 80_012})
+    assert started.status_code == 200, started.text
+    assert started.json()["request_state"] == "in_progress"
+    done = event(client, w, {"event": "completed", "odometer_km": 80_040})
+    assert done.status_code == 200, done.text
+    assert done.json()["request_state"] == "completed"
+    session.expire_all()
+    trip = session.get(Trip, done.json()["trip_id"])
+    assert (trip.start_odometer_km, trip.end_odometer_km, trip.distance_km) == (80_012, 80_040, 28)
+    assert trip.ended_at is not None
+    assert session.get(Vehicle, w.ids["vehicle"]).odometer_km == 80_040
+    assert session.get(TripRequest, w.ids["today_request"]).state == "completed"
+    actions = session.exec(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions == ["assignment.arrived", "trip_request.in_progress", "assignment.started",
+                       "trip_request.completed", "assignment.completed"]
+
+
+def test_odometer_below_the_last_reading_is_refused_in_words(client, today):
+    r = event(client, today, {"event": "started", "odometer_km": 79_990})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("odometer_km: 79,990 km is below the last reading of 苏G12345, 80,000 km")
+
+
+def test_an_impossible_jump_is_refused(client, today):
+    assert event(client, today, {"event": "started", "odometer_km": 80_010}).status_code == 200
+    r = event(client, today, {"event": "completed", "odometer_km": 81_500})
+    assert r.status_code == 422
+    assert "odometer_km: 81,500 km is 1,490 km above the last reading" in r.json()["detail"]
+    assert "possible" in r.json()["detail"]
+
+
+def test_starting_needs_an_odometer_reading(client, today):
+    r = event(client, today, {"event": "started"})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("odometer_km: enter the odometer reading of 苏G12345")
+
+
+def test_completing_a_trip_not_started_is_a_conflict(client, today):
+    r = event(client, today, {"event": "completed", "odometer_km": 80_010})
+    assert r.status_code == 409
+    assert "in_progress" in r.json()["detail"] or "assigned" in r.json()["detail"]
+
+
+def test_arriving_after_the_start_is_a_conflict(client, today):
+    assert event(client, today, {"event": "started", "odometer_km": 80_001}).status_code == 200
+    r = event(client, today, {"event": "arrived"})
+    assert r.status_code == 409 and "arrival" in r.json()["detail"]
+
+
+def test_a_problem_needs_a_note(client, today, session):
+    assert event(client, today, {"event": "problem", "note": "  "}).status_code == 422
+    r = event(client, today, {"event": "problem", "note": "左前轮胎压报警"})
+    assert r.status_code == 200
+    entry = session.exec(select(AuditEntry).where(AuditEntry.action == "assignment.problem")).one()
+    assert entry.after["note"] == "左前轮胎压报警"
+
+
+def test_other_drivers_and_roles_cannot_act(client, today):
+    assert event(client, today, {"event": "arrived"}, role="requester").status_code == 403
+    assert event(client, today, {"event": "arrived"}, role="auditor").status_code == 403
+    assert event(client, today, {"event": "arrived"}, role="dispatcher").status_code == 200
+
+
+def test_bad_event_names_the_field(client, today):
+    r = event(client, today, {"event": "teleported"})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"][-1] == "event"
+
+
+def test_driver_today_lists_own_trips_in_order(client, today):
+    w = today
+    r = client.get("/api/v1/driver/today", headers=w.auth("driver"))
+    assert r.status_code == 200, r.text
+    stops = r.json()
+    assert [s["assignment"]["id"] for s in stops] == [w.ids["today_assignment"]]
+    assert stops[0]["plate"] == "苏G12345" and stops[0]["request"]["origin_address"] == "市政府东门"
+    assert stops[0]["arrived"] is False
+    event(client, w, {"event": "arrived"})
+    assert client.get("/api/v1/driver/today", headers=w.auth("driver")).json()[0]["arrived"] is True
+
+
+def test_dispatcher_names_the_driver_for_a_day(client, today):
+    w = today
+    assert client.get("/api/v1/driver/today", headers=w.auth("dispatcher")).status_code == 422
+    r = client.get(f"/api/v1/driver/today?driver_id={w.ids['driver']}", headers=w.auth("dispatcher"))
+    assert r.status_code == 200 and len(r.json()) == 1

@@ -1,0 +1,110 @@
+"""The dispatcher console in a real browser (headless Chromium): log in, watch a car move
+when its position is published over MQTT, plan the day and accept it, receive an alert live
+and record a disposition."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session
+from web_ui_world import PASSWORD, log_in, route_exists  # type: ignore[import-not-found]
+
+from fleet import topics
+from fleet.models import Alert, AlertPublic, Position, TripRequest, utcnow
+
+
+def car_lat(page, vehicle_id: int) -> float:  # type: ignore[no-untyped-def]
+    return page.evaluate(f"window.fleetConsole.cars.cars.get({vehicle_id}).lat")
+
+
+def wait_live(page) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_selector("#live-status[data-state='live']")
+
+
+def test_log_in_and_watch_a_car_move(page, live_server, ui_world, mqtt_probe):
+    w = ui_world
+    page.goto(f"{live_server.url}/")
+    page.fill("#username", "dispatcher")
+    page.fill("#password", "wrong-password")
+    page.click("#login-submit")
+    page.wait_for_selector("#message.error")
+    assert "wrong username or password" in page.inner_text("#message")
+
+    log_in(page, live_server, "dispatcher")
+    page.wait_for_selector("#map[data-cars-drawn='1']")
+    wait_live(page)
+    assert car_lat(page, w.ids["vehicle"]) == pytest.approx(34.6)
+    before = page.evaluate(f"[window.fleetConsole.cars.cars.get({w.ids['vehicle']})._x, "
+                           f"window.fleetConsole.cars.cars.get({w.ids['vehicle']})._y]")
+    mqtt_probe.publish(topics.EVENTS_POSITIONS, [{
+        "vehicle_id": w.ids["vehicle"], "device_id": "dev-0001", "plate": "苏G12345", "ts": utcnow().isoformat(),
+        "lat": 34.605, "lon": 119.207, "speed_kmh": 38.0, "heading_deg": 45.0, "ignition": True, "source": "gps"}])
+    page.wait_for_function(f"window.fleetConsole.cars.cars.get({w.ids['vehicle']}).lat === 34.605")
+    after = page.evaluate(f"[window.fleetConsole.cars.cars.get({w.ids['vehicle']})._x, "
+                          f"window.fleetConsole.cars.cars.get({w.ids['vehicle']})._y]")
+    assert after != before
+    page.wait_for_selector("#n-moving:text('1')")
+    assert not page.js_errors
+
+
+def test_plan_the_day_and_accept(page, live_server, ui_world, session: Session):
+    if not route_exists(live_server.app, "post", "/api/v1/dispatch/plans"):
+        pytest.skip("the dispatch API (POST /api/v1/dispatch/plans) is not in this build yet")
+    w = ui_world
+    log_in(page, live_server, "dispatcher")
+    page.click("[data-tab='plan']")
+    page.click("#plan-day")
+    page.wait_for_selector(".plan-summary[data-status='proposed']", timeout=60_000)
+    row = page.locator("table.plan tbody tr[data-assignment-id]", has_text=f"#{w.ids['approved_today']}\t")
+    assert row.count() == 1
+    assert row.locator("td.explanation").inner_text().strip()
+    page.click("#plan-accept")
+    page.wait_for_selector(".plan-summary[data-status='accepted']")
+    page.wait_for_selector("#message.ok")
+    session.expire_all()
+    assert session.get(TripRequest, w.ids["approved_today"]).state == "assigned"
+    assert not page.js_errors
+
+
+def test_receive_an_alert_live_and_record_a_disposition(page, live_server, ui_world, session: Session, mqtt_probe):
+    if not route_exists(live_server.app, "post", "/api/v1/alerts/{object_id}/review"):
+        pytest.skip("the alert review API (POST /api/v1/alerts/{id}/review) is not in this build yet")
+    w = ui_world
+    started = utcnow() - timedelta(minutes=20)
+    alert = Alert(kind="parking.forbidden_zone", vehicle_id=w.ids["vehicle"], started_at=started,
+                  ended_at=started + timedelta(minutes=15), lat=34.605, lon=119.205, severity="critical",
+                  evidence={"stop_minutes": 15})
+    session.add(alert)
+    session.add_all([Position(vehicle_id=w.ids["vehicle"], ts=started + timedelta(minutes=m), lat=34.600 + m / 1000,
+                              lon=119.200 + m / 1000, speed_kmh=0) for m in range(0, 15, 3)])
+    session.commit()
+    log_in(page, live_server, "dispatcher")
+    wait_live(page)
+    assert page.locator(f"[data-alert-id='{alert.id}']").count() == 1  # open alerts are loaded at start
+    page.evaluate(f"window.fleetConsole.state.alerts.delete({alert.id}); document.getElementById('alert-list').innerHTML = ''")
+    mqtt_probe.publish(topics.EVENTS_ALERTS, AlertPublic.model_validate(alert).model_dump(mode="json"))
+    page.wait_for_selector(f"[data-alert-id='{alert.id}']", timeout=5_000)
+    assert "违规场所停放" in page.inner_text("#message")
+    page.click(f"[data-alert-id='{alert.id}']")
+    page.wait_for_selector("#evidence-note:has-text('GPS')")
+    page.click("[data-review='confirmed']")  # open -> confirmed skips the review step: refused in words
+    page.wait_for_selector("#message.error")
+    page.click("[data-review='under_review']")
+    page.wait_for_selector("#alert-state:has-text('核查中')")
+    page.fill("#review-reason", "现场核实：停放于KTV门口")
+    page.click("[data-review='confirmed']")
+    page.wait_for_selector("#alert-state:has-text('确认违规')")
+    page.wait_for_selector("#review-history li:has-text('现场核实')")
+    session.expire_all()
+    assert session.get(Alert, alert.id).state == "confirmed"
+    assert not page.js_errors
+
+
+def test_english_switch(page, live_server, ui_world):
+    log_in(page, live_server, "dispatcher")
+    assert page.inner_text("[data-tab='queue']") == "用车申请队列"
+    page.click("#lang-switch")
+    assert page.inner_text("[data-tab='queue']") == "Request queue"
+    assert page.inner_text("#lang-switch") == "中文"
+    assert PASSWORD  # the world's logins all share it

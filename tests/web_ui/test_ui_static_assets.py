@@ -1,0 +1,83 @@
+"""Every file under web/static is served, the pages need a session and send each role to
+its own page, and the map layers answer GeoJSON in scope."""
+
+from __future__ import annotations
+
+import re
+
+from web.pages import PAGES, STATIC_DIR
+
+ASSETS = sorted(p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("*") if p.is_file())
+
+
+def test_leaflet_is_vendored_with_its_licence():
+    assert "vendor/leaflet-1.9.4.js" in ASSETS and "vendor/leaflet-1.9.4.css" in ASSETS
+    assert "BSD 2-Clause" in (STATIC_DIR / "vendor/LICENSE-leaflet-1.9.4.txt").read_text()
+
+
+def test_every_static_asset_is_served(client):
+    for asset in ASSETS:
+        r = client.get(f"/static/{asset}")
+        assert r.status_code == 200, asset
+        assert r.content == (STATIC_DIR / asset).read_bytes(), asset
+
+
+def test_every_referenced_asset_exists():
+    """Each src/href/import in the pages and modules points at a file that is shipped."""
+    referenced = set()
+    for path in STATIC_DIR.rglob("*"):
+        if path.suffix in {".html", ".js", ".css"}:
+            text = path.read_text(encoding="utf-8")
+            referenced |= set(re.findall(r'(?:src|href)="/static/([^"]+)"', text))
+            if path.suffix == ".js":
+                referenced |= {(path.parent / m).resolve().relative_to(STATIC_DIR).as_posix()
+                               for m in re.findall(r'from "(\./[^"]+)"', text)}
+            if path.suffix == ".css":
+                referenced |= {(path.parent / m).resolve().relative_to(STATIC_DIR).as_posix()
+                               for m in re.findall(r"url\(([\w./-]+\.png)\)", text)}
+    missing = sorted(r for r in referenced if not (STATIC_DIR / r).is_file())
+    assert not missing
+    assert len(referenced) > 15
+
+
+def test_pages_redirect_to_login_without_a_session(client):
+    for path in [*PAGES, "/driver?x=1"]:
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303, path
+        assert r.headers["location"].startswith("/login?next="), path
+    assert client.get("/driver?x=1", follow_redirects=False).headers["location"] == "/login?next=%2Fdriver%3Fx%3D1"
+
+
+HOMES = [("dispatcher", "/"), ("driver", "/driver"), ("requester", "/requests"), ("approver", "/approvals")]
+
+
+def test_login_cookie_opens_the_roles_home(client, world):
+    for role, home in HOMES:
+        client.cookies.clear()
+        login = client.post("/api/v1/auth/login", data={"username": role, "password": "correct-horse-42"})
+        assert login.status_code == 200
+        r = client.get("/", follow_redirects=False)
+        if home == "/":
+            assert r.status_code == 200 and 'id="map"' in r.text
+            assert '<script type="application/json" id="fleet-config">' in r.text
+        else:
+            assert r.status_code == 303 and r.headers["location"] == home
+            assert client.get(home).status_code == 200
+
+
+def test_login_page_is_public(client):
+    r = client.get("/login")
+    assert r.status_code == 200 and 'id="login-form"' in r.text
+
+
+def test_map_layers_are_geojson_in_scope(client, world):
+    vehicles = client.get("/api/v1/map/vehicles", headers=world.auth("dispatcher")).json()
+    assert vehicles["type"] == "FeatureCollection"
+    (car,) = vehicles["features"]
+    assert car["geometry"] == {"type": "Point", "coordinates": [119.2, 34.6]}
+    assert car["properties"]["plate"] == "苏G12345" and car["properties"]["ownership"] == "pool"
+    zones = client.get("/api/v1/map/zones", headers=world.auth("driver")).json()
+    assert zones["features"][0]["properties"]["kind"] == "forbidden_venue"
+    assert client.get("/api/v1/map/depots", headers=world.auth("requester")).status_code == 403
+    card = client.get(f"/api/v1/map/vehicles/{world.ids['vehicle']}", headers=world.auth("dispatcher")).json()
+    assert card["vehicle"]["plate"] == "苏G12345" and card["last_position"]["lat"] == 34.6

@@ -1,0 +1,106 @@
+"""Helpers shared by the page, hub and driver-action tests: today's work in the web world,
+a free port, a logged-in page, and an MQTT publisher/recorder on the test broker."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from sqlmodel import Session
+
+from fleet.broker import parse_broker_url
+from fleet.models import Assignment, AssignmentKind, TripRequest
+from tests.web.conftest import PASSWORD, World
+
+SHANGHAI = timezone(timedelta(hours=8))
+
+
+def local_today_at(hour: int, minute: int = 0) -> datetime:
+    """Today (Asia/Shanghai) at hour:minute, as an aware UTC time."""
+    today = datetime.now(SHANGHAI).date()
+    return datetime(today.year, today.month, today.day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def add_todays_work(session: Session, w: World) -> None:
+    """An assigned trip today for the world's driver and car (``today_assignment``), and an
+    approved request today for dispatch to plan (``approved_today``)."""
+    pickup = local_today_at(10)
+    common = {"agency_id": w.ids["agency"], "requester_id": w.ids["user_requester"], "passengers": 2,
+              "origin_lat": 34.60, "origin_lon": 119.20, "destination_lat": 34.65, "destination_lon": 119.25}
+    assigned = TripRequest(**common, purpose="送文件", origin_address="市政府东门", destination_address="东海县教育局",
+                           pickup_earliest=pickup, pickup_latest=pickup + timedelta(minutes=30), state="assigned")
+    approved = TripRequest(**common, purpose="检查调研", origin_address="市政府", destination_address="海州区",
+                           pickup_earliest=pickup + timedelta(hours=3), pickup_latest=pickup + timedelta(hours=3, minutes=30),
+                           state="approved")
+    session.add_all([assigned, approved])
+    session.flush()
+    assignment = Assignment(request_id=assigned.id, kind=AssignmentKind.pool, vehicle_id=w.ids["vehicle"],
+                            driver_id=w.ids["driver"], planned_pickup=pickup, planned_dropoff=pickup + timedelta(hours=1),
+                            cost_cny=80, org_id=w.ids["agency"], confirmed=True, explanation="公车：比租赁便宜")
+    session.add(assignment)
+    session.commit()
+    w.ids.update(today_request=assigned.id, today_assignment=assignment.id, approved_today=approved.id)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def route_exists(app: Any, method: str, path: str) -> bool:
+    """True when the app serves ``method path`` (path with {placeholders} as in OpenAPI)."""
+    return method.lower() in app.openapi()["paths"].get(path, {})
+
+
+def log_in(page: Any, server: Any, username: str, path: str = "/") -> None:
+    """Log in through the login page and wait until ``path`` has finished loading."""
+    page.goto(f"{server.url}{path}")
+    page.wait_for_url("**/login**")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.wait_for_selector("body[data-ready='true']")
+
+
+class MqttProbe:
+    """A publisher and recorder on the test broker."""
+
+    def __init__(self, url: str) -> None:
+        address = parse_broker_url(url)
+        self.messages: list[tuple[str, dict[str, Any]]] = []
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
+        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, json.loads(m.payload)))
+        self.client.on_subscribe = lambda *args: self._subscribed.set()
+        self.client.connect(address.host, address.port)
+        self.client.loop_start()
+
+    def subscribe(self, topic: str) -> None:
+        self._subscribed.clear()
+        self.client.subscribe(topic, qos=1)
+        assert self._subscribed.wait(5), f"could not subscribe to {topic}"
+
+    def publish(self, topic: str, payload: Any) -> None:
+        self.client.publish(topic, json.dumps(payload, ensure_ascii=False), qos=1).wait_for_publish(5)
+
+    def wait_for(self, topic: str, timeout_s: float = 5.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for got_topic, payload in self.messages:
+                if got_topic == topic:
+                    return payload
+            time.sleep(0.05)
+        raise AssertionError(f"nothing arrived on {topic} within {timeout_s} s")
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+

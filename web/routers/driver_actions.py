@@ -1,0 +1,253 @@
+"""What a driver does at the wheel: arrive at the pickup, start and complete the trip with
+the odometer reading, report a problem; and the driver's list of today's trips.
+
+Starting moves the request to ``in_progress`` and opens a trip as driven; completing moves it
+to ``completed``, closes the trip and sets the car's odometer. An odometer reading below the
+car's last one, or further above it than the car could have driven since, is refused with a
+422 naming ``odometer_km``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from fleet import audit
+from fleet.models import (
+    Assignment,
+    AssignmentPublic,
+    AuditEntry,
+    Driver,
+    RequestState,
+    Role,
+    Trip,
+    TripRequest,
+    TripRequestPublic,
+    Vehicle,
+    VehicleStatus,
+    utcnow,
+)
+from fleet.request_workflow import (
+    IllegalTransition,
+    TransitionForbidden,
+    check_transition,
+)
+from web.crud import ObjectId
+from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
+
+router = APIRouter(tags=["driver actions"])
+actors = Depends(require_roles(Role.admin, Role.dispatcher, Role.driver))
+
+#: Fastest average speed an official car can keep between two odometer readings, km/h.
+MAX_PLAUSIBLE_SPEED_KMH = 150.0
+#: Allowance on top of that for rounding and short hops, km.
+ODOMETER_SLACK_KM = 30.0
+
+
+class DriverEvent(StrEnum):
+    arrived = "arrived"
+    started = "started"
+    completed = "completed"
+    problem = "problem"
+
+
+class DriverEventCreate(BaseModel):
+    event: DriverEvent
+    odometer_km: float | None = Field(None, ge=0, le=2_000_000, description="Odometer reading, km.")
+    note: str | None = Field(None, max_length=500)
+
+
+class DriverEventResult(BaseModel):
+    assignment_id: int
+    event: DriverEvent
+    request_state: RequestState
+    trip_id: int | None
+    odometer_km: float | None
+    at: datetime
+
+
+class DriverStop(BaseModel):
+    """One trip of a driver's day: the assignment, its request, the car and what is done."""
+
+    assignment: AssignmentPublic
+    request: TripRequestPublic
+    plate: str | None
+    arrived: bool
+    trip_id: int | None
+
+
+STATE_FOR_EVENT = {DriverEvent.started: RequestState.in_progress, DriverEvent.completed: RequestState.completed}
+
+
+def _unprocessable(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
+
+
+def _own_driver(session: Session, principal: Principal) -> Driver | None:
+    return session.exec(select(Driver).where(Driver.user_id == principal.user.id)).first()
+
+
+def _load(session: Session, principal: Principal, assignment_id: int) -> Assignment:
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or not principal.in_scope(session, assignment.org_id):
+        raise not_found("assignment", assignment_id)
+    if principal.role == Role.driver:
+        driver = _own_driver(session, principal)
+        if driver is None or assignment.driver_id != driver.id:
+            raise not_found("assignment", assignment_id)
+    return assignment
+
+
+def _last_reading(session: Session, vehicle: Vehicle) -> tuple[float, datetime]:
+    """The car's highest known odometer reading (km) and when it was taken."""
+    reading, taken = vehicle.odometer_km, vehicle.updated_at
+    trips = session.exec(select(Trip).where(Trip.vehicle_id == vehicle.id)
+                         .order_by(col(Trip.started_at).desc()).limit(5)).all()
+    for trip in trips:
+        for km, at in ((trip.start_odometer_km, trip.started_at), (trip.end_odometer_km, trip.ended_at)):
+            if km is not None and at is not None and km >= reading:
+                reading, taken = km, at
+    return reading, taken
+
+
+def check_odometer(reading_km: float, last_km: float, last_at: datetime, now: datetime, plate: str) -> None:
+    """Refuse a reading below ``last_km`` or more than a car could drive since ``last_at``."""
+    if reading_km < last_km:
+        raise _unprocessable(f"odometer_km: {reading_km:,.0f} km is below the last reading of {plate}, "
+                             f"{last_km:,.0f} km; check the figure on the dashboard")
+    hours = max((now - last_at).total_seconds() / 3600.0, 0.0)
+    possible_km = MAX_PLAUSIBLE_SPEED_KMH * hours + ODOMETER_SLACK_KM
+    if reading_km - last_km > possible_km:
+        raise _unprocessable(
+            f"odometer_km: {reading_km:,.0f} km is {reading_km - last_km:,.0f} km above the last reading of "
+            f"{plate} ({last_km:,.0f} km, {hours:.1f} h ago); at most {possible_km:,.0f} km is possible")
+
+
+def _open_trip(session: Session, assignment: Assignment) -> Trip | None:
+    return session.exec(select(Trip).where(Trip.assignment_id == assignment.id)
+                        .where(col(Trip.ended_at).is_(None)).order_by(col(Trip.id).desc())).first()
+
+
+@router.post("/assignments/{object_id}/events", response_model=DriverEventResult, dependencies=[actors])
+def record_driver_event(object_id: ObjectId, body: DriverEventCreate, session: SessionDep,
+                        principal: CurrentPrincipal) -> DriverEventResult:
+    """Arrived at the pickup, started, completed (both with ``odometer_km``), or a problem
+    (with a ``note``). Started and completed move the request on; an illegal step is 409."""
+    assignment = _load(session, principal, object_id)
+    request = session.get(TripRequest, assignment.request_id)
+    if request is None:
+        raise not_found("trip request", assignment.request_id)
+    current = RequestState(request.state)
+    now = utcnow()
+    if body.event == DriverEvent.problem:
+        if not (body.note and body.note.strip()):
+            raise _unprocessable("note: describe the problem")
+    elif body.event == DriverEvent.arrived:
+        if current != RequestState.assigned:
+            raise HTTPException(status.HTTP_409_CONFLICT,
+                                detail=f"event: cannot arrive for a trip whose request is '{current.value}'; "
+                                       "arrival is recorded before the trip starts (state 'assigned')")
+    else:
+        _check_step(current, STATE_FOR_EVENT[body.event], principal.role)
+    trip = _apply(session, principal, assignment, request, body, now)
+    audit.record(session, principal.user, f"assignment.{body.event.value}", "assignment", assignment.id, None,
+                 {"event": body.event.value, "odometer_km": body.odometer_km, "note": body.note,
+                  "request_state": RequestState(request.state).value, "trip_id": trip.id if trip else None})
+    session.commit()
+    return DriverEventResult(assignment_id=assignment.id, event=body.event, request_state=request.state,
+                             trip_id=trip.id if trip else None, odometer_km=body.odometer_km, at=now)
+
+
+def _check_step(current: RequestState, target: RequestState, role: Role) -> None:
+    try:
+        check_transition(current, target, role, None)
+    except (IllegalTransition, TransitionForbidden) as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"event: {exc}") from None
+
+
+def _apply(session: Session, principal: Principal, assignment: Assignment, request: TripRequest,
+           body: DriverEventCreate, now: datetime) -> Trip | None:
+    """Move the request, open or close the trip and set the car's odometer."""
+    if body.event not in STATE_FOR_EVENT:
+        return _open_trip(session, assignment)
+    vehicle = session.get(Vehicle, assignment.vehicle_id) if assignment.vehicle_id else None
+    if vehicle is not None:
+        if body.odometer_km is None:
+            raise _unprocessable(f"odometer_km: enter the odometer reading of {vehicle.plate} to record '{body.event.value}'")
+        last_km, last_at = _last_reading(session, vehicle)
+        check_odometer(body.odometer_km, last_km, last_at, now, vehicle.plate)
+    trip = _open_trip(session, assignment)
+    if body.event == DriverEvent.started:
+        if vehicle is not None:
+            trip = Trip(vehicle_id=vehicle.id, assignment_id=assignment.id, driver_id=assignment.driver_id,
+                        started_at=now, start_odometer_km=body.odometer_km)
+            session.add(trip)
+    elif trip is not None:
+        trip.ended_at = now
+        trip.end_odometer_km = body.odometer_km
+        if body.odometer_km is not None and trip.start_odometer_km is not None:
+            trip.distance_km = body.odometer_km - trip.start_odometer_km
+        session.add(trip)
+    if vehicle is not None:
+        vehicle.odometer_km = body.odometer_km
+        vehicle.status = VehicleStatus.in_service if body.event == DriverEvent.started else VehicleStatus.available
+        vehicle.updated_at = now
+        session.add(vehicle)
+    before = audit.snapshot(request)
+    request.state = STATE_FOR_EVENT[body.event]
+    request.updated_at = now
+    session.add(request)
+    session.flush()
+    audit.record(session, principal.user, f"trip_request.{request.state.value}", "trip_request", request.id,
+                 before, audit.snapshot(request))
+    return trip
+
+
+@router.get("/driver/today", response_model=list[DriverStop], dependencies=[actors])
+def driver_today(
+    request: Request, session: SessionDep, principal: CurrentPrincipal,
+    service_date: Annotated[date | None, Query(description="Day in the display time zone; default today.")] = None,
+    driver_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Dispatchers: whose day.")] = None,
+) -> list[DriverStop]:
+    """A driver's trips of one day in pickup order (a driver sees their own; a dispatcher
+    names the driver)."""
+    if principal.role == Role.driver:
+        driver = _own_driver(session, principal)
+        if driver is None:
+            raise _unprocessable("driver_id: your login is not linked to a driver record; ask the administrator")
+    else:
+        if driver_id is None:
+            raise _unprocessable("driver_id: name the driver whose day to show")
+        driver = session.get(Driver, driver_id)
+        if driver is None or not principal.in_scope(session, driver.org_id):
+            raise not_found("driver", driver_id)
+    tz = request.app.state.settings.tz
+    day = service_date or datetime.now(tz).date()
+    start = datetime.combine(day, time(0), tz)
+    rows = session.exec(
+        select(Assignment, TripRequest)
+        .join(TripRequest, col(TripRequest.id) == Assignment.request_id)
+        .where(Assignment.driver_id == driver.id)
+        .where(col(Assignment.planned_pickup) >= start)
+        .where(col(Assignment.planned_pickup) < start + timedelta(days=1))
+        .where(col(TripRequest.state).not_in([RequestState.cancelled, RequestState.rejected]))
+        .order_by(col(Assignment.planned_pickup))
+    ).all()
+    ids = [str(a.id) for a, _ in rows]
+    arrived = set(session.exec(select(AuditEntry.object_id).where(AuditEntry.object_type == "assignment")
+                               .where(AuditEntry.action == "assignment.arrived")
+                               .where(col(AuditEntry.object_id).in_(ids))).all()) if ids else set()
+    stops = []
+    for assignment, trip_request in rows:
+        vehicle = session.get(Vehicle, assignment.vehicle_id) if assignment.vehicle_id else None
+        trip = session.exec(select(Trip.id).where(Trip.assignment_id == assignment.id)
+                            .order_by(col(Trip.id).desc())).first()
+        stops.append(DriverStop(assignment=AssignmentPublic.model_validate(assignment),
+                                request=TripRequestPublic.model_validate(trip_request),
+                                plate=vehicle.plate if vehicle else None,
+                                arrived=str(assignment.id) in arrived, trip_id=trip))
+    return stops

@@ -1,0 +1,409 @@
+// The dispatcher console: live map, car card, request queue, plan the day, alerts with
+// their evidence and disposition, and today's fleet figures.
+
+import { api, apiAll } from "./api.js";
+import { label, onLangChange, t } from "./i18n.js";
+import { LiveFeed } from "./live.js";
+import { addPlaceLayers, createMap, layerControl } from "./map.js";
+import { attempt, dayRange, esc, formatMoney, formatPercent, formatTime, say, startPage, todayInZone } from "./ui.js";
+import { VehicleLayer, carState } from "./vehicle_layer.js";
+
+const L = window.L;
+const state = {
+  me: null,
+  alerts: new Map(),
+  plan: null,
+  drivers: new Map(),
+  lessors: new Map(),
+  today: todayInZone(),
+};
+
+const map = createMap("map");
+const highlight = L.featureGroup().addTo(map);
+const cars = new VehicleLayer({ onSelect: (car) => openCar(car.vehicle_id), onDraw: showCounts }).addTo(map);
+window.fleetConsole = { map, cars, state };
+
+function showCounts(byState) {
+  for (const [key, n] of Object.entries(byState)) document.getElementById(`n-${key}`).textContent = n;
+}
+
+// -- map ---------------------------------------------------------------------------------
+
+async function loadMap() {
+  const places = await attempt(() => addPlaceLayers(map));
+  const layer = await attempt(() => api("/map/vehicles"));
+  if (layer) cars.load(layer.features);
+  if (places) layerControl(map, { ...places.layers, cars });
+  const located = layer ? layer.features.filter((f) => f.geometry) : [];
+  if (located.length) {
+    map.fitBounds(L.latLngBounds(located.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]])).pad(0.1), { maxZoom: 14 });
+  } else if (places && places.bounds.isValid()) {
+    map.fitBounds(places.bounds.pad(0.1), { maxZoom: 14 });
+  }
+  document.body.dataset.mapReady = "true";
+}
+
+function drawTrack(points, colour) {
+  highlight.clearLayers();
+  if (!points.length) return false;
+  const latlngs = points.map((p) => [p.lat, p.lon]);
+  L.polyline(latlngs, { color: colour, weight: 4, opacity: 0.85 }).addTo(highlight);
+  L.circleMarker(latlngs[0], { radius: 5, color: colour, fillColor: "#fff", fillOpacity: 1 }).addTo(highlight);
+  L.circleMarker(latlngs[latlngs.length - 1], { radius: 5, color: colour, fillColor: colour, fillOpacity: 1 }).addTo(highlight);
+  map.fitBounds(highlight.getBounds().pad(0.2), { maxZoom: 16 });
+  return true;
+}
+
+// -- drawer (car card, alert detail) ------------------------------------------------------
+
+const drawer = document.getElementById("drawer");
+const drawerBody = document.getElementById("drawer-body");
+document.getElementById("drawer-close").addEventListener("click", closeDrawer);
+
+function openDrawer(html, kind) {
+  drawerBody.innerHTML = html;
+  drawer.dataset.kind = kind;
+  drawer.hidden = false;
+}
+
+function closeDrawer() {
+  drawer.hidden = true;
+  highlight.clearLayers();
+  cars.select(null);
+}
+
+async function openCar(vehicleId) {
+  cars.select(vehicleId);
+  const card = await attempt(() => api(`/map/vehicles/${vehicleId}`));
+  if (!card) return;
+  const v = card.vehicle;
+  const car = cars.cars.get(vehicleId) || {};
+  const current = card.current;
+  const rows = card.today.map((a) => `<li>${formatTime(a.planned_pickup)} ${esc(a.purpose)} · ${esc(a.driver_name || "–")}
+      <span class="badge">${esc(label("rs.", a.request_state))}</span></li>`).join("");
+  openDrawer(`
+    <h2 data-i18n="card.title">${t("card.title")}</h2>
+    <p class="plate">${esc(v.plate)} <span class="badge ${carState(car)}">${t(`state.${carState(car)}`)}</span></p>
+    <p>${esc(label("vc.", v.vehicle_class))} · ${v.seats} · ${esc(v.energy)} ·
+       ${t(v.ownership === "leased" ? "own.leased" : "own.pool")}${card.lessor_name ? " · " + esc(card.lessor_name) : ""}</p>
+    <p>${t("card.lastSeen")}: ${card.last_position ? formatTime(card.last_position.ts, true) + ` · ${card.last_position.speed_kmh.toFixed(0)} km/h` : "–"}</p>
+    <h3>${t("card.current")}</h3>
+    ${current ? `<p class="current">${formatTime(current.planned_pickup)}–${formatTime(current.planned_dropoff)} ${esc(current.purpose)}<br>
+       ${t("card.driver")}: <b>${esc(current.driver_name || "–")}</b> ${esc(current.driver_phone || "")}<br>
+       ${esc(current.origin_address)} → ${esc(current.destination_address)}</p>` : `<p class="note">${t("card.none")}</p>`}
+    <ul class="list compact">${rows}</ul>
+    <h3>${t("card.track")}</h3><p id="track-note" class="note">…</p>`, "car");
+  const [since] = dayRange(state.today);
+  const points = await attempt(() => apiAll("/positions", { vehicle_id: vehicleId, since }, 5000));
+  const note = document.getElementById("track-note");
+  if (points && note) note.textContent = drawTrack(points, "#6a1b9a") ? `${points.length} GPS` : t("card.noTrack");
+}
+
+// -- alerts -------------------------------------------------------------------------------
+
+function plateOf(vehicleId) {
+  const car = cars.cars.get(vehicleId);
+  return car && car.plate ? car.plate : `#${vehicleId}`;
+}
+
+function renderAlerts() {
+  const list = document.getElementById("alert-list");
+  const open = [...state.alerts.values()]
+    .filter((a) => a.state === "open" || a.state === "under_review")
+    .sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at));
+  document.getElementById("alert-count").textContent = open.length;
+  list.innerHTML = open.length ? open.map((a) => `
+    <li class="alert-item ${esc(a.severity)}${a._fresh ? " fresh" : ""}" data-alert-id="${a.id}" tabindex="0">
+      <b>${esc(label("ak.", a.kind))}</b> ${esc(plateOf(a.vehicle_id))}
+      <span class="time">${formatTime(a.started_at, true)}</span>
+      <span class="badge">${esc(label("as.", a.state))}</span>
+    </li>`).join("") : `<li class="note">${t("alerts.empty")}</li>`;
+}
+
+async function loadAlerts() {
+  for (const s of ["open", "under_review"]) {
+    const page = await attempt(() => api("/alerts", { query: { state: s, limit: 200 } }));
+    if (page) for (const a of page.items) state.alerts.set(a.id, a);
+  }
+  renderAlerts();
+}
+
+function alertArrived(message) {
+  const alert = { ...message.alert, _fresh: true };
+  const known = state.alerts.has(alert.id);
+  state.alerts.set(alert.id, alert);
+  renderAlerts();
+  if (!known) say(t("alerts.new", { kind: label("ak.", alert.kind), plate: plateOf(alert.vehicle_id) }), "warn");
+  if (drawer.dataset.kind === "alert" && drawer.dataset.alertId === String(alert.id) && !drawer.hidden) openAlert(alert.id);
+}
+
+document.getElementById("alert-list").addEventListener("click", (event) => {
+  const item = event.target.closest("[data-alert-id]");
+  if (item) openAlert(Number(item.dataset.alertId));
+});
+
+async function openAlert(alertId) {
+  const alert = await attempt(() => api(`/alerts/${alertId}`));
+  if (!alert) return;
+  state.alerts.set(alert.id, alert);
+  const steps = ["under_review", "confirmed", "justified", "false_positive"];
+  openDrawer(`
+    <h2>${t("alert.detail")} #${alert.id}</h2>
+    <p><b>${esc(label("ak.", alert.kind))}</b> · ${esc(plateOf(alert.vehicle_id))} ·
+       <span class="badge ${esc(alert.severity)}">${esc(alert.severity)}</span>
+       <span class="badge" id="alert-state">${esc(label("as.", alert.state))}</span></p>
+    <p>${formatTime(alert.started_at, true)} – ${alert.ended_at ? formatTime(alert.ended_at, true) : "…"}</p>
+    <details><summary>${t("alert.evidence")}</summary><pre>${esc(JSON.stringify(alert.evidence, null, 1))}</pre></details>
+    <p id="evidence-note" class="note">…</p>
+    <label>${t("alert.review.reason")}<textarea id="review-reason" rows="2"></textarea></label>
+    <div class="row wrap">${steps.map((s) => `<button type="button" data-review="${s}">${t(`alert.to.${s}`)}</button>`).join("")}</div>
+    <h3>${t("alert.history")}</h3><ul id="review-history" class="list compact"></ul>`, "alert");
+  drawer.dataset.alertId = String(alert.id);
+  for (const button of drawerBody.querySelectorAll("[data-review]")) {
+    button.addEventListener("click", () => reviewAlert(alert.id, button.dataset.review, button));
+  }
+  loadReviewHistory(alert.id);
+  const points = await attempt(() => evidenceTrack(alert));
+  const note = document.getElementById("evidence-note");
+  if (points && note) note.textContent = drawTrack(points, "#c62828") ? `${t("alert.evidence")}: ${points.length} GPS` : t("alert.noTrack");
+}
+
+/** The positions behind an alert: its evidence time range if it names one, else the
+ * alert's own span widened by ten minutes on each side. */
+function evidenceTrack(alert) {
+  const ev = alert.evidence || {};
+  const pad = 10 * 60 * 1000;
+  const since = ev.since || ev.from || ev.start || new Date(Date.parse(alert.started_at) - pad).toISOString();
+  const endMs = alert.ended_at ? Date.parse(alert.ended_at) : Date.parse(alert.started_at) + 60 * 60 * 1000;
+  const until = ev.until || ev.to || ev.end || new Date(endMs + pad).toISOString();
+  return apiAll("/positions", { vehicle_id: alert.vehicle_id, since, until }, 5000);
+}
+
+async function loadReviewHistory(alertId) {
+  const list = document.getElementById("review-history");
+  try {
+    const steps = await api(`/alerts/${alertId}/reviews`);
+    list.innerHTML = steps.map((s) => `<li>${formatTime(s.at, true)} ${esc(s.actor)}:
+      ${esc(label("as.", s.from_state))} → <b>${esc(label("as.", s.to_state))}</b> ${esc(s.reason || "")}</li>`).join("");
+  } catch (error) {
+    list.innerHTML = `<li class="note">${esc(error.message)}</li>`;
+  }
+}
+
+async function reviewAlert(alertId, to, button) {
+  const reason = document.getElementById("review-reason").value.trim() || null;
+  const updated = await attempt(() => api(`/alerts/${alertId}/review`, { method: "POST", body: { to, reason } }), button);
+  if (!updated) return;
+  state.alerts.set(updated.id, updated);
+  renderAlerts();
+  document.getElementById("alert-state").textContent = label("as.", updated.state);
+  say(t("alert.reviewed", { state: label("as.", updated.state) }), "ok");
+  loadReviewHistory(alertId);
+}
+
+// -- request queue --------------------------------------------------------------------------
+
+const queueDate = document.getElementById("queue-date");
+const queueState = document.getElementById("queue-state");
+queueDate.value = state.today;
+queueDate.addEventListener("change", loadQueue);
+queueState.addEventListener("change", loadQueue);
+const CANCELLABLE = new Set(["submitted", "approved", "planned", "assigned"]);
+
+async function loadQueue() {
+  const [from, to] = dayRange(queueDate.value || state.today);
+  const items = await attempt(() => apiAll("/trip-requests", { pickup_from: from, pickup_to: to, state: queueState.value }));
+  if (!items) return;
+  const list = document.getElementById("queue-list");
+  const canCancel = state.me && ["admin", "dispatcher"].includes(state.me.role);
+  list.innerHTML = items.length ? items.map((r) => `
+    <li data-request-id="${r.id}">
+      <b>#${r.id}</b> ${formatTime(r.pickup_earliest)}–${formatTime(r.pickup_latest)} ${esc(r.purpose)}
+      · ${r.passengers}${r.vehicle_class ? " · " + esc(label("vc.", r.vehicle_class)) : ""}${r.nev_required ? " · NEV" : ""}
+      <span class="badge">${esc(label("rs.", r.state))}</span>
+      <div class="sub">${esc(r.origin_address || "")} → ${esc(r.destination_address || "")}</div>
+      ${canCancel && CANCELLABLE.has(r.state) ? `<div class="row"><input class="cancel-reason" placeholder="${t("queue.cancel.reason")}">
+        <button type="button" data-cancel="${r.id}">${t("queue.cancel")}</button></div>` : ""}
+    </li>`).join("") : `<li class="note">${t("queue.empty")}</li>`;
+}
+
+document.getElementById("queue-list").addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-cancel]");
+  if (!button) return;
+  const reason = button.parentElement.querySelector(".cancel-reason").value.trim();
+  const done = await attempt(() => api(`/trip-requests/${button.dataset.cancel}/transitions`,
+    { method: "POST", body: { to: "cancelled", reason: reason || null } }), button);
+  if (done) loadQueue();
+});
+
+// -- plan the day -------------------------------------------------------------------------
+
+async function loadLookups() {
+  const drivers = await attempt(() => apiAll("/drivers"));
+  if (drivers) for (const d of drivers) state.drivers.set(d.id, d);
+  try {
+    for (const l of await apiAll("/lessors")) state.lessors.set(l.id, l);
+  } catch {
+    /* lessor names are a nicety: ids are shown instead */
+  }
+}
+
+function renderPlan() {
+  const plan = state.plan;
+  const view = document.getElementById("plan-view");
+  const accept = document.getElementById("plan-accept");
+  if (!plan) {
+    view.innerHTML = `<p class="note">${t("plan.none")}</p>`;
+    accept.hidden = true;
+    return;
+  }
+  accept.hidden = plan.status !== "proposed";
+  const poolCars = [...cars.cars.values()].filter((c) => c.ownership !== "leased").sort((a, b) => (a.plate || "").localeCompare(b.plate || ""));
+  const carOptions = poolCars.map((c) => `<option value="${c.vehicle_id}">${esc(c.plate)}</option>`).join("");
+  const driverOptions = [...state.drivers.values()].map((d) => `<option value="${d.id}">${esc(d.name)}</option>`).join("");
+  const rows = plan.assignments.map((a) => {
+    const who = a.kind === "pool"
+      ? `${esc(plateOf(a.vehicle_id))} · ${esc(state.drivers.get(a.driver_id)?.name || `#${a.driver_id}`)}`
+      : esc(state.lessors.get(a.lessor_id)?.name || `#${a.lessor_id}`);
+    return `<tr data-assignment-id="${a.id}">
+      <td>#${a.request_id}</td><td>${formatTime(a.planned_pickup)}</td>
+      <td><span class="badge ${a.kind}">${t(`kind.${a.kind}`)}</span></td><td>${who}</td>
+      <td>¥${formatMoney(a.cost_cny)}</td>
+      <td class="explanation">${esc(a.explanation)}${a.override_reason ? `<br><i>${t("plan.override.done")}: ${esc(a.override_reason)}</i>` : ""}</td>
+      <td>${state.me && ["admin", "dispatcher"].includes(state.me.role) ? `<button type="button" data-override="${a.id}">${t("plan.override")}</button>` : ""}</td>
+    </tr>
+    <tr class="override-row" data-override-form="${a.id}" hidden><td colspan="7">
+      <label>${t("plan.override.vehicle")} <select class="ov-vehicle"><option value=""></option>${carOptions}</select></label>
+      <label>${t("plan.override.driver")} <select class="ov-driver"><option value=""></option>${driverOptions}</select></label>
+      <input class="ov-reason" placeholder="${t("plan.override.reason")}">
+      <button type="button" data-override-save="${a.id}">${t("plan.override.save")}</button>
+    </td></tr>`;
+  }).join("");
+  const unserved = plan.unserved.map((u) => `<li>#${u.request_id}: ${esc(u.reason)}</li>`).join("");
+  view.innerHTML = `
+    <p class="plan-summary" data-plan-id="${plan.id}" data-status="${esc(plan.status)}">
+      <span class="badge">${esc(plan.status)}</span>
+      ${t("plan.summary", { pool: plan.pool_count, lease: plan.lease_count, cost: formatMoney(plan.total_cost_cny), solve: Number(plan.solve_s || 0).toFixed(1) })}</p>
+    <table class="plan"><thead><tr><th>${t("col.request")}</th><th>${t("col.pickup")}</th><th>${t("col.kind")}</th>
+      <th>${t("col.vehicle")}</th><th>${t("col.cost")}</th><th>${t("col.explanation")}</th><th></th></tr></thead>
+      <tbody>${rows}</tbody></table>
+    ${unserved ? `<h3>${t("plan.unserved")}</h3><ul class="list compact">${unserved}</ul>` : ""}`;
+}
+
+document.getElementById("plan-view").addEventListener("click", async (event) => {
+  const open = event.target.closest("[data-override]");
+  if (open) {
+    const form = document.querySelector(`[data-override-form="${open.dataset.override}"]`);
+    form.hidden = !form.hidden;
+    return;
+  }
+  const save = event.target.closest("[data-override-save]");
+  if (!save) return;
+  const form = save.closest("tr");
+  const body = { override_reason: form.querySelector(".ov-reason").value.trim() || null };
+  const vehicleId = form.querySelector(".ov-vehicle").value;
+  const driverId = form.querySelector(".ov-driver").value;
+  if (vehicleId) body.vehicle_id = Number(vehicleId);
+  if (driverId) body.driver_id = Number(driverId);
+  const updated = await attempt(() => api(`/assignments/${save.dataset.overrideSave}`, { method: "PATCH", body }), save);
+  if (!updated) return;
+  state.plan.assignments = state.plan.assignments.map((a) => (a.id === updated.id ? updated : a));
+  renderPlan();
+  say(t("plan.override.done"), "ok");
+});
+
+async function loadLatestPlan() {
+  try {
+    const page = await api("/dispatch/plans", { query: { service_date: state.today, limit: 200 } });
+    const plans = page.items.filter((p) => p.status !== "superseded");
+    state.plan = plans.length ? plans[plans.length - 1] : null;
+    renderPlan();
+  } catch (error) {
+    document.getElementById("plan-view").innerHTML = `<p class="note">${esc(error.message)}</p>`;
+  }
+}
+
+document.getElementById("plan-day").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  button.textContent = t("plan.running");
+  const plan = await attempt(() => api("/dispatch/plans", { method: "POST", body: { service_date: state.today, time_limit_s: 10 } }), button);
+  button.textContent = t("plan.button");
+  if (!plan) return;
+  state.plan = plan;
+  renderPlan();
+  loadQueue();
+});
+
+document.getElementById("plan-accept").addEventListener("click", async (event) => {
+  const plan = await attempt(() => api(`/dispatch/plans/${state.plan.id}/accept`, { method: "POST" }), event.currentTarget);
+  if (!plan) return;
+  state.plan = plan;
+  renderPlan();
+  say(t("plan.accepted"), "ok");
+  loadQueue();
+  loadFigures();
+});
+
+async function planChanged(message) {
+  if (message.service_date !== state.today) return;
+  say(t("plan.changed", { status: message.status }), "info");
+  try {
+    state.plan = await api(`/dispatch/plans/${message.plan_id}`);
+    renderPlan();
+  } catch (error) {
+    say(t("error.generic", { detail: error.message }), "error");
+  }
+  loadQueue();
+}
+
+// -- figures ------------------------------------------------------------------------------
+
+async function loadFigures() {
+  const note = document.getElementById("figures-note");
+  try {
+    const f = await api("/dispatch/figures", { query: { service_date: state.today } });
+    document.getElementById("fig-trips").textContent = f.trips_served;
+    document.getElementById("fig-pool").textContent = f.pool_trips;
+    document.getElementById("fig-lease").textContent = f.lease_trips;
+    document.getElementById("fig-cost").textContent = `¥${formatMoney(f.cost_cny)}`;
+    document.getElementById("fig-util").textContent = formatPercent(f.pool_utilisation);
+    document.getElementById("fig-nev").textContent = formatPercent(f.nev_share);
+    note.hidden = true;
+  } catch (error) {
+    note.textContent = t("figures.unavailable", { detail: error.message });
+    note.hidden = false;
+  }
+}
+
+// -- tabs, start ------------------------------------------------------------------------------
+
+for (const tab of document.querySelectorAll("[data-tab]")) {
+  tab.addEventListener("click", () => {
+    for (const other of document.querySelectorAll("[data-tab]")) other.classList.toggle("active", other === tab);
+    for (const panel of document.querySelectorAll(".tab-panel")) panel.hidden = panel.id !== `tab-${tab.dataset.tab}`;
+  });
+}
+
+onLangChange(() => {
+  renderAlerts();
+  renderPlan();
+  loadQueue();
+  cars.redraw();
+});
+
+async function main() {
+  state.me = await attempt(() => startPage());
+  if (!state.me) return;
+  if (!["admin", "dispatcher"].includes(state.me.role)) document.getElementById("plan-day").hidden = true;
+  const feed = new LiveFeed({
+    positions: (m) => cars.update(m.items),
+    alert: alertArrived,
+    plan: planChanged,
+  });
+  await loadMap();
+  feed.connect();
+  await Promise.all([loadAlerts(), loadQueue(), loadFigures(), loadLookups().then(loadLatestPlan)]);
+  document.body.dataset.ready = "true";
+}
+
+main();
