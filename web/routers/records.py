@@ -13,6 +13,7 @@ from fleet.models import (
     AlertState,
     AuditEntry,
     AuditEntryPublic,
+    Organisation,
     Position,
     PositionPublic,
     Role,
@@ -45,6 +46,7 @@ class AlertFilters(TimeRange):
     kind: str | None = Field(None, max_length=60)
     state: AlertState | None = None
     severity: AlertSeverity | None = None
+    agency_id: Id = None  # cars of this organisation and the ones under it
 
 
 class AuditFilters(BaseModel):
@@ -108,6 +110,10 @@ def list_alerts(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
         value = getattr(filters, key)
         if value is not None:
             statement = statement.where(getattr(Alert, key) == value)
+    if filters.agency_id is not None:
+        in_agency = (select(Vehicle.id).join(Organisation, col(Organisation.id) == col(Vehicle.org_id))
+                     .where(col(Organisation.path).contains(f"/{filters.agency_id}/")))
+        statement = statement.where(col(Alert.vehicle_id).in_(in_agency))
     return paginate(session, statement, page, col(Alert.started_at).desc())
 
 
