@@ -163,3 +163,8 @@ class Schedule:
     def remove(self, r: int, c: int) -> None:
         self.chains[c].remove(r)
         self._refresh(c)
+
+    def replace(self, c: int, chain: list[int]) -> None:
+        """Give car ``c`` the chain ``chain`` (the caller knows it is feasible)."""
+        self.chains[c] = list(chain)
+        self._refresh(c)

@@ -34,6 +34,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from dispatch.assembly import assemble_plan
 from dispatch.chaining import chained_schedule
 from dispatch.greedy import greedy_schedule
+from dispatch.improve import ruin_and_recreate
 from dispatch.instance import Instance
 from dispatch.plan import Plan
 from dispatch.problem import Problem, compile_problem
@@ -44,6 +45,7 @@ MILLI = 1000  # model costs are integer milli-CNY
 DROP_PENALTY_CNY = 1_000_000.0  # leaving a servable request out; grows with priority
 SPARE_IDLE_CARS = 1  # idle cars of each kind offered beyond those in use (2 was slower)
 OVERRUN_RESERVE_S = 0.5  # OR-Tools overran its own limit by up to this much here
+LNS_SHARE = 0.35  # of the time left, spent on ruin and recreate when trips are left out
 
 
 def solve(
@@ -67,6 +69,13 @@ def solve(
     else:
         starts.append(greedy_schedule(problem).routes())
     best = min(starts, key=lambda chains: _objective(problem, chains))
+    served = {r for chain in best.values() for r in chain}
+    if len(served) < len(candidates) and len(problem.cars):
+        # the chains left servable trips out: ruin and recreate finds them places
+        seconds = LNS_SHARE * _remaining(started, time_limit_s)
+        penalties = {r: DROP_PENALTY_CNY * (1 + problem.instance.requests[r].priority)
+                     for r in candidates}
+        best = ruin_and_recreate(problem, best, candidates, seconds, penalties)
     if candidates and len(problem.cars) and _remaining(started, time_limit_s) > 0.05:
         improved = _routing_search(problem, candidates, best, started, time_limit_s)
         if improved is not None and _objective(problem, improved) < _objective(problem, best):
