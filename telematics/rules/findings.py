@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from telematics.rules.track import Track
 
 RULE_VERSION = "telematics-rules/1"
@@ -51,4 +49,4 @@ def position_range(track: Track, first: int, last: int) -> dict[str, int]:
 
 def rounded(value: float, digits: int = 3) -> float:
     """A figure for evidence, rounded so that recomputation gives the identical value."""
-    return float(np.round(value, digits))
+    return round(float(value), digits)
