@@ -13,6 +13,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from fleet import audit
 from fleet.models import Role, utcnow
+from web.audited import save_audited
 from web.deps import (
     CurrentPrincipal,
     Principal,
@@ -102,13 +103,7 @@ def crud_router(noun: Noun) -> APIRouter:
         forbid_out_of_scope(principal, session, data["org_id"])
         if noun.validate:
             noun.validate(session, principal, data)
-        obj = table.model_validate(data)
-        session.add(obj)
-        session.flush()
-        audit.record(session, principal.user, f"{noun.name}.create", noun.name, obj.id, None, audit.snapshot(obj))
-        session.commit()
-        session.refresh(obj)
-        return obj
+        return save_audited(session, principal, f"{noun.name}.create", table.model_validate(data))
 
     @router.patch("/{object_id}", response_model=noun.public, dependencies=[updaters],
                   summary=f"Update one of {noun.path}")
@@ -125,11 +120,6 @@ def crud_router(noun: Noun) -> APIRouter:
             setattr(obj, key, value)
         if hasattr(obj, "updated_at"):
             obj.updated_at = utcnow()
-        session.add(obj)
-        session.flush()
-        audit.record(session, principal.user, f"{noun.name}.update", noun.name, obj.id, before, audit.snapshot(obj))
-        session.commit()
-        session.refresh(obj)
-        return obj
+        return save_audited(session, principal, f"{noun.name}.update", obj, before)
 
     return router

@@ -23,6 +23,7 @@ from fleet.models import (
     TripRequest,
     Vehicle,
 )
+from web.audited import save_audited
 from web.crud import ObjectId
 from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
 from web.pagination import Page, PageDep, paginate
@@ -96,12 +97,7 @@ def create_assignment(body: AssignmentCreate, session: SessionDep, principal: Cu
     data = body.model_dump()
     _check_resources(session, principal, data)
     assignment = Assignment.model_validate(data | {"org_id": request.agency_id})
-    session.add(assignment)
-    session.flush()
-    audit.record(session, principal.user, "assignment.create", "assignment", assignment.id, None, audit.snapshot(assignment))
-    session.commit()
-    session.refresh(assignment)
-    return assignment
+    return save_audited(session, principal, "assignment.create", assignment)
 
 
 @router.patch("/{object_id}", response_model=AssignmentPublic, dependencies=[dispatchers])
@@ -123,9 +119,5 @@ def update_assignment(
     _check_resources(session, principal, merged)
     for key, value in changes.items():
         setattr(assignment, key, value)
-    session.add(assignment)
     action = "assignment.override" if swaps and assignment.confirmed else "assignment.update"
-    audit.record(session, principal.user, action, "assignment", assignment.id, before, audit.snapshot(assignment))
-    session.commit()
-    session.refresh(assignment)
-    return assignment
+    return save_audited(session, principal, action, assignment, before)

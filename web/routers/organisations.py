@@ -21,6 +21,7 @@ from fleet.models import (
 )
 from fleet.models.organisation import ALLOWED_PARENT_LEVELS
 from fleet.security import hash_password
+from web.audited import save_audited
 from web.crud import ObjectId, apply_filters
 from web.deps import (
     CurrentPrincipal,
@@ -95,11 +96,7 @@ def create_organisation(body: OrganisationCreate, session: SessionDep, principal
     session.add(org)
     session.flush()
     org.path = f"{parent.path}{org.id}/"
-    session.add(org)
-    audit.record(session, principal.user, "organisation.create", "organisation", org.id, None, audit.snapshot(org))
-    session.commit()
-    session.refresh(org)
-    return org
+    return save_audited(session, principal, "organisation.create", org)
 
 
 @router.patch("/organisations/{object_id}", response_model=OrganisationPublic, dependencies=[admins])
@@ -110,11 +107,7 @@ def update_organisation(
     before = audit.snapshot(org)
     for key, value in body.model_dump(exclude_unset=True).items():
         setattr(org, key, value)
-    session.add(org)
-    audit.record(session, principal.user, "organisation.update", "organisation", org.id, before, audit.snapshot(org))
-    session.commit()
-    session.refresh(org)
-    return org
+    return save_audited(session, principal, "organisation.update", org, before)
 
 
 def _load_user(session: Session, principal: Principal, user_id: int) -> User:
@@ -144,12 +137,7 @@ def create_user(body: UserCreate, session: SessionDep, principal: CurrentPrincip
     if session.exec(select(User).where(User.username == body.username)).first():
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"username: '{body.username}' is taken")
     user = User.model_validate(body.model_dump(exclude={"password"}) | {"password_hash": hash_password(body.password)})
-    session.add(user)
-    session.flush()
-    audit.record(session, principal.user, "user.create", "user", user.id, None, audit.snapshot(user))
-    session.commit()
-    session.refresh(user)
-    return user
+    return save_audited(session, principal, "user.create", user)
 
 
 @router.patch("/users/{object_id}", response_model=UserPublic, dependencies=[admins], tags=["users"])

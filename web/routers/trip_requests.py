@@ -30,6 +30,7 @@ from fleet.request_workflow import (
     TransitionForbidden,
     check_transition,
 )
+from web.audited import save_audited
 from web.crud import ObjectId, reject_null_for_required
 from web.deps import (
     CurrentPrincipal,
@@ -110,12 +111,7 @@ def create_trip_request(body: TripRequestCreate, session: SessionDep, principal:
     if agency is None or agency.level != OrgLevel.agency:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"agency_id: organisation {body.agency_id} is not an agency")
     request = TripRequest.model_validate(body.model_dump() | {"requester_id": principal.user.id})
-    session.add(request)
-    session.flush()
-    audit.record(session, principal.user, "trip_request.create", "trip_request", request.id, None, audit.snapshot(request))
-    session.commit()
-    session.refresh(request)
-    return request
+    return save_audited(session, principal, "trip_request.create", request)
 
 
 @router.patch("/{object_id}", response_model=TripRequestPublic, dependencies=[filers])
@@ -137,11 +133,7 @@ def update_trip_request(
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     request.updated_at = utcnow()
-    session.add(request)
-    audit.record(session, principal.user, "trip_request.update", "trip_request", request.id, before, audit.snapshot(request))
-    session.commit()
-    session.refresh(request)
-    return request
+    return save_audited(session, principal, "trip_request.update", request, before)
 
 
 @router.post("/{object_id}/transitions", response_model=TripRequestPublic, dependencies=[movers])
