@@ -34,6 +34,8 @@ from fleet.compliance.export_writers import (
     CsvTableWriter,
     GeoJsonTrackWriter,
     XlsxWorkbookWriter,
+    iso_utc,
+    safe_text,
 )
 from fleet.models import User, Vehicle, utcnow
 from fleet.models.compliance import AlertReviewStep, AuditChainHead, ExportRecord
@@ -42,7 +44,7 @@ MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "fleet-compliance-export/1"
 FORMATS = ("csv", "xlsx", "geojson", "pdf")
 #: Positions drawn per violation map at most (the track is thinned evenly beyond).
-MAP_MAX_POINTS = 2000
+MAP_MAX_POINTS = 600
 #: Minutes of track shown before and after a violation.
 MAP_MARGIN_MIN = 30
 PDF_TOP_ROWS = 30
@@ -220,11 +222,16 @@ def _write_positions(session: Session, scope: q.ExportScope, folder: Path, forma
     if csv_writer is None and tracks is None:
         table.rows.close()  # type: ignore[attr-defined]
         return 0
-    for values in table.rows:
+    safe: dict[str, str] = {}  # plates and sources repeat: make each safe once
+    for pid, vid, plate, ts, lat, lon, speed, heading, ignition, odometer, soc, source in table.rows:
+        ts_iso = iso_utc(ts)
         if csv_writer is not None:
-            csv_writer.write(values)
+            csv_writer.write_prepared((
+                pid, vid, safe.get(plate) or safe.setdefault(plate, safe_text(plate)), ts_iso, lat, lon, speed,
+                heading, "true" if ignition else "false", odometer, soc,
+                safe.get(source) or safe.setdefault(source, safe_text(source))))
         if tracks is not None:
-            tracks.write(values[1], values[2], values[3], values[4], values[5])
+            tracks.write(vid, plate, ts_iso, lat, lon)
         count += 1
     for writer in (csv_writer, tracks):
         if writer is not None:

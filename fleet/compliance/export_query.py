@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import String, and_, func, or_, type_coerce
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -314,10 +314,11 @@ POSITION_COLUMNS = ["position_id", "vehicle_id", "plate", "ts", "lat", "lon", "s
 
 
 def positions(session: Session, scope: ExportScope) -> Table:
-    """Raw GPS positions of the covered cars, by car then time."""
+    """Raw GPS positions of the covered cars, by car then time; ``ts`` comes as stored (a
+    datetime, or SQLite's UTC text: see ``export_writers.iso_utc``)."""
     f = scope.filters
     statement = (
-        select(Position.id, Position.vehicle_id, Vehicle.plate, Position.ts, Position.lat, Position.lon,
+        select(Position.id, Position.vehicle_id, Vehicle.plate, type_coerce(Position.ts, String), Position.lat, Position.lon,
                Position.speed_kmh, Position.heading_deg, Position.ignition, Position.odometer_km, Position.soc_pct,
                Position.source)
         .join(Vehicle, Vehicle.id == Position.vehicle_id)

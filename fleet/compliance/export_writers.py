@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -48,6 +48,11 @@ class CsvTableWriter:
 
     def write(self, values: Sequence[Any]) -> None:
         self._writer.writerow([cell(v) for v in values])
+        self.rows += 1
+
+    def write_prepared(self, values: Sequence[Any]) -> None:
+        """Write values already made safe (text quoted, times as text; None is empty)."""
+        self._writer.writerow(values)
         self.rows += 1
 
     def close(self) -> None:
@@ -98,6 +103,17 @@ class XlsxSheetWriter:
         """Sheets are closed with their workbook."""
 
 
+def iso_utc(value: str | datetime) -> str:
+    """ISO-8601 UTC text of a stored time: a datetime, or SQLite's raw UTC text
+    ``YYYY-MM-DD HH:MM:SS[.ffffff]`` (read raw to skip parsing a million timestamps)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat()
+    text = value.replace(" ", "T", 1)
+    return (text[:-7] if text.endswith(".000000") else text) + "+00:00"
+
+
 class GeoJsonTrackWriter:
     """A FeatureCollection of tracks: positions must arrive ordered by car, then time. Each
     feature is one car's day (display time zone); only that day is held in memory."""
@@ -108,19 +124,25 @@ class GeoJsonTrackWriter:
         self._file = path.open("w", encoding="utf-8")
         self._file.write('{"type":"FeatureCollection","features":[\n')
         self._key: tuple[int, date] | None = None
+        self._hour = ""
+        self._day = date.min
         self._plate = ""
         self._coords: list[list[float]] = []
         self._times: list[str] = []
         self.features = 0
         self.rows = 0
 
-    def write(self, vehicle_id: int, plate: str, ts: datetime, lat: float, lon: float) -> None:
-        key = (vehicle_id, ts.astimezone(self._tz).date())
+    def write(self, vehicle_id: int, plate: str, ts_iso: str, lat: float, lon: float) -> None:
+        """One fix; ``ts_iso`` is its ISO-8601 time with offset."""
+        hour = ts_iso[:13]
+        if hour != self._hour:  # the local day can only change with the hour
+            self._hour, self._day = hour, datetime.fromisoformat(ts_iso).astimezone(self._tz).date()
+        key = (vehicle_id, self._day)
         if key != self._key:
             self._flush()
             self._key, self._plate = key, plate
         self._coords.append([lon, lat])
-        self._times.append(ts.isoformat())
+        self._times.append(ts_iso)
         self.rows += 1
 
     def _flush(self) -> None:

@@ -86,6 +86,7 @@ def test_bundle_holds_every_table_and_verifies(session, bundle):
     rows = {f["path"]: f.get("rows") for f in manifest["files"]}
     assert rows["trips.csv"] == 1 and rows["alerts.csv"] == 1 and rows["alert_reviews.csv"] == 2
     assert rows["positions.csv"] == 21
+    assert ",苏G12345,2026-12-01T01:01:00+00:00,34.6,119.2,40.0,0.0,false,,,gps" in _csv(bundle / "positions.csv")
 
     trips = _csv(bundle / "trips.csv")
     for value in ("东海县教育局", "requester", "张师傅", "苏G12345", "pool", "120", "42.0"):
