@@ -111,7 +111,7 @@ def iso_utc(value: str | datetime) -> str:
             value = value.replace(tzinfo=UTC)
         return value.astimezone(UTC).isoformat()
     text = value.replace(" ", "T", 1)
-    return (text[:-7] if text.endswith(".000000") else text) + "+00:00"
+    return text.removesuffix(".000000") + "+00:00"
 
 
 class GeoJsonTrackWriter:
