@@ -3,7 +3,6 @@ rejected topic, and loses nothing when it is killed mid-stream or the database g
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
