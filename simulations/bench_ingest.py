@@ -22,12 +22,12 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from fleet import topics
@@ -35,7 +35,7 @@ from fleet.db import make_engine, upgrade
 from fleet.models import Organisation, Position, Vehicle
 
 CONF = Path(__file__).with_name("ingest_mosquitto.conf")
-T0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 
 def _free_port() -> int:
