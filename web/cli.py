@@ -52,10 +52,18 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
         port: int = typer.Option(None, help="Port to bind (default 8000)."),
         seed: int = typer.Option(2021, help="Random seed of the synthetic fleet."),
+        live: bool = typer.Option(
+            True, help="Run the live city (ingest worker and simulated cars); --no-live only serves."),
+        requests: int = typer.Option(200, min=0, max=2000, help="Trip requests filed for the rest of today."),
     ) -> None:
-        """Seed a synthetic Lianyungang fleet (once) and serve it on embedded defaults.
+        """Seed a synthetic Lianyungang fleet (once), serve it on embedded defaults and play
+        a live city day in it.
 
-        Open http://127.0.0.1:8000/docs and log in with one of the demo users printed below.
+        Open http://127.0.0.1:8000 and log in as one of the demo users printed below (e.g.
+        dispatcher / dispatcher-demo-2021). `fleet serve` and `fleet ingest` run as separate
+        processes; today's requests are filed, planned and accepted, then ~600 cars report
+        their GPS every 10 s over MQTT and some drivers misbehave, so alerts come in live.
+        Ctrl-C stops everything.
         """
         from fleet.seed import AlreadySeeded, seed_database
 
@@ -66,4 +74,11 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"seeded: {summary}")
         except AlreadySeeded:
             typer.echo("database already holds a fleet; serving it as it is")
-        _serve(host, port)
+        if not live:
+            _serve(host, port)
+            return
+        from simulations.live import run_live
+
+        console = f"http://{host or settings.host}:{port or settings.port}"
+        typer.echo(f"console: {console}  (dispatcher / dispatcher-demo-2021; API docs at {console}/docs)")
+        run_live(settings, port or settings.port, host, requests)

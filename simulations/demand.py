@@ -1,0 +1,154 @@
+"""Trip demand of a simulated day: who asks for a car, when, from where to where.
+
+Requests follow an hourly profile with a morning and an early-afternoon peak; agencies are drawn
+by level (city agencies ask most); most trips stay in town (1.5-8 km), city agencies also go to
+the county seats and townships (20-70 km) and come back with a paired return request 2-4 hours
+later; a burst of group trips (8-18 passengers, minibus) at the morning peak is more than the
+pool's few minibuses can carry, so the dispatcher must lease. Times are timezone-aware UTC,
+distances metres.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from simulations.city import City, haversine_m, offset
+
+#: Relative demand per local hour 0..23: morning peak at 8-9, second peak at 14.
+HOUR_WEIGHTS = np.array([0, 0, 0, 0, 0, 0, 0.2, 1.0, 3.0, 3.2, 2.4, 1.6, 0.6, 1.0, 2.6, 2.2, 1.6, 1.0,
+                         0.4, 0.2, 0.1, 0, 0, 0], dtype=float)
+LEVEL_WEIGHTS = {"city": 0.55, "county": 0.35, "township": 0.10}
+PICKUP_WINDOW_MIN = 15
+PURPOSES = ("会议", "调研", "检查", "公务接待", "执法检查", "送文件", "督导", "培训", "走访")
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One trip request the simulation files; ``key`` ties it to the ground truth."""
+
+    key: str
+    agency_id: int
+    purpose: str
+    passengers: int
+    vehicle_class: str | None
+    origin: tuple[float, float]
+    destination: tuple[float, float]
+    pickup_earliest: datetime
+    kind: str  # local | county | county_return | group
+
+    @property
+    def pickup_latest(self) -> datetime:
+        return self.pickup_earliest + timedelta(minutes=PICKUP_WINDOW_MIN)
+
+    @property
+    def straight_m(self) -> float:
+        return haversine_m(*self.origin, *self.destination)
+
+    def as_api(self) -> dict:
+        """The body of ``POST /api/v1/trip-requests``."""
+        return {
+            "agency_id": self.agency_id, "purpose": self.purpose, "passengers": self.passengers,
+            "vehicle_class": self.vehicle_class, "nev_required": False,
+            "origin_lat": round(self.origin[0], 6), "origin_lon": round(self.origin[1], 6),
+            "origin_address": "机关办公楼", "destination_lat": round(self.destination[0], 6),
+            "destination_lon": round(self.destination[1], 6), "destination_address": self.kind,
+            "pickup_earliest": self.pickup_earliest.isoformat(),
+            "pickup_latest": self.pickup_latest.isoformat(), "priority": 1 if self.kind == "group" else 0,
+        }
+
+
+def generate_demand(city: City, count: int, window: tuple[datetime, datetime], local_midnight: datetime,
+                    rng: np.random.Generator, group_share: float = 0.08, county_share: float = 0.2) -> list[RequestSpec]:
+    """About ``count`` requests (county trips bring a return each) with pickups inside
+    ``window`` (UTC); ``local_midnight`` is the start of the local service day."""
+    offices = city.offices
+    by_level: dict[str, list[int]] = {}
+    for agency_id in offices:
+        by_level.setdefault(city.level_of(agency_id), []).append(agency_id)
+    levels = [lv for lv in LEVEL_WEIGHTS if by_level.get(lv)]
+    weights = np.array([LEVEL_WEIGHTS[lv] for lv in levels])
+    far_offices = [a for lv in ("county", "township") for a in by_level.get(lv, [])]
+    slots = _pickup_slots(window, local_midnight)
+    if not slots or not levels:
+        return []
+    hours = np.array([h for h, _, _ in slots])
+    p = HOUR_WEIGHTS[hours] * np.array([(b - a).total_seconds() for _, a, b in slots])
+    if p.sum() == 0:
+        p = np.ones(len(slots))
+    p = p / p.sum()
+    specs: list[RequestSpec] = []
+    n_groups = int(round(count * group_share))
+    peak = _peak_slot(slots)
+    while len(specs) < count:
+        index = len(specs)
+        level = levels[int(rng.choice(len(levels), p=weights / weights.sum()))]
+        agency = int(rng.choice(by_level[level]))
+        origin = offices[agency]
+        purpose = str(rng.choice(PURPOSES))
+        if index < n_groups:  # the burst at the morning peak
+            _, start, end = peak
+            pickup = _time_in(start, end, rng, latest_before=window[1])
+            destination = _local_destination(city, origin, rng, 3_000, 15_000)
+            specs.append(RequestSpec(f"G{index}", agency, "集体" + purpose, int(rng.integers(8, 19)), "minibus",
+                                     origin, destination, pickup, "group"))
+            continue
+        _, start, end = slots[int(rng.choice(len(slots), p=p))]
+        pickup = _time_in(start, end, rng, latest_before=window[1])
+        if level == "city" and far_offices and rng.random() < county_share:
+            destination = offices[int(rng.choice(far_offices))]
+            destination = _nudge_clear(city, destination, rng)
+            back = pickup + timedelta(hours=float(rng.uniform(2.0, 4.0)))
+            specs.append(RequestSpec(f"C{index}", agency, purpose, int(rng.integers(1, 4)), None,
+                                     origin, destination, pickup, "county"))
+            if back < window[1] - timedelta(minutes=PICKUP_WINDOW_MIN):
+                specs.append(RequestSpec(f"C{index}R", agency, purpose + "返程", specs[-1].passengers, None,
+                                         destination, origin, back, "county_return"))
+            continue
+        destination = _local_destination(city, origin, rng, 1_500, 8_000)
+        specs.append(RequestSpec(f"L{index}", agency, purpose, int(rng.integers(1, 5)), None,
+                                 origin, destination, pickup, "local"))
+    return specs
+
+
+def _pickup_slots(window: tuple[datetime, datetime], local_midnight: datetime) -> list[tuple[int, datetime, datetime]]:
+    """The local hours overlapping the window, each as (hour, start, end) clipped to it,
+    leaving the last 20 minutes of the window free (a trip needs time to be driven)."""
+    start, end = window[0], window[1] - timedelta(minutes=20)
+    slots = []
+    for hour in range(24):
+        a = max(start, local_midnight + timedelta(hours=hour))
+        b = min(end, local_midnight + timedelta(hours=hour + 1))
+        if b > a:
+            slots.append((hour, a, b))
+    return slots
+
+
+def _peak_slot(slots: list[tuple[int, datetime, datetime]]) -> tuple[int, datetime, datetime]:
+    return max(slots, key=lambda s: (HOUR_WEIGHTS[s[0]], -s[0]))
+
+
+def _time_in(start: datetime, end: datetime, rng: np.random.Generator, latest_before: datetime) -> datetime:
+    seconds = float(rng.uniform(0, max(1.0, (end - start).total_seconds())))
+    moment = start + timedelta(seconds=round(seconds / 60) * 60)
+    return min(moment, latest_before - timedelta(minutes=20))
+
+
+def _local_destination(city: City, origin: tuple[float, float], rng: np.random.Generator,
+                       min_m: float, max_m: float) -> tuple[float, float]:
+    """A point ``min_m``..``max_m`` from the origin, inside the city and clear of venues."""
+    for _ in range(60):
+        distance, bearing = rng.uniform(min_m, max_m), rng.uniform(0, 2 * math.pi)
+        point = offset(*origin, distance * math.cos(bearing), distance * math.sin(bearing))
+        if city.inside(*point) and city.clear_of_venues(*point):
+            return point
+    return origin
+
+
+def _nudge_clear(city: City, point: tuple[float, float], rng: np.random.Generator) -> tuple[float, float]:
+    if city.clear_of_venues(*point):
+        return point
+    return _local_destination(city, point, rng, 800, 2_500)
