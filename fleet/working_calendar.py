@@ -74,7 +74,7 @@ class WorkingCalendar:
         self._warned: set[int] = set()
 
     @classmethod
-    def from_session(cls, session: Session) -> "WorkingCalendar":
+    def from_session(cls, session: Session) -> WorkingCalendar:
         """The calendar with every official schedule loaded in the database."""
         years = set(session.exec(select(CalendarYear.year)).all())
         days = session.exec(select(CalendarDay.day, CalendarDay.is_working_day)).all()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from shapely.geometry import box
@@ -24,7 +24,7 @@ from telematics.rules.engine import evaluate
 from telematics.rules.track import Track
 
 CENTRE = (34.60, 119.22)
-START = datetime(2026, 12, 1, tzinfo=timezone.utc)
+START = datetime(2026, 12, 1, tzinfo=UTC)
 TARGET_POSITIONS_PER_S = 500_000
 
 

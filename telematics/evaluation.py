@@ -13,7 +13,7 @@ so ids stay stable and an alert's review state survives; stale open alerts are d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,14 +45,13 @@ from fleet.models.telemetry import SpeedZone, Stop
 from fleet.settings import Settings, get_settings
 from fleet.working_calendar import WorkingCalendar
 from telematics.motion import Motion, split_motion
+from telematics.rules.context import DayTable, Orders, Place, Thresholds, VehicleContext
 from telematics.rules.engine import evaluate
 from telematics.rules.findings import ALERT_KINDS, RULE_VERSION, Finding
-from telematics.rules.context import DayTable, Orders, Place, Thresholds, VehicleContext
 from telematics.rules.track import Track
 
 log = structlog.get_logger(__name__)
 
-UTC = timezone.utc
 #: Requests whose assignment covers the trip itself (no_order, out_of_area, route deviation).
 USE_STATES = (RequestState.assigned, RequestState.in_progress, RequestState.completed)
 #: Requests that cover movement outside working time.
@@ -110,7 +109,7 @@ class _Shared:
     allowed_by_org: dict[int, list[Any]]
 
     @classmethod
-    def load(cls, session: Session, settings: Settings) -> "_Shared":
+    def load(cls, session: Session, settings: Settings) -> _Shared:
         zones = session.exec(select(Zone)).all()
         forbidden = tuple(Place(z.id, z.name, _geometry(z.geometry)) for z in zones
                           if z.kind == ZoneKind.forbidden_venue)

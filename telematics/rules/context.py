@@ -69,7 +69,7 @@ class Orders:
     round_trip: np.ndarray  # bool: the car waits and brings the party back
 
     @classmethod
-    def none(cls) -> "Orders":
+    def none(cls) -> Orders:
         z, b, i = np.zeros(0), np.zeros(0, bool), np.zeros(0, np.int64)
         return cls(i, z, z, b, b, z, z, z, z, b)
 

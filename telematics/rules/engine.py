@@ -7,7 +7,12 @@ from telematics.rules.context import Thresholds, VehicleContext
 from telematics.rules.device import offline
 from telematics.rules.findings import Finding
 from telematics.rules.parking import forbidden_zone, off_site_overnight
-from telematics.rules.private_use import no_order, off_hours, out_of_area, route_deviation
+from telematics.rules.private_use import (
+    no_order,
+    off_hours,
+    out_of_area,
+    route_deviation,
+)
 from telematics.rules.speeding import speeding
 from telematics.rules.track import Track
 

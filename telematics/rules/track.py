@@ -43,7 +43,7 @@ class Track:
         return len(self.t_s)
 
     @classmethod
-    def empty(cls) -> "Track":
+    def empty(cls) -> Track:
         return cls(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0),
                    np.zeros(0, bool))
 
@@ -69,7 +69,7 @@ class LocalFrame:
     ref_lat: float
 
     @classmethod
-    def around(cls, lat: np.ndarray) -> "LocalFrame":
+    def around(cls, lat: np.ndarray) -> LocalFrame:
         """A frame whose reference latitude is the whole degree nearest the fixes' median,
         so that the same city always gets the same frame."""
         return cls(float(np.round(np.median(lat))) if len(lat) else 0.0)

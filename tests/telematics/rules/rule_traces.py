@@ -7,7 +7,7 @@ venue zone, ``BESIDE_VENUE`` 300 m from it, ``TOWN`` 8 km east, ``FAR`` outside 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -55,7 +55,7 @@ CITY_AREA = {"type": "Polygon", "coordinates": [[[118.9, 34.3], [119.6, 34.3], [
 
 def local(day: date, hh: int, mm: int = 0, ss: int = 0) -> datetime:
     """A local Shanghai time as an aware UTC datetime."""
-    return datetime(day.year, day.month, day.day, hh, mm, ss, tzinfo=SHANGHAI).astimezone(timezone.utc)
+    return datetime(day.year, day.month, day.day, hh, mm, ss, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Trace:
         return self.fixes[-1]["ts"]
 
     def park(self, at: tuple[float, float], start: datetime, minutes: float, every_s: float = 60,
-             ignition: bool = False) -> "Trace":
+             ignition: bool = False) -> Trace:
         """Standing at ``at`` from ``start`` for ``minutes`` (first fix at ``start``)."""
         count = int(minutes * 60 // every_s) + 1
         for i in range(count):
@@ -78,7 +78,7 @@ class Trace:
         return self
 
     def drive(self, to: tuple[float, float], minutes: float, every_s: float = 10,
-              speed_kmh: float | None = None, via: tuple[float, float] | None = None) -> "Trace":
+              speed_kmh: float | None = None, via: tuple[float, float] | None = None) -> Trace:
         """Driving from the last fix to ``to`` (through ``via``) in ``minutes``."""
         last = self.fixes[-1]
         start = (last["lat"], last["lon"])
@@ -95,7 +95,7 @@ class Trace:
                                "ignition": True})
         return self
 
-    def then_park(self, minutes: float, every_s: float = 60) -> "Trace":
+    def then_park(self, minutes: float, every_s: float = 60) -> Trace:
         last = self.fixes[-1]
         return self.park((last["lat"], last["lon"]), last["ts"] + timedelta(seconds=every_s), minutes, every_s)
 

@@ -10,7 +10,12 @@ from sqlmodel import select
 from structlog.testing import capture_logs
 
 from fleet.models import AuditEntry
-from fleet.working_calendar import CalendarError, WorkingCalendar, load_official_schedule, parse_schedule
+from fleet.working_calendar import (
+    CalendarError,
+    WorkingCalendar,
+    load_official_schedule,
+    parse_schedule,
+)
 
 
 def test_2026_statutory_holiday_is_a_rest_day() -> None:

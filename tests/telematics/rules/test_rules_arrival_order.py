@@ -8,7 +8,18 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rule_traces import DEPOT, FAR, TOWN, VENUE, Trace, build_world, clear_telemetry, feed, local, snapshot
+from rule_traces import (
+    DEPOT,
+    FAR,
+    TOWN,
+    VENUE,
+    Trace,
+    build_world,
+    clear_telemetry,
+    feed,
+    local,
+    snapshot,
+)
 
 DAY = date(2026, 12, 1)
 

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from rule_traces import DEPOT, FAR, TOWN, Trace, add_order, alerts, build_world, feed, kinds, local
+from rule_traces import (
+    DEPOT,
+    FAR,
+    TOWN,
+    Trace,
+    add_order,
+    alerts,
+    build_world,
+    feed,
+    kinds,
+    local,
+)
 
 WORKDAY = date(2026, 12, 1)  # a Tuesday
 
@@ -112,3 +123,9 @@ def test_leased_car_is_judged_only_inside_its_lease_window(session, world) -> No
     assert kinds(session, world.ids["leased"]) == set()
     feed(session, world.ids["leased"], town_and_back(10, day=date(2026, 12, 2)).fixes)
     assert kinds(session, world.ids["leased"]) == {"private_use.no_order"}
+
+
+def test_off_hours_in_a_year_without_official_schedule_carries_the_warning(session, world) -> None:
+    feed(session, world.ids["car"], evening_trip(date(2027, 3, 3), 21).fixes)
+    found = alerts(session, world.ids["car"], "private_use.off_hours")
+    assert len(found) == 1 and "no official holiday schedule for 2027" in found[0].evidence["calendar"]["warning"]
