@@ -27,7 +27,7 @@ import fleet
 from fleet import audit
 from fleet.audit import HEAD_ID
 from fleet.compliance import export_query as q
-from fleet.compliance import working_time
+from fleet.compliance.working_time import WorkingHours
 from fleet.compliance.expense_rules import EXPENSE_RULE_VERSION, ExpenseThresholds
 from fleet.compliance.export_pdf import PdfSummary, ViolationMap
 from fleet.compliance.export_writers import (
@@ -117,7 +117,7 @@ def build_bundle(
             "rules": {
                 "alerts": sorted(rules.values(), key=lambda r: (r["kind"], r["rule_version"])),
                 "expense": {"rule_version": EXPENSE_RULE_VERSION, "thresholds": ExpenseThresholds().as_json()},
-                "working_time": working_time.as_json(),
+                "working_time": WorkingHours.from_session(session).as_json(),
             },
             "audit_chain_head": {"entry_id": head.last_entry_id if head else 0,
                                  "hash": head.last_hash if head else audit.GENESIS_HASH},
@@ -163,7 +163,7 @@ def _write_files(session: Session, scope: q.ExportScope, folder: Path, formats: 
     totals: dict[str, Any] = {"alerts_by_state": Counter(), "alerts_by_kind": Counter()}
     book = XlsxWorkbookWriter(folder / "compliance.xlsx") if "xlsx" in formats else None
     tables = [q.trips(session, scope), q.alerts(session, scope, rules), q.alert_reviews(session, scope),
-              q.usage_per_vehicle(session, scope, tz), q.leased_spend(session, scope)]
+              q.usage_per_vehicle(session, scope), q.leased_spend(session, scope)]
     kept: dict[str, list[list[Any]]] = {"usage_per_vehicle": [], "leased_spend": []}
     for table in tables:
         writers: list[Any] = []

@@ -10,13 +10,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, func, or_, type_coerce
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from fleet.compliance import working_time
+from fleet.compliance.working_time import WorkingHours
 from fleet.models import (
     Alert,
     AlertState,
@@ -252,7 +251,7 @@ def alert_reviews(session: Session, scope: ExportScope) -> Table:
 USAGE_COLUMNS = ["vehicle_id", "plate", "org_code", "trips", "distance_km", "off_hours_km"]
 
 
-def usage_per_vehicle(session: Session, scope: ExportScope, tz: ZoneInfo) -> Table:
+def usage_per_vehicle(session: Session, scope: ExportScope) -> Table:
     """Kilometres per car and the part driven outside working time (trips streamed in car
     order and summed one car at a time)."""
     f = scope.filters
@@ -264,6 +263,8 @@ def usage_per_vehicle(session: Session, scope: ExportScope, tz: ZoneInfo) -> Tab
         .order_by(col(Trip.vehicle_id), col(Trip.started_at))
     )
 
+    hours = WorkingHours.from_session(session)
+
     def rows() -> Iterator[Sequence[Any]]:
         current: list[Any] | None = None
         for vehicle_id, plate, code, distance_km, started_at, ended_at in _stream(session, statement):
@@ -273,7 +274,7 @@ def usage_per_vehicle(session: Session, scope: ExportScope, tz: ZoneInfo) -> Tab
                 current = [vehicle_id, plate, code, 0, 0.0, 0.0]
             current[3] += 1
             current[4] += distance_km
-            current[5] += working_time.off_hours_km(distance_km, started_at, ended_at, tz)
+            current[5] += hours.off_hours_km(distance_km, started_at, ended_at)
         if current is not None:
             yield _rounded(current)
 
