@@ -28,6 +28,23 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture
+def static_client(_sqlite_template, tmp_path, monkeypatch) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """The app on a copy of the migrated SQLite template, for tests that need no data (once,
+    not once per backend)."""
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    target = tmp_path / "static.db"
+    shutil.copy(_sqlite_template, target)
+    monkeypatch.setenv("FLEET_DATABASE_URL", f"sqlite:///{target}")
+    monkeypatch.setenv("FLEET_MQTT_URL", f"mqtt://127.0.0.1:{free_port()}")
+    get_settings.cache_clear()
+    with TestClient(create_app()) as test_client:
+        yield test_client
+
+
+@pytest.fixture
 def ui_world(session: Session, engine, mqtt_url, monkeypatch) -> World:  # type: ignore[no-untyped-def]
     """The web world (every role's login has the password ``PASSWORD``) and today's work."""
     monkeypatch.setenv("FLEET_MQTT_URL", mqtt_url)

@@ -5,6 +5,7 @@ published to the car's gps topic, and an honest status when the broker is away."
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import date
 from typing import Any
 
@@ -21,14 +22,24 @@ from tests.web.conftest import PASSWORD_HASH
 from web.app import create_app
 from web.hub import CLOSE_UNAUTHENTICATED
 
+#: Marks this run's positions: the broker may be shared with other test runs publishing
+#: on the same events topic.
+RUN = f"ui-{uuid.uuid4().hex[:8]}"
+
 
 def receive_until(ws: Any, kind: str, timeout_s: float = 5.0, **match: Any) -> dict[str, Any]:
-    """The next message of type ``kind`` (with the ``match`` fields), skipping others."""
+    """The next message of type ``kind`` (with the ``match`` fields), skipping others; of a
+    positions message only this run's items are kept."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         message = ws.receive_json()
-        if message.get("type") == kind and all(message.get(k) == v for k, v in match.items()):
-            return message
+        if message.get("type") != kind or any(message.get(k) != v for k, v in match.items()):
+            continue
+        if kind == "positions":
+            message["items"] = [i for i in message["items"] if i.get("device_id") == RUN]
+            if not message["items"]:
+                continue
+        return message
     raise AssertionError(f"no {kind} message within {timeout_s} s")
 
 
@@ -37,19 +48,16 @@ def wait_live(ws: Any) -> None:
 
 
 def position(vehicle_id: int, lat: float, plate: str = "苏G12345") -> dict[str, Any]:
-    return {"vehicle_id": vehicle_id, "device_id": "dev-x", "plate": plate, "ts": utcnow().isoformat(),
+    return {"vehicle_id": vehicle_id, "device_id": RUN, "plate": plate, "ts": utcnow().isoformat(),
             "lat": lat, "lon": 119.2, "speed_kmh": 42.0, "heading_deg": 90.0, "ignition": True, "source": "gps"}
 
 
-def test_socket_refuses_without_valid_token(client, world):
+def test_socket_needs_a_valid_token_sent_first_or_in_the_url(client, world):
     with client.websocket_connect("/ws") as ws:
         ws.send_json({"type": "auth", "token": "not-a-token"})
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == CLOSE_UNAUTHENTICATED
-
-
-def test_token_in_first_message_authenticates(client, world):
     with client.websocket_connect("/ws") as ws:
         ws.send_json({"type": "auth", "token": world.tokens["dispatcher"]})
         message = ws.receive_json()
@@ -57,7 +65,8 @@ def test_token_in_first_message_authenticates(client, world):
 
 
 def test_positions_reach_only_clients_whose_scope_holds_the_car(client, world, session, mqtt_probe):
-    county_car = Vehicle(plate="苏G70001", vin="LSVAA4180E2000077", org_id=world.ids["county"], vehicle_class="sedan",
+    add_todays_work(session, world)
+    county_car = Vehicle(id=world.ids["today_vehicle"] + 1, plate="苏G70001", vin="LSVAA4180E2000077", org_id=world.ids["county"], vehicle_class="sedan",
                          seats=5, energy="petrol", emission_standard="china6", purchase_date=date(2021, 1, 1),
                          purchase_price_cny=120000)
     county_dispatcher = User(username="county_dispatcher", role=Role.dispatcher, org_id=world.ids["county"],
@@ -69,19 +78,20 @@ def test_positions_reach_only_clients_whose_scope_holds_the_car(client, world, s
             client.websocket_connect(f"/ws?token={county_token}") as county_ws:
         wait_live(city_ws)
         wait_live(county_ws)
-        mqtt_probe.publish(topics.EVENTS_POSITIONS, [position(world.ids["vehicle"], 34.61),
+        mqtt_probe.publish(topics.EVENTS_POSITIONS, [position(world.ids["today_vehicle"], 34.61),
                                                       position(county_car.id, 34.71, "苏G70001")])
         city = receive_until(city_ws, "positions")
         county = receive_until(county_ws, "positions")
-    assert {p["vehicle_id"] for p in city["items"]} == {world.ids["vehicle"], county_car.id}
+    assert {p["vehicle_id"] for p in city["items"]} == {world.ids["today_vehicle"], county_car.id}
     assert [p["vehicle_id"] for p in county["items"]] == [county_car.id]
 
 
-def test_positions_are_coalesced_per_car(client, world, mqtt_probe):
+def test_positions_are_coalesced_per_car(client, world, session, mqtt_probe):
+    add_todays_work(session, world)
     with client.websocket_connect(f"/ws?token={world.tokens['admin']}") as ws:
         wait_live(ws)
         for lat in (34.601, 34.602, 34.603):
-            mqtt_probe.publish(topics.EVENTS_POSITIONS, [position(world.ids["vehicle"], lat)])
+            mqtt_probe.publish(topics.EVENTS_POSITIONS, [position(world.ids["today_vehicle"], lat)])
         first = receive_until(ws, "positions")
         seen = [p["lat"] for p in first["items"]]
         if seen[-1] != 34.603:
@@ -90,14 +100,15 @@ def test_positions_are_coalesced_per_car(client, world, mqtt_probe):
     assert len(seen) < 3 or seen == [34.601, 34.602, 34.603][: len(seen)]
 
 
-def test_every_server_process_delivers_the_same_update(world, engine, mqtt_url, mqtt_probe):
+def test_every_server_process_delivers_the_same_update(world, session, engine, mqtt_url, mqtt_probe):
     """Two apps (as two processes behind one address would be) both deliver a position."""
+    add_todays_work(session, world)
     with TestClient(create_app()) as first, TestClient(create_app()) as second:
         token = world.tokens["dispatcher"]
         with first.websocket_connect(f"/ws?token={token}") as ws1, second.websocket_connect(f"/ws?token={token}") as ws2:
             wait_live(ws1)
             wait_live(ws2)
-            mqtt_probe.publish(topics.EVENTS_POSITIONS, [position(world.ids["vehicle"], 34.62)])
+            mqtt_probe.publish(topics.EVENTS_POSITIONS, [position(world.ids["today_vehicle"], 34.62)])
             for ws in (ws1, ws2):
                 assert receive_until(ws, "positions")["items"][0]["lat"] == 34.62
 
@@ -125,21 +136,18 @@ def test_plan_changes_reach_the_driver_of_a_changed_assignment(client, world, se
 
 def test_phone_location_is_published_to_the_cars_gps_topic(client, world, session, mqtt_probe):
     add_todays_work(session, world)
-    mqtt_probe.subscribe(topics.gps_topic("dev-0001"))
+    mqtt_probe.subscribe(topics.gps_topic(world.device))
     with client.websocket_connect(f"/ws?token={world.tokens['driver']}") as ws:
         wait_live(ws)
         ws.send_json({"type": "location", "lat": 34.6012, "lon": 119.2034, "speed_kmh": 12, "accuracy_m": 8})
         ack = receive_until(ws, "location_ack")
         ws.send_json({"type": "location", "lat": 123, "lon": 119.2})
         refused = receive_until(ws, "error")
-    fix = mqtt_probe.wait_for(topics.gps_topic("dev-0001"))
-    assert ack["plate"] == "苏G12345"
-    assert fix["source"] == "phone" and fix["device_id"] == "dev-0001"
+    fix = mqtt_probe.wait_for(topics.gps_topic(world.device))
+    assert ack["plate"] == world.plate
+    assert fix["source"] == "phone" and fix["device_id"] == world.device
     assert (fix["lat"], fix["lon"], fix["ignition"]) == (34.6012, 119.2034, True)
     assert "lat" in refused["message"]
-
-
-def test_a_dispatcher_cannot_send_a_phone_location(client, world):
     with client.websocket_connect(f"/ws?token={world.tokens['dispatcher']}") as ws:
         ws.send_json({"type": "location", "lat": 34.6, "lon": 119.2})
         refused = receive_until(ws, "error")

@@ -28,11 +28,11 @@ def test_driver_completes_a_trip_on_a_phone(phone, live_server, ui_world, sessio
     phone.tap(f"{card} [data-event='started']")
     phone.wait_for_selector(f"{card}[data-state='in_progress']")
 
-    mqtt_probe.subscribe(topics.gps_topic("dev-0001"))
+    mqtt_probe.subscribe(topics.gps_topic(w.device))
     phone.wait_for_selector("#live-status[data-state='live']")
     phone.tap("#share-location")
-    phone.wait_for_selector("#share-note:has-text('苏G12345')")
-    fix = mqtt_probe.wait_for(topics.gps_topic("dev-0001"))
+    phone.wait_for_selector(f"#share-note:has-text('{w.plate}')")
+    fix = mqtt_probe.wait_for(topics.gps_topic(w.device))
     assert fix["source"] == "phone" and abs(fix["lat"] - 34.601) < 1e-6
 
     phone.fill(f"{card} .odometer", "80040")

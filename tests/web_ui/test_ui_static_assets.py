@@ -15,9 +15,9 @@ def test_leaflet_is_vendored_with_its_licence():
     assert "BSD 2-Clause" in (STATIC_DIR / "vendor/LICENSE-leaflet-1.9.4.txt").read_text()
 
 
-def test_every_static_asset_is_served(client):
+def test_every_static_asset_is_served(static_client):
     for asset in ASSETS:
-        r = client.get(f"/static/{asset}")
+        r = static_client.get(f"/static/{asset}")
         assert r.status_code == 200, asset
         assert r.content == (STATIC_DIR / asset).read_bytes(), asset
 
@@ -40,7 +40,8 @@ def test_every_referenced_asset_exists():
     assert len(referenced) > 15
 
 
-def test_pages_redirect_to_login_without_a_session(client):
+def test_pages_redirect_to_login_without_a_session(static_client):
+    client = static_client
     for path in [*PAGES, "/driver?x=1"]:
         r = client.get(path, follow_redirects=False)
         assert r.status_code == 303, path
@@ -65,8 +66,8 @@ def test_login_cookie_opens_the_roles_home(client, world):
             assert client.get(home).status_code == 200
 
 
-def test_login_page_is_public(client):
-    r = client.get("/login")
+def test_login_page_is_public(static_client):
+    r = static_client.get("/login")
     assert r.status_code == 200 and 'id="login-form"' in r.text
 
 

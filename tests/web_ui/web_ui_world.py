@@ -4,17 +4,26 @@ a free port, a logged-in page, and an MQTT publisher/recorder on the test broker
 from __future__ import annotations
 
 import json
+import random
 import socket
 import threading
 import time
-from datetime import UTC, datetime, timedelta, timezone
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from sqlmodel import Session
 
 from fleet.broker import parse_broker_url
-from fleet.models import Assignment, AssignmentKind, TripRequest
+from fleet.models import (
+    Assignment,
+    AssignmentKind,
+    Position,
+    TripRequest,
+    Vehicle,
+    utcnow,
+)
 from tests.web.conftest import PASSWORD, World
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -27,8 +36,24 @@ def local_today_at(hour: int, minute: int = 0) -> datetime:
 
 
 def add_todays_work(session: Session, w: World) -> None:
-    """An assigned trip today for the world's driver and car (``today_assignment``), and an
-    approved request today for dispatch to plan (``approved_today``)."""
+    """A car of its own (``today_vehicle``, device ``w.device``, seen a minute ago), an
+    assigned trip today for the world's driver in it (``today_assignment``), and an approved
+    request today for dispatch to plan (``approved_today``).
+
+    The car's id, plate and device are random and large: the test broker may be shared with
+    other runs whose events name small vehicle ids, and the hub coalesces per vehicle id."""
+    rnd = random.Random(uuid.uuid4().int)
+    car = Vehicle(id=rnd.randint(10**8, 2 * 10**9), plate=f"苏U{rnd.randint(10000, 99999)}",
+                  vin=f"LUI{rnd.randint(10**13, 10**14 - 1)}", org_id=w.ids["city"], vehicle_class="sedan", seats=5,
+                  energy="petrol", emission_standard="china6", purchase_date=date(2022, 3, 1),
+                  purchase_price_cny=160000, odometer_km=80000, gps_device_id=f"ui-{uuid.uuid4().hex[:12]}",
+                  home_depot_id=w.ids["depot"], parking_site_id=w.ids["parking_site"])
+    session.add(car)
+    session.flush()
+    session.add(Position(vehicle_id=car.id, ts=utcnow() - timedelta(minutes=1), lat=34.6, lon=119.2))
+    w.ids["today_vehicle"] = car.id
+    w.device = car.gps_device_id  # type: ignore[attr-defined]
+    w.plate = car.plate  # type: ignore[attr-defined]
     pickup = local_today_at(10)
     common = {"agency_id": w.ids["agency"], "requester_id": w.ids["user_requester"], "passengers": 2,
               "origin_lat": 34.60, "origin_lon": 119.20, "destination_lat": 34.65, "destination_lon": 119.25}
@@ -39,7 +64,7 @@ def add_todays_work(session: Session, w: World) -> None:
                            state="approved")
     session.add_all([assigned, approved])
     session.flush()
-    assignment = Assignment(request_id=assigned.id, kind=AssignmentKind.pool, vehicle_id=w.ids["vehicle"],
+    assignment = Assignment(request_id=assigned.id, kind=AssignmentKind.pool, vehicle_id=car.id,
                             driver_id=w.ids["driver"], planned_pickup=pickup, planned_dropoff=pickup + timedelta(hours=1),
                             cost_cny=80, org_id=w.ids["agency"], confirmed=True, explanation="公车：比租赁便宜")
     session.add(assignment)

@@ -30,8 +30,7 @@ function showCounts(byState) {
 // -- map ---------------------------------------------------------------------------------
 
 async function loadMap() {
-  const places = await attempt(() => addPlaceLayers(map));
-  const layer = await attempt(() => api("/map/vehicles"));
+  const [places, layer] = await Promise.all([attempt(() => addPlaceLayers(map)), attempt(() => api("/map/vehicles"))]);
   if (layer) cars.load(layer.features);
   if (places) layerControl(map, { ...places.layers, cars });
   const located = layer ? layer.features.filter((f) => f.geometry) : [];
@@ -392,6 +391,7 @@ onLangChange(() => {
 });
 
 async function main() {
+  const mapLoaded = loadMap();
   state.me = await attempt(() => startPage());
   if (!state.me) return;
   if (!["admin", "dispatcher"].includes(state.me.role)) document.getElementById("plan-day").hidden = true;
@@ -400,7 +400,7 @@ async function main() {
     alert: alertArrived,
     plan: planChanged,
   });
-  await loadMap();
+  await mapLoaded;
   feed.connect();
   await Promise.all([loadAlerts(), loadQueue(), loadFigures(), loadLookups().then(loadLatestPlan)]);
   document.body.dataset.ready = "true";
