@@ -222,7 +222,7 @@ def snapshot(session: Session, vehicle_id: int) -> dict[str, Any]:
         evidence.pop("also", None)
         found.append((a.kind, a.started_at, a.ended_at, a.lat, a.lon, a.severity, repr(sorted(evidence.items())),
                       a.rule_version))
-    return {"trips": trips, "stops": stops, "alerts": found}
+    return {"trips": trips, "stops": stops, "alerts": sorted(found, key=lambda a: (a[1], a[0]))}
 
 
 def clear_telemetry(session: Session, vehicle_id: int) -> None:
