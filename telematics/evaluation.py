@@ -18,10 +18,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import shapely
 import structlog
-from shapely import union_all
 from shapely.geometry import shape
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, union_all
 from sqlmodel import Session, col, select
 
 from fleet.models import (
@@ -182,7 +182,7 @@ class _VehicleRun:
         org = self.session.get(Organisation, self.vehicle.org_id)
         chain = [int(p) for p in (org.path if org else "").strip("/").split("/") if p]
         shapes = [g for org_id in chain for g in self.shared.allowed_by_org.get(org_id, [])]
-        return union_all(shapes) if shapes else None
+        return shapely.union_all(shapes) if shapes else None
 
     def _judged_window(self) -> tuple[float | None, float | None]:
         v = self.vehicle
@@ -253,28 +253,27 @@ class _VehicleRun:
 
     # -- widening ----------------------------------------------------------------------
     def _stored_extent(self, window: _Interval) -> bool:
-        """Widen ``window`` over stored trips, stops, alerts and use orders overlapping it."""
-        grew = False
+        """Widen ``window`` over stored trips, stops, alerts and use orders overlapping it
+        (one round trip to the database)."""
+        parts = []
         for model, end_col, extra in (
             (Trip, Trip.ended_at, col(Trip.first_position_id).is_not(None)),
             (Stop, Stop.ended_at, True),
             (Alert, Alert.ended_at, col(Alert.kind).in_(ALERT_KINDS)),
         ):
             start_col = col(model.started_at)
-            lo, hi = self.session.exec(
+            parts.append(
                 select(func.min(start_col), func.max(func.coalesce(end_col, start_col)))
-                .where(model.vehicle_id == self.vid, extra, _sql_overlaps(start_col, end_col, window))
-            ).one()
-            if lo is not None:
-                grew |= window.cover(_as_utc(lo).timestamp(), _as_utc(hi).timestamp())
-        lo, hi = self.session.exec(
+                .where(model.vehicle_id == self.vid, extra, _sql_overlaps(start_col, end_col, window)))
+        parts.append(
             select(func.min(Assignment.planned_pickup), func.max(Assignment.planned_dropoff))
             .join(TripRequest, col(Assignment.request_id) == col(TripRequest.id))
             .where(Assignment.vehicle_id == self.vid, col(TripRequest.state).in_(USE_STATES),
-                   _sql_overlaps(col(Assignment.planned_pickup), col(Assignment.planned_dropoff), window))
-        ).one()
-        if lo is not None:
-            grew |= window.cover(_as_utc(lo).timestamp(), _as_utc(hi).timestamp())
+                   _sql_overlaps(col(Assignment.planned_pickup), col(Assignment.planned_dropoff), window)))
+        grew = False
+        for lo, hi in self.session.execute(union_all(*parts)).all():
+            if lo is not None:
+                grew |= window.cover(_as_utc(lo).timestamp(), _as_utc(hi).timestamp())
         return grew
 
     def compute(self, start: float, end: float) -> tuple[_Interval, Track, Motion, list[Finding]]:
