@@ -35,3 +35,21 @@ class DeviceState(SQLModel, table=True):
     last_position_at: datetime | None = time_field(None)
     power_cut: bool = False
     antenna_cut: bool = False
+
+
+class IngestDirtyWindow(SQLModel, table=True):
+    """A vehicle's stored positions whose trips, stops and alerts are not yet re-evaluated.
+
+    Written by `fleet ingest` in the same transaction as the positions (so a restart loses
+    none), merged across batches (``start_at``/``end_at``: the earliest and latest event time
+    touched, UTC), and deleted by the evaluator once the window is evaluated, unless
+    ``generation`` (raised by every merge) shows that newer positions arrived meanwhile.
+    ``marked_at`` is when the vehicle first became dirty (UTC): evaluation goes oldest first.
+    """
+
+    __tablename__ = "ingest_dirty"
+    vehicle_id: int = Field(primary_key=True, foreign_key="vehicle.id")
+    start_at: datetime = time_field()
+    end_at: datetime = time_field()
+    generation: int = 1
+    marked_at: datetime = time_field(index=True)

@@ -24,4 +24,13 @@ BATCH_SECONDS = Histogram(
 )
 DB_RETRIES = Counter("fleet_ingest_db_retries_total", "Database retries during an outage")
 ALERTS_PUBLISHED = Counter("fleet_ingest_alerts_published_total", "New or changed alerts published")
+VEHICLES_EVALUATED = Counter(
+    "fleet_ingest_vehicles_evaluated_total", "Dirty vehicle windows re-evaluated (trips, stops, alerts)"
+)
+EVALUATION_PENDING = Gauge(
+    "fleet_ingest_evaluation_pending_vehicles", "Vehicles with stored positions awaiting evaluation"
+)
+EVALUATION_WAIT = Gauge(
+    "fleet_ingest_evaluation_wait_seconds", "How long the longest waiting dirty window has waited, seconds"
+)
 PENDING = Gauge("fleet_ingest_pending_messages", "Messages received and not yet acknowledged")

@@ -1,19 +1,20 @@
-"""One micro-batch through the whole chain: decode -> resolve devices -> clean (event-time
-order, duplicates, jumps, jitter) -> bulk insert -> re-evaluate the touched windows ->
-what to publish. The MQTT worker and ``fleet replay`` both run it.
+"""One micro-batch through the storage fast path: decode -> resolve devices -> clean
+(event-time order, duplicates, jumps, jitter) -> bulk insert, with each vehicle's touched
+window merged into its dirty window in the same transaction -> what to publish. The MQTT
+worker and ``fleet replay`` both run it; ``evaluator`` turns the dirty windows into trips,
+stops and alerts off this path.
 
 A batch is retried as a whole while the database is unavailable: every write is idempotent
-(positions skip stored (vehicle, ts) keys; evaluation recomputes its window), so a retry or a
+(positions skip stored (vehicle, ts) keys; a dirty window only grows), so a retry or a
 redelivered message never doubles anything.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,13 +22,11 @@ from typing import Any
 import numpy as np
 import structlog
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from fleet import topics
 from fleet.models.common import utcnow
-from fleet.models.operations import AlertPublic
 from fleet.settings import Settings
 from telematics.ingest import metrics
 from telematics.ingest.cleaning import CleaningRules, Track, clean
@@ -42,6 +41,7 @@ from telematics.ingest.payload import PositionPayload, StatusPayload
 from telematics.ingest.storage import (
     StoredFix,
     insert_positions,
+    mark_dirty,
     newest_fixes,
     upsert_device_fixes,
     upsert_device_status,
@@ -49,9 +49,6 @@ from telematics.ingest.storage import (
 
 log = structlog.get_logger(__name__)
 
-#: PostgreSQL advisory lock held while alerts are re-evaluated, so that two workers never
-#: evaluate from snapshots that miss each other's committed positions.
-EVALUATION_LOCK_KEY = 0x464C4545  # "FLEE"
 FIRST_RETRY_S = 0.1
 
 
@@ -85,7 +82,6 @@ class BatchOutcome:
     duplicates: int = 0
     jumps: int = 0
     rejections: list[Rejection] = field(default_factory=list)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
     publications: list[Publication] = field(default_factory=list)
 
 
@@ -125,8 +121,6 @@ class IngestPipeline:
         )
         self._newest: dict[int, StoredFix | None] = {}
         self._published_at: dict[int, float] = {}
-        self._evaluate: Callable[..., Any] | None = None
-        self._evaluation_checked = False
 
     # -- decoding (pure) -------------------------------------------------------------------
     def decode(self, message: Inbound, check_topic: bool = True) -> Decoded:
@@ -175,23 +169,23 @@ class IngestPipeline:
                 delay_s = min(delay_s * 2, self.settings.ingest_retry_max_s)
 
     def store(self, batch: Sequence[Decoded]) -> BatchOutcome:
-        """Store one batch in two transactions (positions, then evaluation); raises database
-        errors for the caller to retry."""
+        """Store one batch in one transaction: positions, device states and the dirty windows
+        of the vehicles that got new positions; raises database errors for the caller to
+        retry."""
         started = time.perf_counter()
         with Session(self.engine, expire_on_commit=False) as session:
             prepared = self._prepare(session, batch)
             inserted = insert_positions(session, prepared.rows)
             upsert_device_fixes(session, prepared.devices)
             upsert_device_status(session, prepared.statuses)
+            mark_dirty(session, _touched(prepared.windows, inserted), utcnow())
             session.commit()
-            alerts = self._reevaluate(session, prepared.windows)
         self._remember(prepared.newest)
         outcome = BatchOutcome(
             stored=len(inserted),
             duplicates=prepared.duplicates + len(prepared.rows) - len(inserted),
             jumps=prepared.jumps,
             rejections=prepared.rejections,
-            alerts=alerts,
         )
         outcome.publications = self._publications(prepared, inserted, outcome)
         self._count(outcome)
@@ -296,49 +290,11 @@ class IngestPipeline:
             if known is None or fix[0] > known[0]:
                 self._newest[vehicle_id] = fix
 
-    # -- evaluation ------------------------------------------------------------------------
-    def _reevaluate(
-        self, session: Session, windows: dict[int, tuple[datetime, datetime]]
-    ) -> list[dict[str, Any]]:
-        evaluate = self._evaluation()
-        if evaluate is None or not windows:
-            return []
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVALUATION_LOCK_KEY})
-        try:
-            alerts = evaluate(session, windows)
-            published = [
-                AlertPublic.model_validate(alert, from_attributes=True).model_dump(mode="json")
-                for alert in alerts
-            ]
-            session.commit()
-        except Exception as error:
-            session.rollback()
-            if isinstance(error, sa_exc.SQLAlchemyError) and is_transient(error):
-                raise
-            # The positions are stored; the next batch touching these windows evaluates again.
-            log.exception("alert_evaluation_failed", vehicles=sorted(windows))
-            return []
-        return published
-
-    def _evaluation(self) -> Callable[..., Any] | None:
-        if not self._evaluation_checked:
-            self._evaluation_checked = True
-            try:
-                self._evaluate = importlib.import_module("telematics.evaluation").reevaluate
-            except ImportError as error:
-                log.warning("alert_evaluation_unavailable", error=str(error))
-        return self._evaluate
-
     # -- output ----------------------------------------------------------------------------
     def _publications(
         self, prepared: _Prepared, inserted: set[tuple[int, datetime]], outcome: BatchOutcome
     ) -> list[Publication]:
         out = [Publication(topics.INGEST_REJECTED, r.as_json(), 1) for r in outcome.rejections]
-        out += [
-            Publication(topics.EVENTS_ALERTS, json.dumps(a, ensure_ascii=False).encode(), 1)
-            for a in outcome.alerts
-        ]
         live = self._live_positions(prepared, inserted)
         if live:
             out.append(Publication(topics.EVENTS_POSITIONS, json.dumps(live, ensure_ascii=False).encode(), 0))
@@ -387,4 +343,12 @@ class IngestPipeline:
         metrics.POSITIONS_DROPPED.labels("jump").inc(outcome.jumps)
         for rejection in outcome.rejections:
             metrics.REJECTED.labels(rejection.kind).inc()
-        metrics.ALERTS_PUBLISHED.inc(len(outcome.alerts))
+
+
+def _touched(
+    windows: dict[int, tuple[datetime, datetime]], inserted: set[tuple[int, datetime]]
+) -> dict[int, tuple[datetime, datetime]]:
+    """The windows of the vehicles that got at least one new position (a fully redelivered
+    batch changes nothing and needs no evaluation)."""
+    vehicles = {vehicle_id for vehicle_id, _ in inserted}
+    return {vehicle_id: window for vehicle_id, window in windows.items() if vehicle_id in vehicles}

@@ -1,5 +1,6 @@
 """``fleet replay``: recorded points (one payload per line, topic-free) through the same
-pipeline as the MQTT worker, without a broker."""
+pipeline as the MQTT worker, without a broker; the dirty windows are evaluated after the
+last batch."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telematics.ingest.decoding import Rejection
+from telematics.ingest.evaluator import Evaluator
 from telematics.ingest.pipeline import Decoded, Inbound, IngestPipeline
 
 
@@ -28,7 +30,8 @@ class ReplaySummary:
 
 
 def replay(pipeline: IngestPipeline, lines: Iterable[str], source: str) -> ReplaySummary:
-    """Feed ``lines`` in micro-batches of FLEET_INGEST_BATCH_SIZE positions; blank lines are
+    """Feed ``lines`` in micro-batches of FLEET_INGEST_BATCH_SIZE positions, then evaluate
+    every dirty window (the summary lists the new or changed alerts); blank lines are
     skipped. Rejections name the line as ``<source>:<line number>``."""
     summary = ReplaySummary()
     for batch in _batches(pipeline, lines, source, summary):
@@ -37,7 +40,7 @@ def replay(pipeline: IngestPipeline, lines: Iterable[str], source: str) -> Repla
         summary.duplicates += outcome.duplicates
         summary.jumps += outcome.jumps
         summary.rejections += outcome.rejections
-        summary.alerts += outcome.alerts
+    summary.alerts = Evaluator(pipeline.engine, pipeline.settings, sink=lambda _alerts: None).drain().alerts
     return summary
 
 

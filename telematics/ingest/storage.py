@@ -1,21 +1,24 @@
 """Bulk writes of one micro-batch: positions (INSERT ... ON CONFLICT DO NOTHING, so a
-redelivered or duplicated fix is a no-op) and device states, on SQLite and PostgreSQL."""
+redelivered or duplicated fix is a no-op), device states and the dirty windows awaiting
+evaluation, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, select, text
+from sqlalchemy import Table, and_, case, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fleet.models.device import DeviceState
+from fleet.models.device import DeviceState, IngestDirtyWindow
 from fleet.models.operations import Position
 
 POSITION_TABLE: Table = Position.__table__  # type: ignore[attr-defined]
 DEVICE_TABLE: Table = DeviceState.__table__  # type: ignore[attr-defined]
+DIRTY_TABLE: Table = IngestDirtyWindow.__table__  # type: ignore[attr-defined]
 
 #: Newest stored fix of a vehicle: (epoch seconds, lat, lon, speed_kmh).
 StoredFix = tuple[float, float, float, float]
@@ -131,3 +134,63 @@ def upsert_device_status(session: Session, rows: Sequence[dict[str, Any]]) -> No
         },
     )
     session.execute(statement, list(rows))
+
+
+@dataclass(frozen=True)
+class DirtyWindow:
+    """A vehicle's UTC window awaiting evaluation, as read (``generation`` at reading)."""
+
+    vehicle_id: int
+    start_at: datetime
+    end_at: datetime
+    generation: int
+    marked_at: datetime
+
+
+def mark_dirty(session: Session, windows: dict[int, tuple[datetime, datetime]], now: datetime) -> None:
+    """Merge ``windows`` (vehicle id -> first and last event time stored) into the dirty
+    windows, in the caller's transaction: the stored window grows to cover both and its
+    generation goes up. Rows go in vehicle order, so concurrent workers lock them in one
+    order."""
+    if not windows:
+        return
+    statement = _insert(session, DIRTY_TABLE)
+    stored, new = DIRTY_TABLE.c, statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=["vehicle_id"],
+        set_={
+            "start_at": case((new.start_at < stored.start_at, new.start_at), else_=stored.start_at),
+            "end_at": case((new.end_at > stored.end_at, new.end_at), else_=stored.end_at),
+            "generation": stored.generation + 1,
+        },
+    )
+    rows = [
+        {"vehicle_id": vehicle_id, "start_at": start, "end_at": end, "generation": 1, "marked_at": now}
+        for vehicle_id, (start, end) in sorted(windows.items())
+    ]
+    session.execute(statement, rows)
+
+
+def dirty_windows(session: Session, limit: int) -> list[DirtyWindow]:
+    """Up to ``limit`` dirty windows, the longest waiting first."""
+    d = DIRTY_TABLE.c
+    query = select(d.vehicle_id, d.start_at, d.end_at, d.generation, d.marked_at).order_by(
+        d.marked_at, d.vehicle_id
+    )
+    return [DirtyWindow(*row) for row in session.execute(query.limit(limit)).all()]
+
+
+def dirty_backlog(session: Session) -> tuple[int, datetime | None]:
+    """How many vehicles await evaluation, and since when the longest waiting one does."""
+    d = DIRTY_TABLE.c
+    count, oldest = session.execute(select(func.count(), func.min(d.marked_at))).one()
+    return count, oldest
+
+
+def clear_dirty(session: Session, window: DirtyWindow) -> bool:
+    """Delete ``window`` if no batch merged into it since it was read; True when deleted."""
+    d = DIRTY_TABLE.c
+    result = session.execute(
+        delete(DIRTY_TABLE).where(d.vehicle_id == window.vehicle_id, d.generation == window.generation)
+    )
+    return bool(result.rowcount)

@@ -1,5 +1,6 @@
 """The ``fleet ingest`` worker: a paho-mqtt client with a persistent session and manual
-acknowledgements, feeding micro-batches to the pipeline.
+acknowledgements, feeding micro-batches to the pipeline, and the alert evaluator in a child
+process.
 
 Threads: paho's network thread only queues each message; the worker thread decodes, batches
 (FLEET_INGEST_BATCH_SIZE positions or FLEET_INGEST_BATCH_MAX_DELAY_S, whichever comes first),
@@ -8,9 +9,9 @@ acknowledged when the worker, the broker or the database goes away is delivered 
 broker keeps the session); storing it twice is a no-op.
 
 Several workers share the load through ``$share/<FLEET_MQTT_SHARE_GROUP>/...``. Per-vehicle
-order does not depend on which worker gets which message: positions are stored by event time
-and each batch re-evaluates its vehicles' windows under a database lock, after its positions
-are committed.
+order does not depend on which worker gets which message: positions are stored by event time,
+each batch merges its vehicles' windows into the stored dirty windows, and the evaluators
+(one per worker, a PostgreSQL advisory lock per vehicle) re-evaluate them from what is stored.
 """
 
 from __future__ import annotations
@@ -28,17 +29,23 @@ from paho.mqtt.properties import Properties
 from prometheus_client import start_http_server
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from fleet import topics
 from fleet.broker import parse_broker_url
+from fleet.models.common import utcnow
 from fleet.settings import Settings
 from telematics.ingest import metrics
+from telematics.ingest.evaluator import EvaluatorProcess
 from telematics.ingest.pipeline import BatchOutcome, Decoded, Inbound, IngestPipeline
+from telematics.ingest.storage import dirty_backlog
 
 log = structlog.get_logger(__name__)
 
 #: How long the worker thread waits for a first message before checking for a stop, seconds.
 IDLE_POLL_S = 0.5
+#: How often the worker checks its evaluator process and refreshes the evaluation metrics, seconds.
+EVALUATOR_CHECK_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,11 @@ class IngestWorker:
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
+        self.engine = engine
         self.pipeline = IngestPipeline(engine, settings)
+        self.evaluator: EvaluatorProcess | None = None
+        self._counted = (0, 0)
+        self._checked_at = 0.0
         self._inbox: queue.SimpleQueue[_Received] = queue.SimpleQueue()
         self._session = 0  # counts connections: acks for an older connection are not sent
         self._connected = threading.Event()
@@ -130,19 +141,51 @@ class IngestWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Store batches until ``stop`` is set, then disconnect (unacknowledged messages stay
-        with the broker)."""
+        with the broker) and stop the evaluator (dirty windows stay in the database)."""
         if self.settings.ingest_metrics_port:
             start_http_server(self.settings.ingest_metrics_port, addr=self.settings.host)
+        self._start_evaluator()
         self.start()
         try:
             while not stop.is_set():
                 batch = self._collect(stop)
                 if batch:
                     self._handle(batch, stop)
+                self._check_evaluator()
         finally:
             self.client.disconnect()
             self.client.loop_stop()
+            if self.evaluator is not None:
+                self.evaluator.stop()
             log.info("ingest_stopped")
+
+    def _start_evaluator(self) -> None:
+        self.evaluator = EvaluatorProcess(self.settings)
+        self._counted = (0, 0)
+        self.evaluator.start()
+
+    def _check_evaluator(self) -> None:
+        """At most every EVALUATOR_CHECK_S: restart a dead evaluator, carry its counts into
+        the metrics and measure the evaluation backlog."""
+        now = time.monotonic()
+        if now - self._checked_at < EVALUATOR_CHECK_S or self.evaluator is None:
+            return
+        self._checked_at = now
+        counters = self.evaluator.counters
+        vehicles, alerts = counters.vehicles.value, counters.alerts.value
+        metrics.VEHICLES_EVALUATED.inc(vehicles - self._counted[0])
+        metrics.ALERTS_PUBLISHED.inc(alerts - self._counted[1])
+        self._counted = (vehicles, alerts)
+        if not self.evaluator.alive():
+            log.error("evaluator_died", exitcode=self.evaluator.process.exitcode)
+            self._start_evaluator()
+        try:
+            with Session(self.engine) as session:
+                pending, oldest = dirty_backlog(session)
+        except SQLAlchemyError:
+            return  # the batch path reports database outages
+        metrics.EVALUATION_PENDING.set(pending)
+        metrics.EVALUATION_WAIT.set(0 if oldest is None else (utcnow() - oldest).total_seconds())
 
     def _collect(self, stop: threading.Event) -> list[tuple[_Received, Decoded]]:
         try:

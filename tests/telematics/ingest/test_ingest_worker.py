@@ -1,16 +1,21 @@
 """`fleet ingest` against a real broker: stores what arrives, refuses bad input on the
-rejected topic, and loses nothing when it is killed mid-stream or the database goes away."""
+rejected topic, publishes the alerts its evaluator finds, and loses nothing when it is killed
+mid-stream, the broker restarts or the database goes away."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from ingest_builders import T0, Client, add_cars, count_positions, drive, fix, wait_for
@@ -24,7 +29,7 @@ def _worker(db_url: str, mqtt_url: str, client_id: str) -> subprocess.Popen:
     env = {**os.environ, "FLEET_DATABASE_URL": db_url, "FLEET_MQTT_URL": mqtt_url,
            "FLEET_INGEST_CLIENT_ID": client_id, "FLEET_INGEST_SESSION_EXPIRY_S": "120",
            "FLEET_INGEST_METRICS_PORT": "0", "FLEET_INGEST_BATCH_MAX_DELAY_S": "0.05",
-           "FLEET_INGEST_RETRY_MAX_S": "0.5"}
+           "FLEET_INGEST_RETRY_MAX_S": "0.5", "FLEET_INGEST_EVALUATION_INTERVAL_S": "0.5"}
     process = subprocess.Popen([sys.executable, "-c", "from fleet.cli import main; main()", "ingest"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     connected = threading.Event()
@@ -112,3 +117,92 @@ def test_a_database_outage_is_retried_without_loss(engine, db_url, mqtt_url, cli
         publisher.close()
         _stop(worker)
         admin.dispose()
+
+
+def test_an_alert_found_by_the_evaluator_is_published(engine, db_url, mqtt_url, client_id):
+    devices = add_cars(engine, 1)
+    listener = Client(mqtt_url, subscribe=(topics.EVENTS_ALERTS,))
+    worker = _worker(db_url, mqtt_url, client_id)
+    publisher = Client(mqtt_url)
+    try:
+        # A 15-minute drive on a Monday morning with no trip request: private use.
+        track = drive("dev-0000", T0, 90, 10)
+        for i in range(0, 90, 15):
+            publisher.publish(topics.gps_topic("dev-0000"), track[i: i + 15])
+        parked = [fix("dev-0000", T0 + timedelta(seconds=900 + 30 * i), lon=track[-1]["lon"], speed_kmh=0.0,
+                      ignition=False) for i in range(20)]
+        publisher.publish(topics.gps_topic("dev-0000"), parked)
+        stored_at = time.monotonic()
+        assert wait_for(lambda: count_positions(engine) == 110, 30)
+
+        def private_use() -> list[dict]:  # the broker is shared: other tests' alerts pass by
+            return [a for a in listener.on(topics.EVENTS_ALERTS) if a["vehicle_id"] == devices["dev-0000"]
+                    and (a["kind"], a["started_at"]) == ("private_use.no_order", "2026-11-23T01:00:00Z")]
+
+        assert wait_for(private_use, 30), listener.on(topics.EVENTS_ALERTS)
+        latency_s = time.monotonic() - stored_at
+        [alert] = private_use()
+        assert alert["state"] == "open" and "trip_id" in alert["evidence"]
+        assert {"id", "ended_at", "lat", "lon", "severity", "rule_version", "thresholds"} <= set(alert)
+        assert latency_s < 30
+    finally:
+        publisher.close()
+        _stop(worker)
+        listener.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _mosquitto(conf: Path, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def answers() -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+    assert wait_for(answers, 10, 0.05), "mosquitto did not start"
+    return process
+
+
+@pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs the mosquitto binary")
+def test_a_broker_restart_loses_nothing(engine, db_url, client_id):
+    """Messages queued for the worker's persistent session while it is not reading, and
+    messages published after the restart before the worker is back, are all delivered."""
+    add_cars(engine, 2)
+    port = _free_port()
+    folder = Path(tempfile.mkdtemp(prefix="ingest-broker-"))
+    folder.chmod(0o777)  # started by root, mosquitto saves its sessions as its own user
+    conf = folder / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                    f"persistence_location {folder}/\nmax_queued_messages 10000\n")
+    url = f"mqtt://127.0.0.1:{port}"
+    broker = _mosquitto(conf, port)
+    worker = _worker(db_url, url, client_id)
+    try:
+        tracks = {d: drive(d, T0, 90, 5) for d in ("dev-0000", "dev-0001")}
+        publisher = Client(url)
+        for device, track in tracks.items():
+            publisher.publish(topics.gps_topic(device), track[:30])
+        assert wait_for(lambda: count_positions(engine) == 60, 30)
+        worker.send_signal(signal.SIGSTOP)  # not reading: the broker queues for its session
+        for i in range(30, 60):
+            for device, track in tracks.items():
+                publisher.publish(topics.gps_topic(device), track[i])
+        publisher.close()
+        broker.terminate()
+        broker.wait(10)
+        broker = _mosquitto(conf, port)
+        worker.send_signal(signal.SIGCONT)
+        publisher = Client(url)
+        for device, track in tracks.items():
+            publisher.publish(topics.gps_topic(device), track[60:])
+        publisher.close()
+        assert wait_for(lambda: count_positions(engine) == 180, 60), count_positions(engine)
+    finally:
+        worker.send_signal(signal.SIGCONT)
+        _stop(worker)
+        broker.terminate()
+        broker.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)

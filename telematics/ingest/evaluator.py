@@ -1,0 +1,247 @@
+"""Alert evaluation off the storage fast path: coalesced dirty windows, evaluated per vehicle
+at most once per round.
+
+The ingest pipeline commits each batch's positions together with the window each vehicle's
+new points touched, merged into that vehicle's row of ``ingest_dirty``. The evaluator wakes
+every FLEET_INGEST_EVALUATION_INTERVAL_S seconds, reads the dirty windows (the longest waiting
+first), re-evaluates them (``telematics.evaluation.reevaluate``, idempotent over what is
+stored) a few vehicles per transaction, deletes each window in the same transaction unless a
+batch merged into it meanwhile (its generation moved on: it is evaluated again next round),
+and publishes the new or changed alerts once that transaction is committed.
+
+So a car reporting every 10 s is evaluated once per round however many messages it sent, the
+stored trips, stops and alerts do not depend on the batching, nothing is lost on a restart
+(the windows are in the database) and an alert is published at most one interval plus one
+round after its last point was stored. ``fleet ingest`` runs the evaluator in a child process
+(its own CPU core and MQTT connection); ``fleet replay`` runs it in line after the last batch.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.sharedctypes import Synchronized
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import structlog
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from fleet import topics
+from fleet.broker import parse_broker_url
+from fleet.models.common import utcnow
+from fleet.models.operations import AlertPublic
+from fleet.settings import Settings
+from telematics.evaluation import reevaluate
+from telematics.ingest.storage import DirtyWindow, clear_dirty, dirty_windows
+
+log = structlog.get_logger(__name__)
+
+#: PostgreSQL advisory lock class held per vehicle while it is evaluated, so that two workers'
+#: evaluators never evaluate one vehicle at the same time.
+EVALUATION_LOCK_KEY = 0x464C4545  # "FLEE"
+#: Vehicles evaluated per transaction: fewer commits, while SQLite's write lock (which
+#: stalls the ingest's commits) is held for a few vehicles only.
+VEHICLES_PER_TRANSACTION = 8
+#: Dirty windows read per round at most (the rest wait for the next round).
+WINDOWS_PER_ROUND = 5000
+#: Shortest wait before the evaluator process retries after a database error, seconds.
+RETRY_S = 1.0
+
+#: Receives the alerts of one committed transaction, as AlertPublic JSON objects.
+AlertSink = Callable[[list[dict[str, Any]]], None]
+
+
+@dataclass
+class Round:
+    """What one pass over the dirty windows did."""
+
+    vehicles: int = 0
+    deferred: int = 0
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    #: Longest time a window waited from first marked to evaluated, seconds.
+    max_wait_s: float = 0.0
+
+
+class Evaluator:
+    """Evaluates the dirty windows stored by the ingest pipeline (see the module text)."""
+
+    def __init__(self, engine: Engine, settings: Settings, sink: AlertSink) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.sink = sink
+
+    def run_round(self) -> Round:
+        """Evaluate every window dirty at the start of the round, once each."""
+        started = time.perf_counter()
+        outcome = Round()
+        with Session(self.engine, expire_on_commit=False) as session:
+            windows = dirty_windows(session, WINDOWS_PER_ROUND)
+            session.rollback()
+            for first in range(0, len(windows), VEHICLES_PER_TRANSACTION):
+                self._evaluate_group(session, windows[first: first + VEHICLES_PER_TRANSACTION], outcome)
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+
+    def drain(self, max_rounds: int = 100) -> Round:
+        """Run rounds until no window is left (or ``max_rounds``); returns the totals."""
+        total = Round()
+        for _ in range(max_rounds):
+            outcome = self.run_round()
+            total.vehicles += outcome.vehicles
+            total.alerts += outcome.alerts
+            total.seconds += outcome.seconds
+            total.max_wait_s = max(total.max_wait_s, outcome.max_wait_s)
+            if outcome.vehicles == 0 and outcome.deferred == 0:
+                break
+            total.deferred = outcome.deferred
+        return total
+
+    def _evaluate_group(self, session: Session, group: list[DirtyWindow], outcome: Round) -> None:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        mine: list[DirtyWindow] = []
+        for window in group:
+            if postgres and not session.execute(
+                text("SELECT pg_try_advisory_xact_lock(:key, :vehicle)"),
+                {"key": EVALUATION_LOCK_KEY, "vehicle": window.vehicle_id},
+            ).scalar_one():
+                outcome.deferred += 1  # another worker's evaluator has it
+                continue
+            mine.append(window)
+        try:
+            alerts = reevaluate(session, {w.vehicle_id: (w.start_at, w.end_at) for w in mine})
+            published = [
+                AlertPublic.model_validate(alert, from_attributes=True).model_dump(mode="json")
+                for alert in alerts
+            ]
+            outcome.deferred += sum(not clear_dirty(session, window) for window in mine)
+            session.commit()
+        except sa_exc.SQLAlchemyError:
+            session.rollback()
+            raise  # the windows stay dirty; the caller retries
+        except Exception:
+            session.rollback()
+            # A rule failure must not stop ingest; the windows stay dirty and are tried again.
+            log.exception("alert_evaluation_failed", vehicles=[w.vehicle_id for w in mine])
+            return
+        now = utcnow()
+        outcome.vehicles += len(mine)
+        outcome.max_wait_s = max([outcome.max_wait_s, *((now - w.marked_at).total_seconds() for w in mine)])
+        if published:
+            outcome.alerts += published
+            self.sink(published)
+
+    def run(self, stop: threading.Event | Any, on_round: Callable[[Round], None] | None = None) -> None:
+        """Run a round every FLEET_INGEST_EVALUATION_INTERVAL_S seconds (at once when the last
+        round took longer) until ``stop`` is set; database errors are retried."""
+        interval_s = self.settings.ingest_evaluation_interval_s
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                outcome = self.run_round()
+            except sa_exc.SQLAlchemyError as error:
+                log.warning("evaluation_database_error", error=str(error).splitlines()[0])
+                stop.wait(RETRY_S)
+                continue
+            if on_round is not None:
+                on_round(outcome)
+            if outcome.vehicles:
+                log.debug("evaluation_round", vehicles=outcome.vehicles, alerts=len(outcome.alerts),
+                          seconds=round(outcome.seconds, 3), max_wait_s=round(outcome.max_wait_s, 3))
+            stop.wait(max(0.0, interval_s - (time.monotonic() - started)))
+
+
+def _alert_publisher(settings: Settings) -> tuple[mqtt.Client, AlertSink]:
+    """A connected paho client and a sink that publishes each alert (QoS 1) on
+    ``fleet/v1/events/alerts``; paho queues them while the broker is away."""
+    address = parse_broker_url(settings.resolved_mqtt_url)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{settings.ingest_client_id}-alerts")
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        client.tls_set()
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    client.max_queued_messages_set(0)
+    client.connect_async(address.host, address.port, keepalive=30)
+    client.loop_start()
+
+    def sink(alerts: list[dict[str, Any]]) -> None:
+        for alert in alerts:
+            client.publish(topics.EVENTS_ALERTS, json.dumps(alert, ensure_ascii=False).encode(), qos=1)
+
+    return client, sink
+
+
+@dataclass
+class EvaluatorCounters:
+    """Figures the evaluator process shares with the worker (for its /metrics)."""
+
+    vehicles: Synchronized
+    alerts: Synchronized
+
+
+def _process_main(settings: Settings, stop: Any, counters: EvaluatorCounters) -> None:
+    """Entry point of the evaluator process: stops on ``stop``, on SIGTERM or when the worker
+    process is gone (Ctrl-C goes to the worker, which stops it)."""
+    from fleet.db import make_engine
+    from fleet.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=lambda: (parent.join(), stop.set()), daemon=True).start()
+    engine = make_engine(settings.resolved_database_url)
+    client, sink = _alert_publisher(settings)
+
+    def count(outcome: Round) -> None:
+        with counters.vehicles.get_lock():
+            counters.vehicles.value += outcome.vehicles
+        with counters.alerts.get_lock():
+            counters.alerts.value += len(outcome.alerts)
+
+    try:
+        Evaluator(engine, settings, sink).run(stop, on_round=count)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+        engine.dispose()
+
+
+class EvaluatorProcess:
+    """The evaluator in a child process of the ingest worker."""
+
+    def __init__(self, settings: Settings) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._stop = context.Event()
+        self.counters = EvaluatorCounters(context.Value("q", 0), context.Value("q", 0))
+        self.process = context.Process(
+            target=_process_main, args=(settings, self._stop, self.counters), name="fleet-evaluator", daemon=True
+        )
+
+    def start(self) -> None:
+        self.process.start()
+        log.info("evaluator_started", pid=self.process.pid)
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Ask it to finish its current transaction and stop; kill it after ``timeout_s``."""
+        self._stop.set()
+        self.process.join(timeout_s)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(5)
+
