@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     ingest_positions_interval_s: float = Field(
         1.0, ge=0, description="Least time between two live positions of one vehicle on MQTT, seconds."
     )
+    ingest_evaluation_interval_s: float = Field(
+        2.0, gt=0, le=3600,
+        description="How often `fleet ingest` re-evaluates the vehicles with new positions (each at "
+        "most once per round), seconds; bounds the delay from a stored point to its alert.",
+    )
     gps_jump_speed_kmh: float = Field(
         250, gt=0, description="A fix implying a faster speed from both neighbours is a GPS jump, km/h."
     )
