@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     ingest_positions_interval_s: float = Field(
         1.0, ge=0, description="Least time between two live positions of one vehicle on MQTT, seconds."
     )
+    ingest_processes: int = Field(
+        1, ge=1, le=32,
+        description="Worker processes `fleet ingest` runs; more than one needs FLEET_MQTT_SHARE_GROUP "
+        "(a broker with $share) to split the messages between them.",
+    )
     ingest_evaluation_interval_s: float = Field(
         2.0, gt=0, le=3600,
         description="How often `fleet ingest` re-evaluates the vehicles with new positions (each at "

@@ -1,12 +1,18 @@
 """Ingest benchmark: end-to-end positions/s through a real broker into the database (the
-`fleet ingest` worker with alert evaluation on), beside the raw paho receive rate measured in
-the same run on the same broker; prints JSON.
+`fleet ingest` worker with its alert evaluator on), beside the raw paho receive rate measured
+in the same run on the same broker; prints JSON.
 
 Runs a private Mosquitto (simulations/ingest_mosquitto.conf: queues sized for the burst) on a
-free port and a fresh database (SQLite in a temporary folder, or --database-url).
+free port and a fresh database (SQLite in a temporary folder, or --database-url, which must
+name an empty database). Phases: raw paho receive rate of the single-point messages; the same
+messages through the worker; 100-point array messages; a 10x burst of single-point messages
+(counting losses); the evaluation backlog left behind (how long the evaluator takes to catch
+up); a memory soak. Each burst is published while the worker is paused (SIGSTOP), then timed
+from SIGCONT until every position is in the database.
 
-    python -m simulations.bench_ingest [--messages 20000] [--soak-s 20] [--database-url URL]
-    python -m simulations.bench_ingest --soak-s 600      # the 10-minute memory soak
+    python -m simulations.bench_ingest                  # a few minutes
+    python -m simulations.bench_ingest --full           # 20,000 messages, 1,000 arrays, 10-minute soak
+    python -m simulations.bench_ingest --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
 """
 
 from __future__ import annotations
@@ -28,14 +34,22 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from fleet import topics
 from fleet.db import make_engine, upgrade
-from fleet.models import Organisation, Position, Vehicle
+from fleet.models import Alert, Organisation, Position, Trip, Vehicle
+from fleet.models.device import IngestDirtyWindow
 
 CONF = Path(__file__).with_name("ingest_mosquitto.conf")
-T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+#: First fix: 01:00 UTC (09:00 in Lianyungang) two days ago, so that even the soak's last fixes
+#: (a fix every 10 s per car, 8,000 per car at most) are not refused as future times.
+T0 = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0) - timedelta(days=2)
+TARGETS = {"single_vs_raw": 0.8, "arrays_positions_per_s": 50_000, "burst_lost": 0}
+#: Longest wait for one phase to reach the database, seconds.
+PHASE_LIMIT_S = 600
+EVALUATION_INTERVAL_S = 2.0
 
 
 def _free_port() -> int:
@@ -55,11 +69,11 @@ def _start_mosquitto(folder: Path) -> tuple[subprocess.Popen, str]:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return process, f"mqtt://127.0.0.1:{port}"
         time.sleep(0.05)
+    process.kill()
     raise RuntimeError("mosquitto did not start")
 
 
-def _add_cars(url: str, count: int) -> list[str]:
-    engine = make_engine(url)
+def _add_cars(engine: Engine, count: int) -> list[str]:
     with Session(engine) as session:
         city = Organisation(name="连云港市", code="320700", level="city")
         session.add(city)
@@ -70,144 +84,221 @@ def _add_cars(url: str, count: int) -> list[str]:
                                 seats=5, energy="petrol", emission_standard="china6", purchase_date=datetime(2020, 5, 1).date(),
                                 purchase_price_cny=150000, gps_device_id=f"dev-{i:04d}"))
         session.commit()
-    engine.dispose()
     return [f"dev-{i:04d}" for i in range(count)]
 
 
 def _point(device: str, k: int) -> dict[str, Any]:
+    """The k-th fix of a car driving east at 45 km/h, one fix every 10 s."""
     ts = T0 + timedelta(seconds=10 * k)
     return {"device_id": device, "ts": ts.isoformat(), "lat": 34.6, "lon": 119.2 + k * 0.00012,
             "speed_kmh": 45.0, "heading_deg": 90.0, "ignition": True}
 
 
 def _messages(devices: list[str], count: int, per_message: int, start_k: int) -> list[tuple[str, bytes]]:
+    """``count`` messages round-robin over the cars, each car's fixes in event-time order."""
     out = []
     for m in range(count):
         device = devices[m % len(devices)]
         k = start_k + (m // len(devices)) * per_message
-        out.append((topics.gps_topic(device), json.dumps([_point(device, k + j) for j in range(per_message)]
-                                                         if per_message > 1 else _point(device, k)).encode()))
+        body = [_point(device, k + j) for j in range(per_message)] if per_message > 1 else _point(device, k)
+        out.append((topics.gps_topic(device), json.dumps(body).encode()))
     return out
 
 
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
 def _publish(url: str, messages: list[tuple[str, bytes]]) -> None:
-    port = int(url.rsplit(":", 1)[1])
+    """Publish at QoS 1 and wait until the broker has every message."""
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="")
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
-    client.connect("127.0.0.1", port)
+    client.connect("127.0.0.1", _port(url))
     client.loop_start()
     infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
     for info in infos:
-        info.wait_for_publish(120)
+        info.wait_for_publish(PHASE_LIMIT_S)
     client.disconnect()
     client.loop_stop()
 
 
 def raw_receive_rate(url: str, messages: list[tuple[str, bytes]]) -> float:
-    """Messages/s a plain paho QoS 1 subscriber receives (auto-ack), publishing all first."""
-    port = int(url.rsplit(":", 1)[1])
+    """Messages/s a plain paho QoS 1 subscriber (persistent session, auto-ack) receives from
+    the burst queued for it while it was not reading."""
     got = [0]
     done = threading.Event()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-raw", clean_session=False)
-    first: list[float] = []
 
     def on_message(*_: Any) -> None:
-        if not first:
-            first.append(time.perf_counter())
         got[0] += 1
         if got[0] == len(messages):
             done.set()
 
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-raw", clean_session=False)
     client.on_message = on_message
-    client.connect("127.0.0.1", port)
+    client.connect("127.0.0.1", _port(url))
     client.subscribe(topics.GPS_WILDCARD, qos=1)
     client.loop_start()
     time.sleep(0.5)
-    client.loop_stop()  # not reading: the broker queues the burst
+    client.disconnect()  # away: the broker queues the burst for the session
+    client.loop_stop()
     _publish(url, messages)
+    client.reconnect()
     started = time.perf_counter()
     client.loop_start()
-    done.wait(300)
+    done.wait(PHASE_LIMIT_S)
     elapsed = time.perf_counter() - started
     client.disconnect()
     client.loop_stop()
+    # Unsubscribe for good so that the later phases are not queued for it.
+    cleaner = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-raw", clean_session=True)
+    cleaner.connect("127.0.0.1", _port(url))
+    cleaner.disconnect()
     return got[0] / elapsed
 
 
-def _count(engine) -> int:  # type: ignore[no-untyped-def]
+def _count(engine: Engine, model: Any = Position) -> int:
     with Session(engine) as session:
-        return session.execute(select(func.count()).select_from(Position)).scalar_one()
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 class Worker:
-    def __init__(self, db_url: str, mqtt_url: str) -> None:
-        env = {**os.environ, "FLEET_DATABASE_URL": db_url, "FLEET_MQTT_URL": mqtt_url, "FLEET_INGEST_METRICS_PORT": "0",
-               "FLEET_INGEST_CLIENT_ID": "bench-ingest", "FLEET_INGEST_BATCH_SIZE": "5000", "FLEET_LOG_LEVEL": "WARNING"}
-        self.process = subprocess.Popen([sys.executable, "-c", "from fleet.cli import main; main()", "ingest"], env=env)
-        time.sleep(3)
+    """``fleet ingest`` as a process; its children are the evaluator and the helper workers."""
 
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+    def __init__(self, db_url: str, mqtt_url: str, processes: int) -> None:
+        env = {**os.environ, "FLEET_DATABASE_URL": db_url, "FLEET_MQTT_URL": mqtt_url, "FLEET_INGEST_METRICS_PORT": "0",
+               "FLEET_INGEST_CLIENT_ID": "bench-ingest", "FLEET_INGEST_BATCH_SIZE": "5000", "FLEET_LOG_LEVEL": "WARNING",
+               "FLEET_INGEST_EVALUATION_INTERVAL_S": str(EVALUATION_INTERVAL_S),
+               "FLEET_INGEST_PROCESSES": str(processes), "FLEET_MQTT_SHARE_GROUP": "bench" if processes > 1 else ""}
+        self.process = subprocess.Popen([sys.executable, "-c", "from fleet.cli import main; main()", "ingest"], env=env)
+        time.sleep(3 + processes)
+
+    def children(self) -> list[int]:
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+
+    def signal_all(self, signum: int) -> None:
+        """Send ``signum`` to the worker and its children."""
+        for pid in [self.process.pid, *self.children()]:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def rss_mb(self) -> dict[str, float]:
+        """Resident memory of the worker and of its children (evaluator, helpers), MB."""
+        return {"worker": _rss_mb(self.process.pid), "children": sum(_rss_mb(pid) for pid in self.children())}
 
     def stop(self) -> None:
+        self.signal_all(signal.SIGCONT)
         self.process.send_signal(signal.SIGTERM)
-        self.process.wait(30)
+        self.process.wait(60)
 
 
-def end_to_end(engine, url: str, worker: Worker, messages: list[tuple[str, bytes]], expected: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Publish the burst while the worker stops reading (SIGSTOP), then time how fast it
-    drains into the database."""
+def _rss_mb(pid: int) -> float:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0.0
+    return next((int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:")), 0.0)
+
+
+def end_to_end(engine: Engine, url: str, worker: Worker, messages: list[tuple[str, bytes]], expected: int) -> dict[str, Any]:
+    """Publish the burst while the worker processes are paused (SIGSTOP), then time how fast
+    they drain it into the database."""
     before = _count(engine)
-    os.kill(worker.process.pid, signal.SIGSTOP)
+    worker.signal_all(signal.SIGSTOP)
     _publish(url, messages)
     started = time.perf_counter()
-    os.kill(worker.process.pid, signal.SIGCONT)
-    deadline = started + 600
+    worker.signal_all(signal.SIGCONT)
+    deadline = started + PHASE_LIMIT_S
     while _count(engine) < before + expected and time.perf_counter() < deadline:
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
     stored = _count(engine) - before
-    return {"positions": stored, "lost": expected - stored, "seconds": round(elapsed, 2),
+    return {"messages": len(messages), "positions": stored, "lost": expected - stored, "seconds": round(elapsed, 2),
             "positions_per_s": round(stored / elapsed), "messages_per_s": round(len(messages) * stored / expected / elapsed)}
+
+
+def evaluation_backlog(engine: Engine) -> dict[str, Any]:
+    """How many vehicles still await evaluation when ingest is done, and how long the
+    evaluator takes to catch up."""
+    pending = _count(engine, IngestDirtyWindow)
+    started = time.perf_counter()
+    while _count(engine, IngestDirtyWindow) and time.perf_counter() - started < PHASE_LIMIT_S:
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - started
+    return {"pending_vehicles": pending, "catch_up_s": round(elapsed, 1), "left": _count(engine, IngestDirtyWindow),
+            "trips": _count(engine, Trip), "alerts": _count(engine, Alert), "interval_s": EVALUATION_INTERVAL_S}
+
+
+def soak_run(engine: Engine, url: str, worker: Worker, devices: list[str], seconds: float) -> dict[str, Any]:
+    """Publish a steady stream (10 fixes per car per second, each car in one message) and
+    sample the memory of the worker and its children."""
+    samples: list[dict[str, float]] = []
+    k = 2_000
+    stored_before = _count(engine)
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        _publish(url, _messages(devices, len(devices), 10, k))
+        k += 10
+        samples.append(worker.rss_mb())
+        time.sleep(1)
+    half = max(1, len(samples) // 2)
+
+    def peak(part: list[dict[str, float]], name: str) -> float:
+        return round(max((s.get(name, 0.0) for s in part), default=0.0), 1)
+
+    return {
+        "seconds": round(time.perf_counter() - started), "positions": _count(engine) - stored_before,
+        **{f"{name}_rss_mb_{label}_max": peak(part, name) for name in ("worker", "children")
+           for label, part in (("first_half", samples[:half]), ("second_half", samples[half:] or samples))},
+        "worker_rss_mb_samples": [round(s["worker"], 1) for s in samples[:: max(1, len(samples) // 10)]],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=20000, help="single-point messages per run")
-    parser.add_argument("--arrays", type=int, default=1000, help="100-point array messages")
+    parser.add_argument("--messages", type=int, default=5000, help="single-point messages (the burst is 10x)")
+    parser.add_argument("--arrays", type=int, default=500, help="100-point array messages")
     parser.add_argument("--cars", type=int, default=600)
-    parser.add_argument("--soak-s", type=float, default=20, help="memory soak length, seconds (600 for the full soak)")
+    parser.add_argument("--processes", type=int, default=2, help="FLEET_INGEST_PROCESSES (a shared subscription)")
+    parser.add_argument("--soak-s", type=float, default=20, help="memory soak length, seconds")
+    parser.add_argument("--full", action="store_true", help="20,000 messages, 1,000 arrays and a 600 s soak")
     parser.add_argument("--database-url", default=None, help="empty database to use; default a temporary SQLite file")
     args = parser.parse_args()
+    if args.full:
+        args.messages, args.arrays, args.soak_s = 20_000, 1_000, 600
     if shutil.which("mosquitto") is None:
         raise SystemExit("the benchmark needs the mosquitto binary")
     folder = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     broker, url = _start_mosquitto(folder)
     db_url = args.database_url or f"sqlite:///{folder / 'fleet.db'}"
+    load_before = os.getloadavg()
     try:
         upgrade(db_url)
-        devices = _add_cars(db_url, args.cars)
         engine = make_engine(db_url)
+        devices = _add_cars(engine, args.cars)
         singles = _messages(devices, args.messages, 1, 0)
         raw = raw_receive_rate(url, singles)
-        worker = Worker(db_url, url)
+        worker = Worker(db_url, url, args.processes)
         try:
+            # Warm-up (device map, newest stored fixes, first connections), not measured.
+            end_to_end(engine, url, worker, _messages(devices, 2 * len(devices), 1, 90), 2 * len(devices))
             single = end_to_end(engine, url, worker, singles, args.messages)
-            arrays = end_to_end(engine, url, worker, _messages(devices, args.arrays, 100, 10_000), args.arrays * 100)
-            burst = end_to_end(engine, url, worker, _messages(devices, 10 * args.messages, 1, 1_000_000), 10 * args.messages)
+            arrays = end_to_end(engine, url, worker, _messages(devices, args.arrays, 100, 100), args.arrays * 100)
+            burst = end_to_end(engine, url, worker, _messages(devices, 10 * args.messages, 1, 1_000), 10 * args.messages)
+            evaluation = evaluation_backlog(engine)
             soak = soak_run(engine, url, worker, devices, args.soak_s)
         finally:
             worker.stop()
         result = {
-            "database": engine.url.get_backend_name(), "cars": args.cars,
+            "database": engine.url.get_backend_name(), "cars": args.cars, "ingest_processes": args.processes,
+            "load_average_1m": {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
             "raw_paho_receive_msgs_per_s": round(raw),
             "single_point": single, "single_vs_raw": round(single["messages_per_s"] / raw, 2),
-            "arrays_100": arrays, "burst_10x": burst, "soak": soak,
-            "targets": {"single_vs_raw": 0.8, "arrays_positions_per_s": 50_000, "burst_lost": 0},
+            "arrays_100": arrays, "burst_10x": burst, "evaluation": evaluation, "soak": soak,
+            "targets": TARGETS,
         }
         engine.dispose()
         print(json.dumps(result, indent=2))
@@ -215,21 +306,6 @@ def main() -> None:
         broker.terminate()
         broker.wait(10)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def soak_run(engine, url: str, worker: Worker, devices: list[str], seconds: float) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Publish a steady stream (~1 fix per car per 10 s sped up) and sample the worker's RSS."""
-    samples = []
-    k = 2_000_000
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        _publish(url, _messages(devices, len(devices), 10, k))
-        k += 10
-        samples.append(round(worker.rss_mb(), 1))
-        time.sleep(1)
-    half = max(1, len(samples) // 2)
-    return {"seconds": round(time.perf_counter() - started), "rss_mb_first_half_max": max(samples[:half]),
-            "rss_mb_second_half_max": max(samples[half:] or samples), "rss_mb_samples": samples[:: max(1, len(samples) // 10)]}
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from fleet import topics
 from telematics.ingest.payload import PositionPayload, StatusPayload
@@ -72,6 +72,26 @@ def parse_json(topic: str, raw: bytes) -> tuple[Any, Rejection | None]:
         return None, Rejection(topic, "malformed_json", reason, _raw_text(raw))
 
 
+_ONE = TypeAdapter(PositionPayload)
+_MANY = TypeAdapter(list[PositionPayload])
+
+
+def _accept_whole(
+    raw: bytes, check_topic: bool, topic_device: str | None, latest: datetime
+) -> list[PositionPayload] | None:
+    """Every fix of a message in one pydantic-core pass (JSON parsing included) when all of
+    them are acceptable, else None: the message is then examined point by point to say what
+    is wrong where."""
+    try:
+        fixes = _MANY.validate_json(raw) if raw.lstrip()[:1] == b"[" else [_ONE.validate_json(raw)]
+    except ValidationError:
+        return None
+    for fix in fixes:
+        if (check_topic and fix.device_id != topic_device) or fix.ts > latest or not fix.valid:
+            return None
+    return fixes or None
+
+
 def decode_gps(
     topic: str,
     raw: bytes,
@@ -85,14 +105,17 @@ def decode_gps(
     equal the id in ``topic``. Fixes dated more than ``future_tolerance_s`` seconds after
     ``now`` and fixes flagged ``valid: false`` are refused.
     """
+    topic_device = device_in_topic(topic) if check_topic else None
+    latest = now + timedelta(seconds=future_tolerance_s)
+    accepted = _accept_whole(raw, check_topic, topic_device, latest)
+    if accepted is not None:
+        return DecodedGps(accepted, [])
     document, rejection = parse_json(topic, raw)
     if rejection is not None:
         return DecodedGps([], [rejection])
     items = document if isinstance(document, list) else [document]
     if not items:
         return DecodedGps([], [Rejection(topic, "invalid_field", "payload: empty array", [])])
-    topic_device = device_in_topic(topic) if check_topic else None
-    latest = now + timedelta(seconds=future_tolerance_s)
     fixes: list[PositionPayload] = []
     rejections: list[Rejection] = []
     for index, item in enumerate(items):

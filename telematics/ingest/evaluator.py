@@ -12,16 +12,16 @@ and publishes the new or changed alerts once that transaction is committed.
 So a car reporting every 10 s is evaluated once per round however many messages it sent, the
 stored trips, stops and alerts do not depend on the batching, nothing is lost on a restart
 (the windows are in the database) and an alert is published at most one interval plus one
-round after its last point was stored. ``fleet ingest`` runs the evaluator in a child process
-(its own CPU core and MQTT connection); ``fleet replay`` runs it in line after the last batch.
+round after its last point was stored, while the CPU is not saturated: ``fleet ingest`` runs the
+evaluator in a child process (its own MQTT connection) at a lower priority than the storing,
+so that under overload evaluation falls behind (and coalesces more) instead of ingest;
+``fleet replay`` runs it in line after the last batch.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
-import signal
-import threading
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +42,7 @@ from fleet.models.common import utcnow
 from fleet.models.operations import AlertPublic
 from fleet.settings import Settings
 from telematics.evaluation import reevaluate
+from telematics.ingest.processes import StopFlag
 from telematics.ingest.storage import DirtyWindow, clear_dirty, dirty_windows
 
 log = structlog.get_logger(__name__)
@@ -49,9 +50,10 @@ log = structlog.get_logger(__name__)
 #: PostgreSQL advisory lock class held per vehicle while it is evaluated, so that two workers'
 #: evaluators never evaluate one vehicle at the same time.
 EVALUATION_LOCK_KEY = 0x464C4545  # "FLEE"
-#: Vehicles evaluated per transaction: fewer commits, while SQLite's write lock (which
-#: stalls the ingest's commits) is held for a few vehicles only.
-VEHICLES_PER_TRANSACTION = 8
+#: Vehicles evaluated per transaction, by database: fewer commits save time, but SQLite's
+#: single write lock, held from a transaction's first write to its commit, stalls the
+#: ingest's commits meanwhile, so there each vehicle commits on its own.
+VEHICLES_PER_TRANSACTION = {"sqlite": 1, "postgresql": 8}
 #: Dirty windows read per round at most (the rest wait for the next round).
 WINDOWS_PER_ROUND = 5000
 #: Shortest wait before the evaluator process retries after a database error, seconds.
@@ -81,15 +83,19 @@ class Evaluator:
         self.settings = settings
         self.sink = sink
 
-    def run_round(self) -> Round:
-        """Evaluate every window dirty at the start of the round, once each."""
+    def run_round(self, stop: StopFlag | None = None) -> Round:
+        """Evaluate every window dirty at the start of the round, once each (stopping early,
+        between two transactions, when ``stop`` is set)."""
         started = time.perf_counter()
         outcome = Round()
         with Session(self.engine, expire_on_commit=False) as session:
             windows = dirty_windows(session, WINDOWS_PER_ROUND)
             session.rollback()
-            for first in range(0, len(windows), VEHICLES_PER_TRANSACTION):
-                self._evaluate_group(session, windows[first: first + VEHICLES_PER_TRANSACTION], outcome)
+            group = VEHICLES_PER_TRANSACTION.get(session.get_bind().dialect.name, 1)
+            for first in range(0, len(windows), group):
+                if stop is not None and stop.is_set():
+                    break
+                self._evaluate_group(session, windows[first: first + group], outcome)
         outcome.seconds = time.perf_counter() - started
         return outcome
 
@@ -141,14 +147,14 @@ class Evaluator:
             outcome.alerts += published
             self.sink(published)
 
-    def run(self, stop: threading.Event | Any, on_round: Callable[[Round], None] | None = None) -> None:
+    def run(self, stop: StopFlag, on_round: Callable[[Round], None] | None = None) -> None:
         """Run a round every FLEET_INGEST_EVALUATION_INTERVAL_S seconds (at once when the last
         round took longer) until ``stop`` is set; database errors are retried."""
         interval_s = self.settings.ingest_evaluation_interval_s
         while not stop.is_set():
             started = time.monotonic()
             try:
-                outcome = self.run_round()
+                outcome = self.run_round(stop)
             except sa_exc.SQLAlchemyError as error:
                 log.warning("evaluation_database_error", error=str(error).splitlines()[0])
                 stop.wait(RETRY_S)
@@ -190,18 +196,16 @@ class EvaluatorCounters:
     alerts: Synchronized
 
 
-def _process_main(settings: Settings, stop: Any, counters: EvaluatorCounters) -> None:
-    """Entry point of the evaluator process: stops on ``stop``, on SIGTERM or when the worker
-    process is gone (Ctrl-C goes to the worker, which stops it)."""
-    from fleet.db import make_engine
-    from fleet.logs import configure_logging
+#: Niceness of the evaluator process: storing positions goes first; evaluation takes the CPU
+#: left over and catches up (the dirty windows coalesce meanwhile) when the load drops.
+EVALUATOR_NICE = 10
 
-    configure_logging(settings.log_level, settings.log_json)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=lambda: (parent.join(), stop.set()), daemon=True).start()
+
+def evaluator_main(stop: StopFlag, settings: Settings, counters: EvaluatorCounters) -> None:
+    """The evaluator process (see ``processes.Child``): rounds until ``stop`` is set."""
+    from fleet.db import make_engine
+
+    os.nice(EVALUATOR_NICE)
     engine = make_engine(settings.resolved_database_url)
     client, sink = _alert_publisher(settings)
 
@@ -217,31 +221,3 @@ def _process_main(settings: Settings, stop: Any, counters: EvaluatorCounters) ->
         client.disconnect()
         client.loop_stop()
         engine.dispose()
-
-
-class EvaluatorProcess:
-    """The evaluator in a child process of the ingest worker."""
-
-    def __init__(self, settings: Settings) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._stop = context.Event()
-        self.counters = EvaluatorCounters(context.Value("q", 0), context.Value("q", 0))
-        self.process = context.Process(
-            target=_process_main, args=(settings, self._stop, self.counters), name="fleet-evaluator", daemon=True
-        )
-
-    def start(self) -> None:
-        self.process.start()
-        log.info("evaluator_started", pid=self.process.pid)
-
-    def alive(self) -> bool:
-        return self.process.is_alive()
-
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """Ask it to finish its current transaction and stop; kill it after ``timeout_s``."""
-        self._stop.set()
-        self.process.join(timeout_s)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(5)
-

@@ -7,6 +7,8 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES = Counter("fleet_ingest_messages_total", "MQTT messages taken in", ["kind"])
+GPS_MESSAGES = MESSAGES.labels("gps")
+STATUS_MESSAGES = MESSAGES.labels("status")
 POSITIONS_STORED = Counter("fleet_ingest_positions_stored_total", "New positions written")
 POSITIONS_DROPPED = Counter(
     "fleet_ingest_positions_dropped_total",

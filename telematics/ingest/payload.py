@@ -34,10 +34,12 @@ def _epoch_seconds(value: Any) -> Any:
             raise ValueError("epoch seconds must lie between 2000-01-01 and 2100-01-01")
         return datetime.fromtimestamp(value, tz=UTC)
     if isinstance(value, str):
+        if "-" in value or ":" in value:
+            return value  # ISO-8601, parsed by pydantic (an offset is required)
         try:
             seconds = float(value)
         except ValueError:
-            return value  # ISO-8601, parsed by pydantic (an offset is required)
+            return value  # pydantic names what is wrong with it
         return _epoch_seconds(seconds)
     return value
 

@@ -12,7 +12,6 @@ redelivered message never doubles anything.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from telematics.ingest.decoding import (
 )
 from telematics.ingest.devices import DeviceDirectory
 from telematics.ingest.payload import PositionPayload, StatusPayload
+from telematics.ingest.processes import StopFlag
 from telematics.ingest.storage import (
     StoredFix,
     insert_positions,
@@ -69,9 +69,10 @@ class Publication:
 
 @dataclass
 class Decoded:
-    """What one message held: valid fixes, status reports and refusals."""
+    """What one message (on ``topic``) held: valid fixes, status reports and refusals."""
 
-    fixes: list[tuple[str, PositionPayload]] = field(default_factory=list)
+    topic: str = ""
+    fixes: list[PositionPayload] = field(default_factory=list)
     statuses: list[tuple[str, StatusPayload, datetime]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
 
@@ -123,24 +124,25 @@ class IngestPipeline:
         self._published_at: dict[int, float] = {}
 
     # -- decoding (pure) -------------------------------------------------------------------
-    def decode(self, message: Inbound, check_topic: bool = True) -> Decoded:
-        """Validate one message; gps and status topics (or topic-free replay lines)."""
-        now = utcnow()
+    def decode(self, message: Inbound, check_topic: bool = True, now: datetime | None = None) -> Decoded:
+        """Validate one message; gps and status topics (or topic-free replay lines). ``now``
+        (default the current time) is the arrival time the future-time check uses."""
+        now = now or utcnow()
         if message.topic.endswith("/status"):
-            metrics.MESSAGES.labels("status").inc()
+            metrics.STATUS_MESSAGES.inc()
             status = decode_status(message.topic, message.payload)
             if isinstance(status, Rejection):
                 return Decoded(rejections=[status])
             return Decoded(statuses=[(message.topic, status, now)])
-        metrics.MESSAGES.labels("gps").inc()
+        metrics.GPS_MESSAGES.inc()
         result = decode_gps(
             message.topic, message.payload, now, self.settings.ingest_future_tolerance_s, check_topic
         )
-        return Decoded(fixes=[(message.topic, fix) for fix in result.fixes], rejections=result.rejections)
+        return Decoded(message.topic, result.fixes, rejections=result.rejections)
 
     # -- storing ---------------------------------------------------------------------------
     def store_with_retry(
-        self, batch: Sequence[Decoded], stop: threading.Event | None = None
+        self, batch: Sequence[Decoded], stop: StopFlag | None = None
     ) -> BatchOutcome:
         """Store a batch, retrying with exponential back-off while the database is down.
 
@@ -198,11 +200,11 @@ class IngestPipeline:
         owners: dict[int, tuple[str, str]] = {}
         vehicle_ids: list[int] = []
         for decoded in batch:
-            for topic, fix in decoded.fixes:
+            for fix in decoded.fixes:
                 owner = self.devices.owner(fix.device_id)
                 if owner is None:
                     reason = f"device_id: unknown device {fix.device_id!r} (no vehicle carries it)"
-                    rejections.append(Rejection(topic, "unknown_device", reason, fix.model_dump(mode="json")))
+                    rejections.append(Rejection(decoded.topic, "unknown_device", reason, fix.model_dump(mode="json")))
                     continue
                 fixes.append(fix)
                 vehicle_ids.append(owner.vehicle_id)
@@ -327,8 +329,8 @@ class IngestPipeline:
     def _refuse(self, batch: Sequence[Decoded], reason: str) -> BatchOutcome:
         rejections = [r for decoded in batch for r in decoded.rejections]
         rejections += [
-            Rejection(topic, "storage_error", reason, fix.model_dump(mode="json"))
-            for decoded in batch for topic, fix in decoded.fixes
+            Rejection(decoded.topic, "storage_error", reason, fix.model_dump(mode="json"))
+            for decoded in batch for fix in decoded.fixes
         ]
         outcome = BatchOutcome(rejections=rejections)
         outcome.publications = [Publication(topics.INGEST_REJECTED, r.as_json(), 1) for r in rejections]

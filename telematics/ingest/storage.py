@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, and_, case, delete, func, select, text
@@ -38,18 +38,15 @@ def insert_positions(session: Session, rows: Sequence[dict[str, Any]]) -> set[tu
     returns the keys actually inserted."""
     if not rows:
         return set()
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         return _insert_positions_unnest(session, rows)
-    statement = (
-        _insert(session, POSITION_TABLE)
-        .on_conflict_do_nothing(index_elements=["vehicle_id", "ts"])
-        .returning(POSITION_TABLE.c.vehicle_id, POSITION_TABLE.c.ts)
-    )
-    result = session.execute(statement, list(rows))
-    return {(vehicle_id, ts) for vehicle_id, ts in result.all()}
+    if dialect == "sqlite":
+        return _insert_positions_sqlite(session, rows)
+    raise RuntimeError(f"ingest supports SQLite and PostgreSQL, not {dialect}")
 
 
-#: Position columns and their PostgreSQL array types for the one-statement bulk insert.
+#: Position columns written by the ingest, and their PostgreSQL array types.
 _PG_COLUMNS = {
     "vehicle_id": "integer[]", "ts": "timestamptz[]", "lat": "float8[]", "lon": "float8[]",
     "speed_kmh": "float8[]", "heading_deg": "float8[]", "ignition": "boolean[]",
@@ -71,6 +68,47 @@ def _insert_positions_unnest(session: Session, rows: Sequence[dict[str, Any]]) -
     columns = {name: [row[name] for row in rows] for name in _PG_COLUMNS}
     result = session.execute(_PG_INSERT, columns)
     return {(vehicle_id, ts) for vehicle_id, ts in result.all()}
+
+
+#: Bound parameters one SQLite statement may hold (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
+SQLITE_MAX_VARIABLES = 32766
+
+
+def _sqlite_time(value: datetime) -> str:
+    """A UTC time as SQLAlchemy stores it in SQLite (UTCDateTime: naive UTC text)."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _insert_positions_sqlite(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[int, datetime]]:
+    """SQLite: multi-row INSERT ... RETURNING statements with the values already in stored
+    form, skipping SQLAlchemy's per-value processing (half the cost of a batch)."""
+    columns = tuple(_PG_COLUMNS)
+    per_statement = SQLITE_MAX_VARIABLES // len(columns)
+    row_sql = "(" + ", ".join("?" * len(columns)) + ")"
+    times: dict[tuple[int, str], datetime] = {}
+    received: dict[datetime, str] = {}  # a batch shares one arrival time
+    inserted: set[tuple[int, datetime]] = set()
+    connection = session.connection()
+    for first in range(0, len(rows), per_statement):
+        chunk = rows[first: first + per_statement]
+        values: list[Any] = []
+        for row in chunk:
+            ts = _sqlite_time(row["ts"])
+            times[(row["vehicle_id"], ts)] = row["ts"]
+            values += (
+                row["vehicle_id"], ts, row["lat"], row["lon"], row["speed_kmh"], row["heading_deg"],
+                row["ignition"], row["odometer_km"], row["soc_pct"], row["source"],
+                received.get(row["received_at"]) or received.setdefault(row["received_at"], _sqlite_time(row["received_at"])),
+            )
+        statement = (
+            f"INSERT INTO position ({', '.join(columns)}) VALUES {', '.join([row_sql] * len(chunk))} "
+            "ON CONFLICT (vehicle_id, ts) DO NOTHING RETURNING vehicle_id, ts"
+        )
+        result = connection.exec_driver_sql(statement, tuple(values))
+        inserted.update((vehicle_id, times[(vehicle_id, ts)]) for vehicle_id, ts in result.all())
+    return inserted
 
 
 def newest_fixes(session: Session, vehicle_ids: Sequence[int]) -> dict[int, StoredFix]:

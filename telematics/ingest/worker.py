@@ -36,8 +36,9 @@ from fleet.broker import parse_broker_url
 from fleet.models.common import utcnow
 from fleet.settings import Settings
 from telematics.ingest import metrics
-from telematics.ingest.evaluator import EvaluatorProcess
+from telematics.ingest.evaluator import EvaluatorCounters, evaluator_main
 from telematics.ingest.pipeline import BatchOutcome, Decoded, Inbound, IngestPipeline
+from telematics.ingest.processes import Child, StopFlag
 from telematics.ingest.storage import dirty_backlog
 
 log = structlog.get_logger(__name__)
@@ -58,16 +59,31 @@ class _Received:
 
 
 class IngestWorker:
-    """Subscribes to every vehicle's gps and status topics and stores what arrives."""
+    """Subscribes to every vehicle's gps and status topics and stores what arrives.
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    The first worker (``helper`` False) also runs the evaluator process and the
+    FLEET_INGEST_PROCESSES - 1 helper workers, each a process with its own MQTT session
+    (client id ``<FLEET_INGEST_CLIENT_ID>-<n>``) and metrics port (FLEET_INGEST_METRICS_PORT + n).
+    """
+
+    def __init__(self, settings: Settings, engine: Engine, helper: bool = False) -> None:
+        if settings.ingest_processes > 1 and not settings.mqtt_share_group:
+            raise ValueError(
+                "FLEET_INGEST_PROCESSES: more than one worker process needs FLEET_MQTT_SHARE_GROUP "
+                "(else every worker receives every message)"
+            )
         self.settings = settings
         self.engine = engine
+        self.helper = helper
         self.pipeline = IngestPipeline(engine, settings)
-        self.evaluator: EvaluatorProcess | None = None
+        self.evaluator: Child | None = None
+        self.counters: EvaluatorCounters | None = None
+        self.helpers: list[Child] = []
         self._counted = (0, 0)
         self._checked_at = 0.0
         self._inbox: queue.SimpleQueue[_Received] = queue.SimpleQueue()
+        self._in_batch = 0  # messages taken from the inbox and not yet acknowledged
+        metrics.PENDING.set_function(lambda: self._inbox.qsize() + self._in_batch)
         self._session = 0  # counts connections: acks for an older connection are not sent
         self._connected = threading.Event()
         self.v5 = settings.ingest_mqtt_protocol == "5" or (
@@ -121,7 +137,6 @@ class IngestWorker:
 
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:  # type: ignore[no-untyped-def]
         self._inbox.put(_Received(self._session, message.topic, message.payload, message.mid, message.qos))
-        metrics.PENDING.inc()
 
     # -- running ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -139,46 +154,55 @@ class IngestWorker:
     def wait_connected(self, timeout_s: float) -> bool:
         return self._connected.wait(timeout_s)
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: StopFlag) -> None:
         """Store batches until ``stop`` is set, then disconnect (unacknowledged messages stay
         with the broker) and stop the evaluator (dirty windows stay in the database)."""
         if self.settings.ingest_metrics_port:
             start_http_server(self.settings.ingest_metrics_port, addr=self.settings.host)
-        self._start_evaluator()
+        if not self.helper:
+            self._start_evaluator()
+            self.helpers = [_helper(self.settings, n) for n in range(1, self.settings.ingest_processes)]
+            for child in self.helpers:
+                child.start()
         self.start()
         try:
             while not stop.is_set():
                 batch = self._collect(stop)
                 if batch:
                     self._handle(batch, stop)
-                self._check_evaluator()
+                self._check_children()
         finally:
             self.client.disconnect()
             self.client.loop_stop()
-            if self.evaluator is not None:
-                self.evaluator.stop()
+            for child in [*self.helpers, *([self.evaluator] if self.evaluator else [])]:
+                child.stop()
             log.info("ingest_stopped")
 
     def _start_evaluator(self) -> None:
-        self.evaluator = EvaluatorProcess(self.settings)
+        self.counters = EvaluatorCounters(Child.shared_counter(), Child.shared_counter())
+        self.evaluator = Child("fleet-evaluator", evaluator_main, self.settings, self.counters)
         self._counted = (0, 0)
         self.evaluator.start()
 
-    def _check_evaluator(self) -> None:
-        """At most every EVALUATOR_CHECK_S: restart a dead evaluator, carry its counts into
-        the metrics and measure the evaluation backlog."""
+    def _check_children(self) -> None:
+        """At most every EVALUATOR_CHECK_S: restart a dead child, carry the evaluator's counts
+        into the metrics and measure the evaluation backlog."""
         now = time.monotonic()
-        if now - self._checked_at < EVALUATOR_CHECK_S or self.evaluator is None:
+        if now - self._checked_at < EVALUATOR_CHECK_S or self.evaluator is None or self.counters is None:
             return
         self._checked_at = now
-        counters = self.evaluator.counters
-        vehicles, alerts = counters.vehicles.value, counters.alerts.value
+        vehicles, alerts = self.counters.vehicles.value, self.counters.alerts.value
         metrics.VEHICLES_EVALUATED.inc(vehicles - self._counted[0])
         metrics.ALERTS_PUBLISHED.inc(alerts - self._counted[1])
         self._counted = (vehicles, alerts)
         if not self.evaluator.alive():
             log.error("evaluator_died", exitcode=self.evaluator.process.exitcode)
             self._start_evaluator()
+        for n, child in enumerate(self.helpers, start=1):
+            if not child.alive():
+                log.error("ingest_helper_died", helper=n, exitcode=child.process.exitcode)
+                self.helpers[n - 1] = _helper(self.settings, n)
+                self.helpers[n - 1].start()
         try:
             with Session(self.engine) as session:
                 pending, oldest = dirty_backlog(session)
@@ -187,12 +211,14 @@ class IngestWorker:
         metrics.EVALUATION_PENDING.set(pending)
         metrics.EVALUATION_WAIT.set(0 if oldest is None else (utcnow() - oldest).total_seconds())
 
-    def _collect(self, stop: threading.Event) -> list[tuple[_Received, Decoded]]:
+    def _collect(self, stop: StopFlag) -> list[tuple[_Received, Decoded]]:
         try:
             first = self._inbox.get(timeout=IDLE_POLL_S)
         except queue.Empty:
             return []
-        batch = [(first, self.pipeline.decode(Inbound(first.topic, first.payload)))]
+        now = utcnow()  # one arrival time per batch for the future-time check
+        self._in_batch = 1
+        batch = [(first, self.pipeline.decode(Inbound(first.topic, first.payload), now=now))]
         fixes = len(batch[0][1].fixes)
         deadline = time.monotonic() + self.settings.ingest_batch_max_delay_s
         while fixes < self.settings.ingest_batch_size and len(batch) < self._max_messages:
@@ -206,12 +232,13 @@ class IngestWorker:
                     item = self._inbox.get(timeout=min(remaining, IDLE_POLL_S))
                 except queue.Empty:
                     continue
-            decoded = self.pipeline.decode(Inbound(item.topic, item.payload))
+            decoded = self.pipeline.decode(Inbound(item.topic, item.payload), now=now)
             fixes += len(decoded.fixes)
             batch.append((item, decoded))
+            self._in_batch += 1
         return batch
 
-    def _handle(self, batch: list[tuple[_Received, Decoded]], stop: threading.Event) -> None:
+    def _handle(self, batch: list[tuple[_Received, Decoded]], stop: StopFlag) -> None:
         try:
             outcome = self.pipeline.store_with_retry([d for _, d in batch], stop)
         except SQLAlchemyError:
@@ -223,9 +250,28 @@ class IngestWorker:
         for item, _ in batch:
             if item.qos and item.session == session:
                 self.client.ack(item.mid, item.qos)
-        metrics.PENDING.dec(len(batch))
+        self._in_batch = 0
         log.debug("batch_stored", messages=len(batch), stored=outcome.stored, duplicates=outcome.duplicates)
 
     def _publish(self, outcome: BatchOutcome) -> None:
         for publication in outcome.publications:
             self.client.publish(publication.topic, publication.payload, qos=publication.qos)
+
+
+def _helper(settings: Settings, n: int) -> Child:
+    """Helper worker ``n`` (1, 2, ...): its own session and metrics port."""
+    port = settings.ingest_metrics_port + n if settings.ingest_metrics_port else 0
+    own = settings.model_copy(update={"ingest_client_id": f"{settings.ingest_client_id}-{n}",
+                                      "ingest_metrics_port": port})
+    return Child(f"fleet-ingest-{n}", helper_main, own)
+
+
+def helper_main(stop: StopFlag, settings: Settings) -> None:
+    """A helper worker process (see ``processes.Child``): stores batches until ``stop``."""
+    from fleet.db import make_engine
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        IngestWorker(settings, engine, helper=True).run(stop)
+    finally:
+        engine.dispose()

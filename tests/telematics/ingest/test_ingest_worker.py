@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -25,11 +26,11 @@ from fleet import topics
 from fleet.db import make_engine
 
 
-def _worker(db_url: str, mqtt_url: str, client_id: str) -> subprocess.Popen:
+def _worker(db_url: str, mqtt_url: str, client_id: str, **extra: str) -> subprocess.Popen:
     env = {**os.environ, "FLEET_DATABASE_URL": db_url, "FLEET_MQTT_URL": mqtt_url,
            "FLEET_INGEST_CLIENT_ID": client_id, "FLEET_INGEST_SESSION_EXPIRY_S": "120",
            "FLEET_INGEST_METRICS_PORT": "0", "FLEET_INGEST_BATCH_MAX_DELAY_S": "0.05",
-           "FLEET_INGEST_RETRY_MAX_S": "0.5", "FLEET_INGEST_EVALUATION_INTERVAL_S": "0.5"}
+           "FLEET_INGEST_RETRY_MAX_S": "0.5", "FLEET_INGEST_EVALUATION_INTERVAL_S": "0.5", **extra}
     process = subprocess.Popen([sys.executable, "-c", "from fleet.cli import main; main()", "ingest"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     connected = threading.Event()
@@ -206,3 +207,53 @@ def test_a_broker_restart_loses_nothing(engine, db_url, client_id):
         broker.terminate()
         broker.wait(10)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs the mosquitto binary")
+def test_two_worker_processes_share_the_load(engine, db_url, client_id, tmp_path):
+    """FLEET_INGEST_PROCESSES=2: the broker splits the messages between two sessions; each
+    process stores its share (its own /metrics says how many) and nothing is lost."""
+    add_cars(engine, 3)
+    port = _free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 10000\n")
+    broker = _mosquitto(conf, port)
+    url = f"mqtt://127.0.0.1:{port}"
+    metrics_port = _free_port()
+    worker = _worker(db_url, url, client_id, FLEET_INGEST_PROCESSES="2", FLEET_MQTT_SHARE_GROUP="ingest",
+                     FLEET_INGEST_METRICS_PORT=str(metrics_port))  # the helper's on metrics_port + 1
+    try:
+        assert wait_for(lambda: _stored_metric(metrics_port + 1) is not None, 30), "the helper did not start"
+        time.sleep(1)  # its SUBSCRIBE is on the wire
+        publisher = Client(url)
+        tracks = {d: drive(d, T0, 60, 5) for d in ("dev-0000", "dev-0001", "dev-0002")}
+        for i in range(60):
+            for device, track in tracks.items():
+                publisher.publish(topics.gps_topic(device), track[i])
+        publisher.close()
+        assert wait_for(lambda: count_positions(engine) == 180, 60), count_positions(engine)
+        shares = [_stored_metric(metrics_port), _stored_metric(metrics_port + 1)]
+        assert sum(shares) == 180 and min(shares) > 0, shares
+    finally:
+        _stop(worker)
+        broker.terminate()
+        broker.wait(10)
+
+
+def _stored_metric(port: int) -> float | None:
+    """fleet_ingest_positions_stored_total of the worker serving /metrics on ``port``."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            text_ = response.read().decode()
+    except OSError:
+        return None
+    return next(float(line.split()[1]) for line in text_.splitlines()
+                if line.startswith("fleet_ingest_positions_stored_total "))
+
+
+def test_several_processes_need_a_share_group(engine):
+    from fleet.settings import Settings
+    from telematics.ingest.worker import IngestWorker
+
+    with pytest.raises(ValueError, match="FLEET_INGEST_PROCESSES: more than one worker process needs FLEET_MQTT_SHARE_GROUP"):
+        IngestWorker(Settings(ingest_processes=2, mqtt_share_group=""), engine)

@@ -1,0 +1,75 @@
+"""Child processes of ``fleet ingest`` (the alert evaluator, extra ingest workers), started
+with ``spawn`` so that each gets its own interpreter (and CPU core) and its own database and
+MQTT connections."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import structlog
+
+from fleet.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+class StopFlag(Protocol):
+    """A ``threading.Event`` or a ``multiprocessing`` event."""
+
+    def is_set(self) -> bool: ...
+    def set(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+#: ``target(stop, settings, *args)`` runs in the child until ``stop`` is set.
+ChildTarget = Callable[..., None]
+
+
+def _child_main(target: ChildTarget, stop: StopFlag, settings: Settings, *args: Any) -> None:
+    """Runs in the child: logging as the worker's, Ctrl-C left to the worker (which stops its
+    children), SIGTERM or the worker's death set ``stop``."""
+    from fleet.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=lambda: (parent.join(), stop.set()), daemon=True).start()
+    target(stop, settings, *args)
+
+
+class Child:
+    """One child process running ``target(stop, settings, *args)``."""
+
+    def __init__(self, name: str, target: ChildTarget, settings: Settings, *args: Any) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.name = name
+        self._stop = context.Event()
+        self.process = context.Process(
+            target=_child_main, args=(target, self._stop, settings, *args), name=name, daemon=True
+        )
+
+    @staticmethod
+    def shared_counter() -> Any:
+        """A 64-bit integer the child may add to and the worker read."""
+        return multiprocessing.get_context("spawn").Value("q", 0)
+
+    def start(self) -> None:
+        self.process.start()
+        log.info("child_started", name=self.name, pid=self.process.pid)
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Ask it to finish what it is doing and stop; kill it after ``timeout_s``."""
+        self._stop.set()
+        self.process.join(timeout_s)
+        if self.process.is_alive():
+            log.warning("child_killed", name=self.name, pid=self.process.pid)
+            self.process.kill()
+            self.process.join(5)
