@@ -20,9 +20,11 @@ def ingest_command() -> None:
 
     Subscribes (QoS 1, persistent session FLEET_INGEST_CLIENT_ID) to
     fleet/v1/vehicles/+/gps and /status, through $share/FLEET_MQTT_SHARE_GROUP when set;
-    stores positions in micro-batches, re-evaluates alerts and publishes them to
-    fleet/v1/events/alerts, live positions to fleet/v1/events/positions and refused input to
-    fleet/v1/ingest/rejected. Prometheus metrics on FLEET_INGEST_METRICS_PORT (/metrics).
+    stores positions in micro-batches (FLEET_INGEST_PROCESSES worker processes), publishes
+    live positions to fleet/v1/events/positions and refused input to fleet/v1/ingest/rejected.
+    An evaluator process re-evaluates trips, stops and alerts of the vehicles with new
+    positions every FLEET_INGEST_EVALUATION_INTERVAL_S seconds and publishes new or changed
+    alerts to fleet/v1/events/alerts. Prometheus metrics on FLEET_INGEST_METRICS_PORT (/metrics).
     """
     from fleet.broker import EmbeddedBroker
     from fleet.db import make_engine, upgrade
@@ -56,7 +58,7 @@ def replay_command(
     """Feed recorded points through the ingest pipeline without a broker.
 
     Each line is what a terminal would publish (its device_id is trusted in place of a
-    topic). Positions are stored, alerts re-evaluated; a JSON summary with the new or changed
+    topic). Positions are stored, then every vehicle with new positions is re-evaluated; a JSON summary with the new or changed
     alerts goes to standard output, one line per refused point to standard error. Exit code 1
     when any point was refused.
     """

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 import fleet.cli
 import telematics.cli
+from fleet.models import Position
 from fleet.models.device import DeviceState
 from fleet.settings import Settings
 from telematics.ingest.pipeline import Inbound, IngestPipeline
@@ -88,3 +89,18 @@ def test_live_positions_follow_the_contract_and_are_throttled(engine):
                         "speed_kmh": 40.0, "heading_deg": 90.0, "ignition": True, "source": "gps"}
     second = pipeline.store_with_retry([pipeline.decode(Inbound("fleet/v1/vehicles/dev-0000/gps", json.dumps(drive("dev-0000", T0 + timedelta(minutes=1), 3)).encode()))])
     assert not [p for p in second.publications if p.topic == "fleet/v1/events/positions"]
+
+
+def test_positions_stored_by_the_orm_are_duplicates_to_the_ingest(engine):
+    """The SQLite fast insert writes times in the form the ORM does: the unique (vehicle, ts)
+    key sees them as the same fix, and they read back equal."""
+    devices = add_cars(engine, 1)
+    at = T0 + timedelta(microseconds=250)
+    with Session(engine) as session:
+        session.add(Position(vehicle_id=devices["dev-0000"], ts=at, lat=34.6, lon=119.2))
+        session.commit()
+    pipeline = IngestPipeline(engine, Settings())
+    outcome = pipeline.store_with_retry([pipeline.decode(Inbound(
+        "fleet/v1/vehicles/dev-0000/gps", json.dumps([fix("dev-0000", at), fix("dev-0000", at + timedelta(seconds=10))]).encode()))])
+    assert (outcome.stored, outcome.duplicates) == (1, 1)
+    assert [r[1] for r in stored(engine)] == [at, at + timedelta(seconds=10)]
