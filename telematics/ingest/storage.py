@@ -57,15 +57,29 @@ _PG_INSERT = text(
     "INSERT INTO position ({columns}) SELECT * FROM unnest({arrays}) "
     "ON CONFLICT (vehicle_id, ts) DO NOTHING RETURNING vehicle_id, ts".format(
         columns=", ".join(_PG_COLUMNS),
-        arrays=", ".join(f"CAST(:{name} AS {kind})" for name, kind in _PG_COLUMNS.items()),
+        arrays=", ".join(
+            f"CAST(string_to_array(:{name}, ',', '') AS {kind})" for name, kind in _PG_COLUMNS.items()
+        ),
     )
 )
 
 
+def _pg_text(value: Any) -> str:
+    """One array element as PostgreSQL parses it from text: '' is NULL (no value holds a
+    comma: numbers, ISO times, booleans and the source literal)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
 def _insert_positions_unnest(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[int, datetime]]:
-    """PostgreSQL: one INSERT ... SELECT FROM unnest(arrays), far cheaper for the driver than
-    thousands of bound parameters."""
-    columns = {name: [row[name] for row in rows] for name in _PG_COLUMNS}
+    """PostgreSQL: one INSERT ... SELECT FROM unnest(arrays), each column sent as one
+    comma-separated text (the driver's per-element array quoting costs more than the insert)."""
+    columns = {name: ",".join([_pg_text(row[name]) for row in rows]) for name in _PG_COLUMNS}
     result = session.execute(_PG_INSERT, columns)
     return {(vehicle_id, ts) for vehicle_id, ts in result.all()}
 
