@@ -123,6 +123,23 @@ class Settings(BaseSettings):
     gps_jitter_speed_kmh: float = Field(
         3, ge=0, description="Below this reported speed a fix counts as standing still, km/h."
     )
+    dispatch_pool_fixed_cny: float = Field(
+        90.0, ge=0, description="Dispatch: cost of taking a pool car out for the day, CNY."
+    )
+    dispatch_pool_per_hour_cny: float = Field(
+        28.0, ge=0, description="Dispatch: pool driver cost per driving hour, CNY."
+    )
+    dispatch_pool_per_km_cny: dict[str, float] = Field(
+        default_factory=lambda: {"petrol": 0.95, "diesel": 0.9, "hev": 0.7, "phev": 0.6,
+                                 "bev": 0.35},
+        description="Dispatch: pool car running cost per km by energy, CNY (JSON object).",
+    )
+    dispatch_reassign_penalty_cny: float = Field(
+        200.0, ge=0, description="Dispatch: cost of moving a confirmed trip to another car, CNY."
+    )
+    dispatch_winter_range_factor: float = Field(
+        1.0, gt=0, le=1, description="Dispatch: BEV range derating in cold weather (0.7 = 30 % less)."
+    )
     stop_radius_m: float = Field(
         200, gt=0, le=5000, description="Motion: the fixes of a stop stay within this distance of one another, m."
     )
@@ -174,23 +191,6 @@ class Settings(BaseSettings):
     )
     speeding_min_s: float = Field(
         30, ge=0, description="Rules: least time above the limit that raises a speeding alert, seconds."
-    )
-    dispatch_pool_fixed_cny: float = Field(
-        90.0, ge=0, description="Dispatch: cost of taking a pool car out for the day, CNY."
-    )
-    dispatch_pool_per_hour_cny: float = Field(
-        28.0, ge=0, description="Dispatch: pool driver cost per driving hour, CNY."
-    )
-    dispatch_pool_per_km_cny: dict[str, float] = Field(
-        default_factory=lambda: {"petrol": 0.95, "diesel": 0.9, "hev": 0.7, "phev": 0.6,
-                                 "bev": 0.35},
-        description="Dispatch: pool car running cost per km by energy, CNY (JSON object).",
-    )
-    dispatch_reassign_penalty_cny: float = Field(
-        200.0, ge=0, description="Dispatch: cost of moving a confirmed trip to another car, CNY."
-    )
-    dispatch_winter_range_factor: float = Field(
-        1.0, gt=0, le=1, description="Dispatch: BEV range derating in cold weather (0.7 = 30 % less)."
     )
 
     @field_validator("display_timezone")

@@ -19,9 +19,9 @@ from web.routers import (
     alert_reviews,
     assignments,
     auth,
-    driver_actions,
     compliance,
     dispatch,
+    driver_actions,
     fleet_assets,
     geo_layers,
     lessors,
@@ -45,12 +45,12 @@ def api_router() -> APIRouter:
     api.include_router(trip_requests.router)
     api.include_router(assignments.router)
     api.include_router(records.router)
-    api.include_router(driver_actions.router)
-    api.include_router(geo_layers.router)
-    api.include_router(dispatch.router)
     api.include_router(alert_reviews.router)
     api.include_router(compliance.router)
+    api.include_router(dispatch.router)
     api.include_router(replacement.router)
+    api.include_router(driver_actions.router)
+    api.include_router(geo_layers.router)
     return api
 
 
