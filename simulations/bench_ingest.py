@@ -50,6 +50,7 @@ TARGETS = {"single_vs_raw": 0.8, "arrays_positions_per_s": 50_000, "burst_lost":
 #: Longest wait for one phase to reach the database, seconds.
 PHASE_LIMIT_S = 600
 EVALUATION_INTERVAL_S = 2.0
+PUBLISH_CHUNK = 50_000
 
 
 def _free_port() -> int:
@@ -116,9 +117,11 @@ def _publish(url: str, messages: list[tuple[str, bytes]]) -> None:
     client.max_queued_messages_set(0)
     client.connect("127.0.0.1", _port(url))
     client.loop_start()
-    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
-    for info in infos:
-        info.wait_for_publish(PHASE_LIMIT_S)
+    # Message ids are 16 bits: never more than 65,535 messages outstanding.
+    for first in range(0, len(messages), PUBLISH_CHUNK):
+        infos = [client.publish(topic, payload, qos=1) for topic, payload in messages[first: first + PUBLISH_CHUNK]]
+        for info in infos:
+            info.wait_for_publish(PHASE_LIMIT_S)
     client.disconnect()
     client.loop_stop()
 

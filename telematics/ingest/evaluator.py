@@ -5,9 +5,9 @@ The ingest pipeline commits each batch's positions together with the window each
 new points touched, merged into that vehicle's row of ``ingest_dirty``. The evaluator wakes
 every FLEET_INGEST_EVALUATION_INTERVAL_S seconds, reads the dirty windows (the longest waiting
 first), re-evaluates them (``telematics.evaluation.reevaluate``, idempotent over what is
-stored) a few vehicles per transaction, deletes each window in the same transaction unless a
-batch merged into it meanwhile (its generation moved on: it is evaluated again next round),
-and publishes the new or changed alerts once that transaction is committed.
+stored) a few vehicles per transaction (one on SQLite), deletes each window in the same
+transaction unless a batch merged into it meanwhile (its generation moved on: it is evaluated
+again next round), and publishes the new or changed alerts once that transaction is committed.
 
 So a car reporting every 10 s is evaluated once per round however many messages it sent, the
 stored trips, stops and alerts do not depend on the batching, nothing is lost on a restart
