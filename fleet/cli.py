@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from fleet.db import configured_session
 from fleet.logs import configure_logging
 from fleet.settings import get_settings
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
+    pass
 
 app = typer.Typer(
     name="fleet",
@@ -78,7 +77,7 @@ def import_command(
     from fleet.models import User
 
     data = _read_json(file)
-    with _session() as session:
+    with configured_session() as session:
         user = session.exec(select(User).where(User.username == actor)).first() if actor else "cli"
         if user is None:
             _fail(f"unknown user {actor!r} for --actor")
@@ -104,7 +103,7 @@ def export_fleet_command(
     """
     from fleet.fleet_document import export_fleet
 
-    with _session() as session:
+    with configured_session() as session:
         text = json.dumps(export_fleet(session).as_json(), ensure_ascii=False, indent=2)
     if str(file) == "-":
         typer.echo(text)
@@ -144,7 +143,7 @@ def users_create(
     from fleet.fleet_document import FleetImportError, import_fleet
 
     record = {"username": username, "role": role, "org": org, "password": password, "full_name": full_name}
-    with _session() as session:
+    with configured_session() as session:
         try:
             import_fleet(session, {"users": [record]}, actor="cli")
         except FleetImportError as exc:
@@ -186,19 +185,6 @@ def seed_command(
     console.print(table)
 
 
-@contextmanager
-def _session() -> Iterator[Session]:
-    """A committing session on the configured database, after upgrading its schema."""
-    from fleet.db import make_engine, session_scope, upgrade
-
-    url = get_settings().resolved_database_url
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        with session_scope(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def _read_json(file: Path) -> Any:

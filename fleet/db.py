@@ -67,3 +67,19 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def configured_session() -> Iterator[Session]:
+    """A committing session on the configured database (FLEET_DATABASE_URL), after
+    upgrading its schema; for commands that run once and exit."""
+    from fleet.settings import get_settings
+
+    url = get_settings().resolved_database_url
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()

@@ -4,8 +4,6 @@ holiday schedule (the override of the library's China calendar)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,8 +11,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
+from fleet.db import configured_session
 from fleet.models import Alert, AlertPublic, Vehicle
 from fleet.settings import get_settings
 from fleet.working_calendar import CalendarError, load_official_schedule
@@ -25,19 +24,6 @@ calendar_app = typer.Typer(
 )
 
 
-@contextmanager
-def _session() -> Iterator[Session]:
-    """A committing session on the configured database, after upgrading its schema."""
-    from fleet.db import make_engine, session_scope, upgrade
-
-    url = get_settings().resolved_database_url
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        with session_scope(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def _fail(message: str) -> None:
@@ -74,7 +60,7 @@ def alerts_command(
     if kind is not None and kind not in ALERT_KINDS:
         _fail(f"--kind: unknown kind {kind!r}; one of {', '.join(ALERT_KINDS)}")
     start, end = _aware("--since", since), _aware("--until", until)
-    with _session() as session:
+    with configured_session() as session:
         statement = select(Alert, Vehicle.plate).join(Vehicle, col(Vehicle.id) == col(Alert.vehicle_id))
         if vehicle is not None:
             match = col(Vehicle.plate) == vehicle
@@ -124,7 +110,7 @@ def calendar_load(
     if not isinstance(document, dict):
         _fail(f"{file}: must hold one JSON object")
     try:
-        with _session() as session:
+        with configured_session() as session:
             year = load_official_schedule(session, document, actor="cli")
     except CalendarError as exc:
         _fail(str(exc))

@@ -4,14 +4,13 @@ inspector exports, import expense records."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from fleet.db import configured_session
 from fleet.settings import get_settings
 
 if TYPE_CHECKING:
@@ -23,18 +22,6 @@ expenses_app = typer.Typer(help="Fuel-card, charging and repair records: import 
                            no_args_is_help=True)
 
 
-@contextmanager
-def _session() -> Iterator[Session]:
-    from fleet.db import make_engine, session_scope, upgrade
-
-    url = get_settings().resolved_database_url
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        with session_scope(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -64,7 +51,7 @@ def verify(as_json: Annotated[bool, typer.Option("--json", help="Print the resul
     """
     from fleet.compliance.audit_verification import verify_audit_log
 
-    with _session() as session:
+    with configured_session() as session:
         result = verify_audit_log(session)
     if as_json:
         typer.echo(json.dumps(result.as_json()))
@@ -92,7 +79,7 @@ def verify_bundle_command(
 
     check = verify_bundle(path)
     if not offline:
-        with _session() as session:
+        with configured_session() as session:
             check_registered(session, check)
     if as_json:
         typer.echo(json.dumps(check.as_json(), ensure_ascii=False))
@@ -148,7 +135,7 @@ def export(
 
     start, end = _parse_bound(since, "since", False), _parse_bound(until, "until", True)
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
-    with _session() as session:
+    with configured_session() as session:
         org_id = vehicle_id = None
         if org is not None:
             found = session.exec(select(Organisation).where(Organisation.code == org)).first()
@@ -199,7 +186,7 @@ def import_expenses_command(
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         _fail(f"cannot read {file} as UTF-8 text: {exc}", 2)
-    with _session() as session:
+    with configured_session() as session:
         try:
             result = import_expenses(session, expense_kind, text, file.name, _actor(session, actor))
         except ExpenseImportError as exc:
