@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from sqlmodel import Session
-from web_ui_world import PASSWORD, log_in, route_exists  # type: ignore[import-not-found]
+from web_ui_world import PASSWORD, log_in  # type: ignore[import-not-found]
 
 from fleet import topics
 from fleet.models import Alert, AlertPublic, Position, TripRequest, utcnow
@@ -75,8 +75,6 @@ def test_log_in_and_watch_a_car_move(page, live_server, ui_world, mqtt_probe, in
 
 
 def test_plan_the_day_and_accept(page, live_server, ui_world, session: Session):
-    if not route_exists(live_server.app, "post", "/api/v1/dispatch/plans"):
-        pytest.skip("the dispatch API (POST /api/v1/dispatch/plans) is not in this build yet")
     w = ui_world
     log_in(page, live_server, "dispatcher")
     page.click("[data-tab='plan']")
@@ -93,8 +91,6 @@ def test_plan_the_day_and_accept(page, live_server, ui_world, session: Session):
 
 
 def test_receive_an_alert_live_and_record_a_disposition(page, live_server, ui_world, session: Session, mqtt_probe):
-    if not route_exists(live_server.app, "post", "/api/v1/alerts/{object_id}/review"):
-        pytest.skip("the alert review API (POST /api/v1/alerts/{id}/review) is not in this build yet")
     w = ui_world
     started = utcnow() - timedelta(minutes=20)
     # a large id of its own: a shared broker may carry other runs' alerts with small ids

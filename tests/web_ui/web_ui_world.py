@@ -78,11 +78,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def route_exists(app: Any, method: str, path: str) -> bool:
-    """True when the app serves ``method path`` (path with {placeholders} as in OpenAPI)."""
-    return method.lower() in app.openapi()["paths"].get(path, {})
-
-
 def log_in(page: Any, server: Any, username: str, path: str = "/") -> None:
     """Log in through the login page and wait until ``path`` has finished loading."""
     page.goto(f"{server.url}{path}")
