@@ -12,7 +12,7 @@ so ids stay stable and an alert's review state survives; stale open alerts are d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,41 +21,32 @@ import numpy as np
 import shapely
 import structlog
 from shapely.geometry import shape
-from sqlalchemy import func, or_, union_all
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from fleet.models import (
     Alert,
     AlertSeverity,
     AlertState,
-    Assignment,
     Organisation,
     Ownership,
     ParkingSite,
-    Position,
-    RequestState,
     Trip,
-    TripRequest,
     Vehicle,
     Zone,
     ZoneKind,
 )
-from fleet.models.device import DeviceState
 from fleet.models.telemetry import SpeedZone, Stop
 from fleet.settings import Settings, get_settings
 from fleet.working_calendar import WorkingCalendar
 from telematics.motion import Motion, split_motion
 from telematics.rules.context import DayTable, Orders, Place, Thresholds, VehicleContext
 from telematics.rules.engine import evaluate
-from telematics.rules.findings import ALERT_KINDS, RULE_VERSION, Finding
+from telematics.rules.findings import DEVICE_OFFLINE, RULE_VERSION, Finding
 from telematics.rules.track import Track
+from telematics.stored_history import USE_STATES, StoredHistory
 
 log = structlog.get_logger(__name__)
 
-#: Requests whose assignment covers the trip itself (no_order, out_of_area, route deviation).
-USE_STATES = (RequestState.assigned, RequestState.in_progress, RequestState.completed)
-#: Requests that cover movement outside working time.
-HOURS_STATES = (RequestState.approved, RequestState.planned, *USE_STATES)
 MAX_WIDENINGS = 25
 
 
@@ -97,9 +88,31 @@ def _geometry(geojson: dict[str, Any]):  # type: ignore[no-untyped-def]
     return shape(geojson)
 
 
+def designated_site(session: Session, vehicle: Vehicle) -> Place | None:
+    """The vehicle's designated parking site as a rule zone, or None."""
+    if vehicle.parking_site_id is None:
+        return None
+    site = session.get(ParkingSite, vehicle.parking_site_id)
+    return Place(site.id, site.name, _geometry(site.geometry)) if site else None
+
+
+def judged_window(vehicle: Vehicle, tz: ZoneInfo) -> tuple[float | None, float | None]:
+    """Epoch seconds from which and until which the rules judge the vehicle: a leased car's
+    lease days (local midnights); (None, None) for a pool car."""
+    if vehicle.ownership != Ownership.leased or vehicle.lease_start is None or vehicle.lease_end is None:
+        return None, None
+
+    def midnight(d: date) -> float:
+        return datetime.combine(d, datetime.min.time(), tz).timestamp()
+
+    return midnight(vehicle.lease_start), midnight(vehicle.lease_end + timedelta(days=1))
+
+
 @dataclass
-class _Shared:
-    """Inputs shared by every vehicle of one call (loaded once)."""
+class RuleInputs:
+    """What the rules need besides one vehicle's own data: thresholds, calendar and zones,
+    loaded once and shared by every vehicle of a round (the evaluator loads them per round,
+    so zone and calendar edits apply from the next round)."""
 
     thresholds: Thresholds
     tz: ZoneInfo
@@ -107,9 +120,12 @@ class _Shared:
     forbidden: tuple[Place, ...]
     speed_zones: tuple[Place, ...]
     allowed_by_org: dict[int, list[Any]]
+    _sites: dict[int, Place | None] = field(default_factory=dict)
+    _areas: dict[int, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, session: Session, settings: Settings) -> _Shared:
+    def load(cls, session: Session, settings: Settings | None = None) -> RuleInputs:
+        settings = settings or get_settings()
         zones = session.exec(select(Zone)).all()
         forbidden = tuple(Place(z.id, z.name, _geometry(z.geometry)) for z in zones
                           if z.kind == ZoneKind.forbidden_venue)
@@ -121,6 +137,24 @@ class _Shared:
                       for z in session.exec(select(SpeedZone)).all())
         return cls(thresholds_from(settings), settings.tz, WorkingCalendar.from_session(session),
                    forbidden, speed, allowed)
+
+    def site(self, session: Session, vehicle: Vehicle) -> Place | None:
+        """The vehicle's designated parking site (cached by site)."""
+        if vehicle.parking_site_id is None:
+            return None
+        if vehicle.parking_site_id not in self._sites:
+            self._sites[vehicle.parking_site_id] = designated_site(session, vehicle)
+        return self._sites[vehicle.parking_site_id]
+
+    def allowed_area(self, session: Session, vehicle: Vehicle):  # type: ignore[no-untyped-def]
+        """Union of the allowed areas of the vehicle's organisation and its ancestors (city
+        boundary...), or None (cached by organisation)."""
+        if vehicle.org_id not in self._areas:
+            org = session.get(Organisation, vehicle.org_id)
+            chain = [int(p) for p in (org.path if org else "").strip("/").split("/") if p]
+            shapes = [g for org_id in chain for g in self.allowed_by_org.get(org_id, [])]
+            self._areas[vehicle.org_id] = shapely.union_all(shapes) if shapes else None
+        return self._areas[vehicle.org_id]
 
     def day_table(self, first_s: float, last_s: float) -> DayTable:
         """Local days from the day before ``first_s`` to the day after ``last_s``."""
@@ -153,89 +187,41 @@ def _overlaps(start: float, end: float, window: _Interval) -> bool:
     return start < window.end and (end > window.start or start >= window.start)
 
 
-def _sql_overlaps(start_col, end_col, window: _Interval):  # type: ignore[no-untyped-def]
-    lo, hi = _ts(window.start), _ts(window.end)
-    return (start_col < hi) & or_(func.coalesce(end_col, start_col) > lo, start_col >= lo)
-
-
 class _VehicleRun:
     """Re-evaluation of one vehicle."""
 
-    def __init__(self, session: Session, vehicle: Vehicle, shared: _Shared) -> None:
+    def __init__(self, session: Session, vehicle: Vehicle, shared: RuleInputs) -> None:
         self.session = session
         self.vehicle = vehicle
         self.shared = shared
         self.th = shared.thresholds
         self.vid = vehicle.id
-        self.site = self._site()
-        self.allowed = self._allowed_area()
-
-    # -- static context ----------------------------------------------------------------
-    def _site(self) -> Place | None:
-        if self.vehicle.parking_site_id is None:
-            return None
-        site = self.session.get(ParkingSite, self.vehicle.parking_site_id)
-        return Place(site.id, site.name, _geometry(site.geometry)) if site else None
-
-    def _allowed_area(self):  # type: ignore[no-untyped-def]
-        """Allowed areas of the vehicle's organisation and its ancestors (city boundary...)."""
-        org = self.session.get(Organisation, self.vehicle.org_id)
-        chain = [int(p) for p in (org.path if org else "").strip("/").split("/") if p]
-        shapes = [g for org_id in chain for g in self.shared.allowed_by_org.get(org_id, [])]
-        return shapely.union_all(shapes) if shapes else None
-
-    def _judged_window(self) -> tuple[float | None, float | None]:
-        v = self.vehicle
-        if v.ownership != Ownership.leased or v.lease_start is None or v.lease_end is None:
-            return None, None
-        tz = self.shared.tz
-
-        def midnight(d: date) -> float:
-            return datetime.combine(d, datetime.min.time(), tz).timestamp()
-
-        return midnight(v.lease_start), midnight(v.lease_end + timedelta(days=1))
+        self.site = shared.site(session, vehicle)
+        self.allowed = shared.allowed_area(session, vehicle)
+        self.history = StoredHistory(session, vehicle.id)
 
     # -- loading -----------------------------------------------------------------------
     def _neighbour_ts(self, at: float, before: bool, rank: int) -> float | None:
-        """Event time of the ``rank``-th stored fix strictly before (or after) ``at``."""
-        ts = col(Position.ts)
-        statement = select(Position.ts).where(Position.vehicle_id == self.vid)
-        statement = (statement.where(ts < _ts(at)).order_by(ts.desc()) if before
-                     else statement.where(ts > _ts(at)).order_by(ts))
-        rows = self.session.exec(statement.limit(rank)).all()
-        return rows[-1].timestamp() if len(rows) == rank else None
+        """Event time of the ``rank``-th (1 or 2) stored fix strictly before (or after) ``at``."""
+        times = self.history.neighbours(at, before)
+        return times[rank - 1] if len(times) >= rank else None
 
     def _track(self, start: float, end: float) -> Track:
-        rows = self.session.exec(
-            select(Position.id, Position.ts, Position.lat, Position.lon, Position.speed_kmh,
-                   Position.ignition)
-            .where(Position.vehicle_id == self.vid, col(Position.ts) >= _ts(start),
-                   col(Position.ts) <= _ts(end))
-            .order_by(col(Position.ts))
-        ).all()
+        rows = self.history.fixes(start, end)
         if not rows:
             return Track.empty()
         ids, ts, lat, lon, speed, ignition = zip(*rows, strict=True)
-        t_s = np.array([t.timestamp() for t in ts])
+        t_s = np.array([_as_utc(t).timestamp() for t in ts])
         power_cut, antenna_cut = np.zeros(len(t_s), bool), np.zeros(len(t_s), bool)
-        for state in self.session.exec(select(DeviceState).where(DeviceState.vehicle_id == self.vid)):
-            if state.last_position_at is not None and (state.power_cut or state.antenna_cut):
-                hit = t_s == state.last_position_at.timestamp()
-                power_cut |= hit & state.power_cut
-                antenna_cut |= hit & state.antenna_cut
+        for at, power, antenna in self.history.alarms():
+            hit = t_s == at
+            power_cut |= hit & power
+            antenna_cut |= hit & antenna
         return Track(np.array(ids, dtype=np.int64), t_s, np.array(lat, float), np.array(lon, float),
                      np.array(speed, float), np.array(ignition, bool), power_cut, antenna_cut)
 
     def _orders(self, start: float, end: float) -> Orders:
-        grace_b, grace_a = self.th.order_grace_before_s, self.th.order_grace_after_s
-        rows = self.session.exec(
-            select(Assignment, TripRequest)
-            .join(TripRequest, col(Assignment.request_id) == col(TripRequest.id))
-            .where(Assignment.vehicle_id == self.vid, col(TripRequest.state).in_(HOURS_STATES),
-                   col(Assignment.planned_pickup) <= _ts(end + grace_b),
-                   col(Assignment.planned_dropoff) >= _ts(start - grace_a))
-            .order_by(col(Assignment.planned_pickup), col(Assignment.id))
-        ).all()
+        rows = self.history.orders(start - self.th.order_grace_after_s, end + self.th.order_grace_before_s)
         if not rows:
             return Orders.none()
         return Orders(
@@ -255,25 +241,9 @@ class _VehicleRun:
     def _stored_extent(self, window: _Interval) -> bool:
         """Widen ``window`` over stored trips, stops, alerts and use orders overlapping it
         (one round trip to the database)."""
-        parts = []
-        for model, end_col, extra in (
-            (Trip, Trip.ended_at, col(Trip.first_position_id).is_not(None)),
-            (Stop, Stop.ended_at, True),
-            (Alert, Alert.ended_at, col(Alert.kind).in_(ALERT_KINDS)),
-        ):
-            start_col = col(model.started_at)
-            parts.append(
-                select(func.min(start_col), func.max(func.coalesce(end_col, start_col)))
-                .where(model.vehicle_id == self.vid, extra, _sql_overlaps(start_col, end_col, window)))
-        parts.append(
-            select(func.min(Assignment.planned_pickup), func.max(Assignment.planned_dropoff))
-            .join(TripRequest, col(Assignment.request_id) == col(TripRequest.id))
-            .where(Assignment.vehicle_id == self.vid, col(TripRequest.state).in_(USE_STATES),
-                   _sql_overlaps(col(Assignment.planned_pickup), col(Assignment.planned_dropoff), window)))
         grew = False
-        for lo, hi in self.session.execute(union_all(*parts)).all():
-            if lo is not None:
-                grew |= window.cover(_as_utc(lo).timestamp(), _as_utc(hi).timestamp())
+        for lo, hi in self.history.extents(window.start, window.end):
+            grew |= window.cover(lo, hi)
         return grew
 
     def compute(self, start: float, end: float) -> tuple[_Interval, Track, Motion, list[Finding]]:
@@ -283,7 +253,7 @@ class _VehicleRun:
         after = self._neighbour_ts(end, before=False, rank=1)
         window = _Interval((before if before is not None else start) - th.stop_min_duration_s,
                            (after if after is not None else end) + th.stop_min_duration_s)
-        judged_from, judged_until = self._judged_window()
+        judged_from, judged_until = judged_window(self.vehicle, self.shared.tz)
         for _ in range(MAX_WIDENINGS):
             while self._stored_extent(window):
                 pass
@@ -322,17 +292,11 @@ class _VehicleRun:
         alerts that are new or changed."""
         trip_ids = self._store_trips(window, track, motion)
         stop_ids = self._store_stops(window, track, motion)
-        return self._store_alerts(window, findings, trip_ids, stop_ids)
-
-    def _stored(self, model, end_col, window: _Interval, *extra):  # type: ignore[no-untyped-def]
-        return self.session.exec(
-            select(model).where(model.vehicle_id == self.vid,
-                                _sql_overlaps(col(model.started_at), end_col, window), *extra)
-        ).all()
+        newest_s = float(track.t_s[-1]) if len(track) else None
+        return self._store_alerts(window, findings, trip_ids, stop_ids, newest_s)
 
     def _store_trips(self, window: _Interval, track: Track, motion: Motion) -> dict[int, int]:
-        stored = {t.started_at: t for t in self._stored(
-            Trip, Trip.ended_at, window, col(Trip.first_position_id).is_not(None))}
+        stored = {t.started_at: t for t in self.history.trips(window.start, window.end)}
         wanted: dict[datetime, tuple[int, dict[str, Any]]] = {}
         for k in range(motion.trip_count):  # over trips, not fixes
             f, la = int(motion.trip_first[k]), int(motion.trip_last[k])
@@ -347,7 +311,7 @@ class _VehicleRun:
         return self._sync(Trip, stored, wanted)
 
     def _store_stops(self, window: _Interval, track: Track, motion: Motion) -> dict[int, int]:
-        stored = {s.started_at: s for s in self._stored(Stop, Stop.ended_at, window)}
+        stored = {s.started_at: s for s in self.history.stops(window.start, window.end)}
         wanted: dict[datetime, tuple[int, dict[str, Any]]] = {}
         for k in range(motion.stop_count):  # over stops, not fixes
             f, la = int(motion.stop_first[k]), int(motion.stop_last[k])
@@ -384,10 +348,11 @@ class _VehicleRun:
         self.session.flush()
         return {index: row.id for index, row in rows.items()}
 
-    def _store_alerts(self, window: _Interval, findings: list[Finding],
-                      trip_ids: dict[int, int], stop_ids: dict[int, int]) -> list[Alert]:
-        stored = {(a.kind, a.started_at): a for a in self._stored(
-            Alert, Alert.ended_at, window, col(Alert.kind).in_(ALERT_KINDS))}
+    def _store_alerts(self, window: _Interval, findings: list[Finding], trip_ids: dict[int, int],
+                      stop_ids: dict[int, int], newest_s: float | None) -> list[Alert]:
+        """Update, add and delete alerts; an open silence raised by the sweep
+        (``telematics.silence``) stays while no fix after its start is stored."""
+        stored = {(a.kind, a.started_at): a for a in self.history.alerts(window.start, window.end)}
         changed: list[Alert] = []
         seen: set[tuple[str, datetime]] = set()
         for finding in findings:
@@ -421,7 +386,9 @@ class _VehicleRun:
                 self.session.add(alert)
                 changed.append(alert)
         for key, alert in stored.items():
-            if key not in seen and alert.state == AlertState.open:
+            still_silent = (alert.kind == DEVICE_OFFLINE and alert.ended_at is None
+                            and (newest_s is None or _as_utc(alert.started_at).timestamp() >= newest_s))
+            if key not in seen and alert.state == AlertState.open and not still_silent:
                 self.session.delete(alert)
         self.session.flush()
         return changed
@@ -440,13 +407,15 @@ def _items(track: Track, motion: Motion, findings: list[Finding]) -> list[tuple[
     return items
 
 
-def reevaluate(session: Session, windows: dict[int, tuple[datetime, datetime]]) -> list[Alert]:
+def reevaluate(session: Session, windows: dict[int, tuple[datetime, datetime]],
+               inputs: RuleInputs | None = None) -> list[Alert]:
     """Recompute trips, stops and alerts of each vehicle id over its UTC window (widened to
     whole trips, stops, alerts and orders) idempotently, without committing; returns the
-    alerts that are new or changed (to publish)."""
+    alerts that are new or changed (to publish). ``inputs`` (zones, calendar, thresholds) are
+    loaded from the database and the settings when not given."""
     if not windows:
         return []
-    shared = _Shared.load(session, get_settings())
+    shared = inputs or RuleInputs.load(session)
     changed: list[Alert] = []
     for vehicle_id in sorted(windows):
         start, end = windows[vehicle_id]

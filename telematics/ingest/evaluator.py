@@ -15,7 +15,8 @@ stored trips, stops and alerts do not depend on the batching, nothing is lost on
 round after its last point was stored, while the CPU is not saturated: ``fleet ingest`` runs the
 evaluator in a child process (its own MQTT connection) at a lower priority than the storing,
 so that under overload evaluation falls behind (and coalesces more) instead of ingest;
-``fleet replay`` runs it in line after the last batch.
+``fleet replay`` runs it in line after the last batch. After each round the live evaluator
+also sweeps for terminals that stay silent (``telematics.silence``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.sharedctypes import Synchronized
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -41,9 +43,10 @@ from fleet.broker import parse_broker_url
 from fleet.models.common import utcnow
 from fleet.models.operations import AlertPublic
 from fleet.settings import Settings
-from telematics.evaluation import reevaluate
+from telematics.evaluation import RuleInputs, reevaluate
 from telematics.ingest.processes import StopFlag
 from telematics.ingest.storage import DirtyWindow, clear_dirty, dirty_windows
+from telematics.silence import SilenceSweep
 
 log = structlog.get_logger(__name__)
 
@@ -82,6 +85,7 @@ class Evaluator:
         self.engine = engine
         self.settings = settings
         self.sink = sink
+        self.silence = SilenceSweep(settings)
 
     def run_round(self, stop: StopFlag | None = None) -> Round:
         """Evaluate every window dirty at the start of the round, once each (stopping early,
@@ -90,12 +94,13 @@ class Evaluator:
         outcome = Round()
         with Session(self.engine, expire_on_commit=False) as session:
             windows = dirty_windows(session, WINDOWS_PER_ROUND)
+            inputs = RuleInputs.load(session, self.settings) if windows else None
             session.rollback()
             group = VEHICLES_PER_TRANSACTION.get(session.get_bind().dialect.name, 1)
             for first in range(0, len(windows), group):
                 if stop is not None and stop.is_set():
                     break
-                self._evaluate_group(session, windows[first: first + group], outcome)
+                self._evaluate_group(session, windows[first: first + group], outcome, inputs)
         outcome.seconds = time.perf_counter() - started
         return outcome
 
@@ -113,7 +118,19 @@ class Evaluator:
             total.deferred = outcome.deferred
         return total
 
-    def _evaluate_group(self, session: Session, group: list[DirtyWindow], outcome: Round) -> None:
+    def sweep_silent(self, wall_now: datetime | None = None) -> list[dict[str, Any]]:
+        """Raise ``device.offline`` for terminals that stay silent (``telematics.silence``),
+        commit and publish; returns the published alerts."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            alerts = self.silence.run(session, wall_now)
+            session.commit()
+        published = [AlertPublic.model_validate(a, from_attributes=True).model_dump(mode="json") for a in alerts]
+        if published:
+            self.sink(published)
+        return published
+
+    def _evaluate_group(self, session: Session, group: list[DirtyWindow], outcome: Round,
+                        inputs: RuleInputs | None) -> None:
         postgres = session.get_bind().dialect.name == "postgresql"
         mine: list[DirtyWindow] = []
         for window in group:
@@ -125,7 +142,7 @@ class Evaluator:
                 continue
             mine.append(window)
         try:
-            alerts = reevaluate(session, {w.vehicle_id: (w.start_at, w.end_at) for w in mine})
+            alerts = reevaluate(session, {w.vehicle_id: (w.start_at, w.end_at) for w in mine}, inputs)
             published = [
                 AlertPublic.model_validate(alert, from_attributes=True).model_dump(mode="json")
                 for alert in alerts
@@ -155,6 +172,7 @@ class Evaluator:
             started = time.monotonic()
             try:
                 outcome = self.run_round(stop)
+                outcome.alerts += self.sweep_silent()
             except sa_exc.SQLAlchemyError as error:
                 log.warning("evaluation_database_error", error=str(error).splitlines()[0])
                 stop.wait(RETRY_S)

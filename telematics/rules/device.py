@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from telematics.motion import Motion
-from telematics.rules.context import Thresholds, VehicleContext
+from telematics.rules.context import Place, Thresholds, VehicleContext
 from telematics.rules.findings import DEVICE_OFFLINE, Finding, position_range, rounded
 from telematics.rules.intervals import runs
 from telematics.rules.parking import at_site
@@ -43,3 +43,18 @@ def offline(track: Track, motion: Motion, ctx: VehicleContext, th: Thresholds) -
             float(track.lon[f]), "critical",
             {**position_range(track, f, la), "reason": "tamper", "alarms": flags}, {}))
     return findings
+
+
+def still_silent(last_s: float, lat: float, lon: float, position_id: int, clock_s: float,
+                 site: Place | None, th: Thresholds) -> Finding | None:
+    """A terminal whose newest fix (at ``last_s``, epoch s) is more than ``offline_after_s``
+    older than the fleet's clock ``clock_s`` while that fix lies away from the designated site:
+    an open silence, starting at that fix (the same identity as the gap finding that
+    ``offline`` makes once the terminal reports again, so that alert is then closed in place)."""
+    silent_s = clock_s - last_s
+    if silent_s <= th.offline_after_s or at_site(np.array([lat]), np.array([lon]), site, th.site_tolerance_m)[0]:
+        return None
+    return Finding(DEVICE_OFFLINE, last_s, last_s, lat, lon, "warning",
+                   {"first_position_id": position_id, "last_position_id": position_id, "position_count": 1,
+                    "reason": "silent", "ongoing": True, "silent_s_at_detection": rounded(silent_s)},
+                   th.as_evidence("offline_after_s", "site_tolerance_m"))

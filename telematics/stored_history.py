@@ -1,0 +1,130 @@
+"""Reads of one vehicle's stored history for re-evaluation: fixes, alarm flags, orders, and
+the trips, stops and alerts overlapping a window.
+
+The statements are built once with bound parameters (``vid``, and UTC ``lo``/``hi``/``at``)
+rather than per call: the evaluator runs them for every dirty vehicle of every round, and
+building the expressions cost more than running them. An item overlaps [lo, hi) when it
+starts inside it, or spans into it (an open item counts from its start).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, or_, union_all
+from sqlmodel import Session, col, select
+
+from fleet.models import Alert, Assignment, Position, RequestState, Trip, TripRequest
+from fleet.models.common import UTCDateTime
+from fleet.models.device import DeviceState
+from fleet.models.telemetry import Stop
+from telematics.rules.findings import ALERT_KINDS
+
+#: Requests whose assignment covers the trip itself (no_order, out_of_area, route deviation).
+USE_STATES = (RequestState.assigned, RequestState.in_progress, RequestState.completed)
+#: Requests that cover movement outside working time.
+HOURS_STATES = (RequestState.approved, RequestState.planned, *USE_STATES)
+
+_VID = bindparam("vid")
+_LO = bindparam("lo", type_=UTCDateTime())
+_HI = bindparam("hi", type_=UTCDateTime())
+_AT = bindparam("at", type_=UTCDateTime())
+
+
+def _overlapping(start_col, end_col):  # type: ignore[no-untyped-def]
+    return (start_col < _HI) & or_(func.coalesce(end_col, start_col) > _LO, start_col >= _LO)
+
+
+_TS = col(Position.ts)
+_FIXES_BEFORE = select(Position.ts).where(Position.vehicle_id == _VID, _TS < _AT).order_by(_TS.desc()).limit(2)
+_FIXES_AFTER = select(Position.ts).where(Position.vehicle_id == _VID, _TS > _AT).order_by(_TS).limit(2)
+_FIXES = (
+    select(Position.id, Position.ts, Position.lat, Position.lon, Position.speed_kmh, Position.ignition)
+    .where(Position.vehicle_id == _VID, _TS >= _LO, _TS <= _HI)
+    .order_by(_TS)
+)
+_ALARMS = select(DeviceState.last_position_at, DeviceState.power_cut, DeviceState.antenna_cut).where(
+    DeviceState.vehicle_id == _VID, col(DeviceState.last_position_at).is_not(None),
+    or_(col(DeviceState.power_cut), col(DeviceState.antenna_cut)))
+_ORDERS = (
+    select(Assignment, TripRequest)
+    .join(TripRequest, col(Assignment.request_id) == col(TripRequest.id))
+    .where(Assignment.vehicle_id == _VID, col(TripRequest.state).in_(HOURS_STATES),
+           col(Assignment.planned_pickup) <= _HI, col(Assignment.planned_dropoff) >= _LO)
+    .order_by(col(Assignment.planned_pickup), col(Assignment.id))
+)
+_TRIPS = select(Trip).where(Trip.vehicle_id == _VID, col(Trip.first_position_id).is_not(None),
+                            _overlapping(col(Trip.started_at), col(Trip.ended_at)))
+_STOPS = select(Stop).where(Stop.vehicle_id == _VID, _overlapping(col(Stop.started_at), col(Stop.ended_at)))
+_ALERTS = select(Alert).where(Alert.vehicle_id == _VID, col(Alert.kind).in_(ALERT_KINDS),
+                              _overlapping(col(Alert.started_at), col(Alert.ended_at)))
+
+
+def _extent_of(statement) -> Any:  # type: ignore[no-untyped-def]
+    """(earliest start, latest end) of what ``statement`` selects."""
+    model = statement.column_descriptions[0]["entity"]
+    start, end = col(model.started_at), col(model.ended_at)
+    return (select(func.min(start), func.max(func.coalesce(end, start)))
+            .where(*statement.whereclause.clauses))
+
+
+_EXTENT = union_all(
+    _extent_of(_TRIPS), _extent_of(_STOPS), _extent_of(_ALERTS),
+    select(func.min(Assignment.planned_pickup), func.max(Assignment.planned_dropoff))
+    .join(TripRequest, col(Assignment.request_id) == col(TripRequest.id))
+    .where(Assignment.vehicle_id == _VID, col(TripRequest.state).in_(USE_STATES),
+           _overlapping(col(Assignment.planned_pickup), col(Assignment.planned_dropoff))),
+)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def ts(seconds: float) -> datetime:
+    """Epoch seconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+class StoredHistory:
+    """One vehicle's stored history; times in and out are epoch seconds (UTC)."""
+
+    def __init__(self, session: Session, vehicle_id: int) -> None:
+        self.session = session
+        self.vid = vehicle_id
+
+    def neighbours(self, at: float, before: bool) -> list[float]:
+        """Event times of the (up to) two stored fixes nearest to ``at``, strictly before or
+        after it, nearest first."""
+        statement = _FIXES_BEFORE if before else _FIXES_AFTER
+        return [_utc(t).timestamp() for t in self.session.exec(statement, params={"vid": self.vid, "at": ts(at)})]
+
+    def fixes(self, lo: float, hi: float) -> list[tuple[Any, ...]]:
+        """(id, ts, lat, lon, speed_kmh, ignition) of every fix in [lo, hi], in event time."""
+        return list(self.session.exec(_FIXES, params={"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}))
+
+    def alarms(self) -> list[tuple[float, bool, bool]]:
+        """(fix time, power_cut, antenna_cut) of the vehicle's terminals whose newest fix
+        carried an alarm."""
+        return [(_utc(at).timestamp(), bool(power), bool(antenna))
+                for at, power, antenna in self.session.exec(_ALARMS, params={"vid": self.vid})]
+
+    def orders(self, lo: float, hi: float) -> list[tuple[Assignment, TripRequest]]:
+        """Assignments of requests approved or later planned to overlap [lo, hi]."""
+        return list(self.session.exec(_ORDERS, params={"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}))
+
+    def extents(self, lo: float, hi: float) -> list[tuple[float, float]]:
+        """(start, end) spans of the stored trips, stops, alerts and use orders overlapping
+        [lo, hi), one per kind of item that has any (one round trip)."""
+        rows = self.session.execute(_EXTENT, {"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}).all()
+        return [(_utc(a).timestamp(), _utc(b).timestamp()) for a, b in rows if a is not None]
+
+    def trips(self, lo: float, hi: float) -> list[Trip]:
+        return list(self.session.exec(_TRIPS, params={"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}))
+
+    def stops(self, lo: float, hi: float) -> list[Stop]:
+        return list(self.session.exec(_STOPS, params={"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}))
+
+    def alerts(self, lo: float, hi: float) -> list[Alert]:
+        return list(self.session.exec(_ALERTS, params={"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}))
