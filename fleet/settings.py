@@ -152,6 +152,15 @@ class Settings(BaseSettings):
     order_grace_after_min: float = Field(
         30, ge=0, le=720, description="Rules: a trip this long after an order's planned drop-off is still covered, minutes."
     )
+    order_match_radius_m: float = Field(
+        500, gt=0, le=5000,
+        description="Rules: a car this close to an order's pickup (and later its destination) is serving it, metres.",
+    )
+    order_overrun_max_min: float = Field(
+        60, ge=0, le=720,
+        description="Rules: an order served late covers the ride until the car reaches the destination, "
+                    "at most this long after the planned drop-off, minutes.",
+    )
     private_use_min_s: float = Field(
         120, ge=0, description="Rules: least uncovered movement that counts as private use (no order, off hours), seconds."
     )

@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--mqtt-url", help="external broker, e.g. mqtt://127.0.0.1:1883 (default: embedded)")
     parser.add_argument("--speed", type=float, help="simulated seconds per wall second")
     parser.add_argument("--requests", type=int, help="requests in the day")
+    parser.add_argument("--data-dir", type=Path,
+                        help="keep the platform's data folder here (SQLite database, logs) to inspect afterwards "
+                             "(default: a temp folder, removed)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     configure_logging("WARNING", False)
@@ -38,7 +41,12 @@ def main(argv: list[str] | None = None) -> dict:
     if args.requests:
         scenario = replace(scenario, requests=args.requests)
     with tempfile.TemporaryDirectory(prefix="fleet-sim-") as folder:
-        config = PlatformConfig(Path(folder), database_url=args.database_url, mqtt_url=args.mqtt_url)
+        data_dir = args.data_dir or Path(folder)
+        if args.data_dir is not None:
+            if args.data_dir.exists() and any(args.data_dir.iterdir()):
+                parser.error(f"--data-dir: {args.data_dir} is not empty")
+            args.data_dir.mkdir(parents=True, exist_ok=True)
+        config = PlatformConfig(data_dir, database_url=args.database_url, mqtt_url=args.mqtt_url)
         with running_platform(config) as platform:
             data = run_scenario(platform, scenario, progress=not args.no_progress)
     report = write_report(data, args.out)

@@ -383,8 +383,10 @@ def play(platform: Platform, scenario: Scenario, timelines: dict[int, Timeline],
         idle_checks = 0
         while time.monotonic() - drain0 < DRAIN_LIMIT_S:
             pending = platform.ingest_metric("fleet_ingest_pending_messages")
+            dirty = platform.ingest_metric("fleet_ingest_evaluation_pending_vehicles")
             quiet = time.monotonic() - listener.last_event_wall
-            idle_checks = idle_checks + 1 if (pending is None or pending <= 0) else 0
+            done = (pending is None or pending <= 0) and (dirty is None or dirty <= 0)
+            idle_checks = idle_checks + 1 if done else 0
             if idle_checks >= 3 and quiet > DRAIN_QUIET_S:
                 break
             time.sleep(1)

@@ -4,8 +4,9 @@ result never depends on the order in which the fixes arrived.
 
 The window is widened until it is closed: every stored or recomputed trip, stop or alert that
 overlaps it lies inside it, and so does every order running in it. Fixes are loaded with
-enough context around it (the longest rule duration, and two fixes beyond each edge) for the
-motion split and the rules to judge its inside exactly as a run over the whole history would.
+enough context around it (at least the longest rule duration, and two fixes beyond each edge)
+for the motion split and the rules to judge its inside exactly as a run over the whole history
+would.
 Stored rows are matched by identity (vehicle + start, and kind for alerts) and updated in place,
 so ids stay stable and an alert's review state survives; stale open alerts are deleted.
 """
@@ -47,7 +48,8 @@ from telematics.stored_history import USE_STATES, StoredHistory
 
 log = structlog.get_logger(__name__)
 
-MAX_WIDENINGS = 25
+#: Passes before a window that keeps growing is given up (logged); the margin doubles each pass.
+MAX_WIDENINGS = 16
 
 
 def thresholds_from(settings: Settings) -> Thresholds:
@@ -61,6 +63,8 @@ def thresholds_from(settings: Settings) -> Thresholds:
         stop_min_duration_s=settings.stop_min_duration_s,
         order_grace_before_s=settings.order_grace_before_min * 60,
         order_grace_after_s=settings.order_grace_after_min * 60,
+        order_match_radius_m=settings.order_match_radius_m,
+        order_overrun_max_s=settings.order_overrun_max_min * 60,
         private_use_min_s=settings.private_use_min_s,
         work_start_s=seconds(settings.work_start),
         work_end_s=seconds(settings.work_end),
@@ -221,7 +225,9 @@ class _VehicleRun:
                      np.array(speed, float), np.array(ignition, bool), power_cut, antenna_cut)
 
     def _orders(self, start: float, end: float) -> Orders:
-        rows = self.history.orders(start - self.th.order_grace_after_s, end + self.th.order_grace_before_s)
+        th = self.th
+        rows = self.history.orders(start - th.order_grace_after_s - th.order_overrun_max_s,
+                                   end + th.order_grace_before_s)
         if not rows:
             return Orders.none()
         return Orders(
@@ -242,7 +248,7 @@ class _VehicleRun:
         """Widen ``window`` over stored trips, stops, alerts and use orders overlapping it
         (one round trip to the database)."""
         grew = False
-        for lo, hi in self.history.extents(window.start, window.end):
+        for lo, hi in self.history.extents(window.start, window.end, self.th.order_overrun_max_s):
             grew |= window.cover(lo, hi)
         return grew
 
@@ -254,13 +260,16 @@ class _VehicleRun:
         window = _Interval((before if before is not None else start) - th.stop_min_duration_s,
                            (after if after is not None else end) + th.stop_min_duration_s)
         judged_from, judged_until = judged_window(self.vehicle, self.shared.tz)
-        for _ in range(MAX_WIDENINGS):
+        for attempt in range(MAX_WIDENINGS):
             while self._stored_extent(window):
                 pass
             lo2 = self._neighbour_ts(window.start, before=True, rank=2)
             hi2 = self._neighbour_ts(window.end, before=False, rank=2)
-            load_start = min(window.start, lo2 if lo2 is not None else window.start) - th.context_s
-            load_end = max(window.end, hi2 if hi2 is not None else window.end) + th.context_s
+            # The margin doubles on each pass: an item running past the loaded fixes (a car
+            # parked all night, seen in a window from the evening) is covered in a few passes.
+            margin_s = th.context_s * 2 ** attempt
+            load_start = min(window.start, lo2 if lo2 is not None else window.start) - margin_s
+            load_end = max(window.end, hi2 if hi2 is not None else window.end) + margin_s
             track = self._track(load_start, load_end)
             motion = split_motion(track, th.stop_radius_m, th.stop_min_duration_s)
             ctx = VehicleContext(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, union_all
+from sqlalchemy import bindparam, func, literal, or_, union_all
 from sqlmodel import Session, col, select
 
 from fleet.models import Alert, Assignment, Position, RequestState, Trip, TripRequest
@@ -62,19 +62,22 @@ _ALERTS = select(Alert).where(Alert.vehicle_id == _VID, col(Alert.kind).in_(ALER
 
 
 def _extent_of(statement) -> Any:  # type: ignore[no-untyped-def]
-    """(earliest start, latest end) of what ``statement`` selects."""
+    """(False, earliest start, latest end) of what ``statement`` selects."""
     model = statement.column_descriptions[0]["entity"]
     start, end = col(model.started_at), col(model.ended_at)
-    return (select(func.min(start), func.max(func.coalesce(end, start)))
+    return (select(literal(False), func.min(start), func.max(func.coalesce(end, start)))
             .where(*statement.whereclause.clauses))
 
 
+#: Use orders overlap when their planned span, stretched by the longest overrun, does: their
+#: planned drop-off is compared with ``olo`` (``lo`` less that overrun).
 _EXTENT = union_all(
     _extent_of(_TRIPS), _extent_of(_STOPS), _extent_of(_ALERTS),
-    select(func.min(Assignment.planned_pickup), func.max(Assignment.planned_dropoff))
+    select(literal(True), func.min(Assignment.planned_pickup), func.max(Assignment.planned_dropoff))
     .join(TripRequest, col(Assignment.request_id) == col(TripRequest.id))
     .where(Assignment.vehicle_id == _VID, col(TripRequest.state).in_(USE_STATES),
-           _overlapping(col(Assignment.planned_pickup), col(Assignment.planned_dropoff))),
+           col(Assignment.planned_pickup) < _HI,
+           col(Assignment.planned_dropoff) > bindparam("olo", type_=UTCDateTime())),
 )
 
 
@@ -114,11 +117,13 @@ class StoredHistory:
         """Assignments of requests approved or later planned to overlap [lo, hi]."""
         return list(self.session.exec(_ORDERS, params={"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}))
 
-    def extents(self, lo: float, hi: float) -> list[tuple[float, float]]:
-        """(start, end) spans of the stored trips, stops, alerts and use orders overlapping
-        [lo, hi), one per kind of item that has any (one round trip)."""
-        rows = self.session.execute(_EXTENT, {"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}).all()
-        return [(_utc(a).timestamp(), _utc(b).timestamp()) for a, b in rows if a is not None]
+    def extents(self, lo: float, hi: float, order_overrun_s: float) -> list[tuple[float, float]]:
+        """(start, end) spans of the stored trips, stops and alerts overlapping [lo, hi), and
+        of the use orders whose span stretched by ``order_overrun_s`` past the planned drop-off
+        does (that stretch included), one per kind of item that has any (one round trip)."""
+        params = {"vid": self.vid, "lo": ts(lo), "hi": ts(hi), "olo": ts(lo - order_overrun_s)}
+        return [(_utc(a).timestamp(), _utc(b).timestamp() + (order_overrun_s if is_order else 0.0))
+                for is_order, a, b in self.session.execute(_EXTENT, params).all() if a is not None]
 
     def trips(self, lo: float, hi: float) -> list[Trip]:
         return list(self.session.exec(_TRIPS, params={"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}))

@@ -21,6 +21,8 @@ class Thresholds:
     stop_min_duration_s: float = 180.0
     order_grace_before_s: float = 1800.0
     order_grace_after_s: float = 1800.0
+    order_match_radius_m: float = 500.0
+    order_overrun_max_s: float = 3600.0
     private_use_min_s: float = 120.0
     work_start_s: float = 8 * 3600.0
     work_end_s: float = 18 * 3600.0
@@ -67,11 +69,18 @@ class Orders:
     destination_lat: np.ndarray
     destination_lon: np.ndarray
     round_trip: np.ndarray  # bool: the car waits and brings the party back
+    #: When the ride itself began (the car seen at the pickup), epoch s; None: the planned pickup.
+    ride_start_s: np.ndarray | None = None
 
     @classmethod
     def none(cls) -> Orders:
         z, b, i = np.zeros(0), np.zeros(0, bool), np.zeros(0, np.int64)
         return cls(i, z, z, b, b, z, z, z, z, b)
+
+    @property
+    def ride_from_s(self) -> np.ndarray:
+        """When each order's ride began: seen at the pickup, else the planned pickup, epoch s."""
+        return self.start_s if self.ride_start_s is None else self.ride_start_s
 
     def __len__(self) -> int:
         return len(self.request_id)

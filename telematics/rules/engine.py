@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telematics.motion import Motion
 from telematics.rules.context import Thresholds, VehicleContext
 from telematics.rules.device import offline
@@ -13,6 +15,7 @@ from telematics.rules.private_use import (
     out_of_area,
     route_deviation,
 )
+from telematics.rules.service import as_served
 from telematics.rules.speeding import speeding
 from telematics.rules.track import Track
 
@@ -22,7 +25,9 @@ RULES = (no_order, off_hours, out_of_area, route_deviation, off_site_overnight, 
 
 def evaluate(track: Track, motion: Motion, ctx: VehicleContext, th: Thresholds) -> list[Finding]:
     """All findings for one vehicle, one per kind and start time (findings of one kind that
-    start together are merged), leaving out what falls outside a leased car's lease window."""
+    start together are merged), leaving out what falls outside a leased car's lease window.
+    Orders are judged as the track shows them served (``telematics.rules.service``)."""
+    ctx = replace(ctx, orders=as_served(track, ctx.orders, th))
     merged: dict[tuple[str, float], Finding] = {}
     for rule in RULES:
         for finding in rule(track, motion, ctx, th):

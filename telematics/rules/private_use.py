@@ -34,7 +34,8 @@ def no_order(track: Track, motion: Motion, ctx: VehicleContext, th: Thresholds) 
     ws, we = ctx.orders.windows(ctx.orders.use, th.order_grace_before_s, th.order_grace_after_s)
     uncovered, _, _ = uncovered_span(track.t_s[first], track.t_s[last], ws, we)
     hit = uncovered >= th.private_use_min_s
-    names = ("order_grace_before_s", "order_grace_after_s", "private_use_min_s", "stop_radius_m")
+    names = ("order_grace_before_s", "order_grace_after_s", "order_match_radius_m", "order_overrun_max_s",
+             "private_use_min_s", "stop_radius_m")
     return [
         Finding(NO_ORDER, float(track.t_s[f]), float(track.t_s[la]), float(track.lat[f]),
                 float(track.lon[f]), "warning",
@@ -64,7 +65,7 @@ def off_hours(track: Track, motion: Motion, ctx: VehicleContext, th: Thresholds)
     uncovered, span_first, span_last = uncovered_span(track.t_s[first], track.t_s[last], ws, we)
     hit = uncovered >= th.private_use_min_s
     names = ("work_start_s", "work_end_s", "order_grace_before_s", "order_grace_after_s",
-             "private_use_min_s")
+             "order_match_radius_m", "order_overrun_max_s", "private_use_min_s")
     return [
         Finding(OFF_HOURS, float(a), float(b), float(track.lat[f]), float(track.lon[f]), "warning",
                 {**position_range(track, f, la), "uncovered_s": rounded(u),
@@ -90,7 +91,8 @@ def out_of_area(track: Track, motion: Motion, ctx: VehicleContext, th: Threshold
     ws, we = orders.windows(away, th.order_grace_before_s, th.order_grace_after_s)
     uncovered, _, _ = uncovered_span(track.t_s[run_first], track.t_s[run_last], ws, we)
     hit = uncovered >= th.out_of_area_min_s
-    names = ("out_of_area_min_s", "order_grace_before_s", "order_grace_after_s")
+    names = ("out_of_area_min_s", "order_grace_before_s", "order_grace_after_s", "order_match_radius_m",
+             "order_overrun_max_s")
     return [
         Finding(OUT_OF_AREA, float(track.t_s[f]), float(track.t_s[la]), float(track.lat[f]),
                 float(track.lon[f]), "warning",
@@ -113,17 +115,18 @@ def _distance_to_route_m(x: np.ndarray, y: np.ndarray, rx: np.ndarray, ry: np.nd
 
 
 def route_deviation(track: Track, motion: Motion, ctx: VehicleContext, th: Thresholds) -> list[Finding]:
-    """During an order (planned pickup to drop-off): straying beyond the corridor around the
+    """During an order's ride (from the pickup to the drop-off, as served): straying beyond the corridor around the
     route (straight legs origin -> destination, and back for a round trip) for at least
     ``route_deviation_min_s``, or driving more than ``route_excess_share`` above the planned
     distance (straight-line route length x ``route_detour_factor``)."""
     findings: list[Finding] = []
     orders = ctx.orders
     frame = LocalFrame.around(track.lat)
-    names = ("route_corridor_m", "route_deviation_min_s", "route_excess_share", "route_detour_factor")
+    names = ("route_corridor_m", "route_deviation_min_s", "route_excess_share", "route_detour_factor",
+             "order_match_radius_m", "order_overrun_max_s")
     steps = np.concatenate((track.step_m(), [0.0])) if len(track) else np.zeros(0)
     for k in np.flatnonzero(orders.use):  # over the vehicle's orders, not over fixes
-        lo = int(np.searchsorted(track.t_s, orders.start_s[k], side="left"))
+        lo = int(np.searchsorted(track.t_s, orders.ride_from_s[k], side="left"))
         hi = int(np.searchsorted(track.t_s, orders.end_s[k], side="right")) - 1
         if hi - lo < 1:
             continue

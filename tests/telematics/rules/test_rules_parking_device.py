@@ -18,9 +18,12 @@ from rule_traces import (
     feed,
     local,
 )
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from fleet.models import Position
 from fleet.models.device import DeviceState
+from fleet.models.telemetry import Stop
+from telematics.evaluation import reevaluate
 
 WORKDAY = date(2026, 12, 1)
 
@@ -118,3 +121,16 @@ def test_brief_spike_above_the_limit_is_not_speeding(session, world) -> None:
     trace.fixes[-9]["speed_kmh"] = 135.0
     feed(session, world.ids["car"], trace.then_park(10).fixes)
     assert alerts(session, world.ids["car"], "speeding") == []
+
+
+def test_a_window_early_in_a_long_stop_stores_the_whole_stop(session: Session, world) -> None:
+    """Fixes of a 12-hour stop are all stored; evaluating only its first minutes (an evaluator
+    running behind) still stores the one stop whole, not a piece of it."""
+    trace = Trace().park(TOWN, local(WORKDAY, 9), 5).drive(DEPOT, 15).then_park(12 * 60)
+    car = world.ids["car"]
+    session.add_all([Position(vehicle_id=car, **fix) for fix in trace.fixes])
+    session.commit()
+    reevaluate(session, {car: (local(WORKDAY, 9, 20), local(WORKDAY, 9, 30))})
+    session.commit()
+    stops = session.exec(select(Stop).where(Stop.vehicle_id == car).order_by(Stop.started_at)).all()
+    assert stops[-1].ended_at == trace.end and stops[-1].duration_s >= 12 * 3600

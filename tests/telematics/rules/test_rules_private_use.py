@@ -63,6 +63,35 @@ def test_grace_window_covers_an_early_start_but_not_a_late_return(session, world
     assert len(found) == 1 and found[0].started_at > local(WORKDAY, 11)
 
 
+def test_a_late_running_order_still_covers_its_ride(session, world) -> None:
+    """Planned 10:00-10:30; the car, held up, leaves the pickup at 10:50, reaches town at
+    11:10 and is back at 11:35: an official trip served late, not private use."""
+    add_order(session, world, world.ids["car"], local(WORKDAY, 10), local(WORKDAY, 10, 30))
+    trace = Trace().park(DEPOT, local(WORKDAY, 9, 40), 70).drive(TOWN, 20).then_park(10)
+    trace.drive(DEPOT, 15).then_park(20)
+    feed(session, world.ids["car"], trace.fixes)
+    assert kinds(session, world.ids["car"]) == set()
+
+
+def test_a_pickup_reached_after_the_planned_drop_off_covers_nothing(session, world) -> None:
+    # planned 10:00-10:30 from town; the car only sets off for town at 11:00
+    add_order(session, world, world.ids["car"], local(WORKDAY, 10), local(WORKDAY, 10, 30), origin=TOWN,
+              destination=DEPOT)
+    trace = Trace().park(DEPOT, local(WORKDAY, 9, 30), 90).drive(TOWN, 15).then_park(20)
+    feed(session, world.ids["car"], trace.fixes)
+    found = alerts(session, world.ids["car"], "private_use.no_order")
+    assert len(found) == 1 and found[0].thresholds["order_match_radius_m"] == 500
+
+
+def test_a_late_order_covers_at_most_the_overrun(session, world) -> None:
+    # planned 10:00-10:30; reaching the destination at 12:15 is beyond the 60-minute overrun
+    add_order(session, world, world.ids["car"], local(WORKDAY, 10), local(WORKDAY, 10, 30))
+    trace = Trace().park(DEPOT, local(WORKDAY, 9, 30), 150).drive(TOWN, 15).then_park(20)
+    feed(session, world.ids["car"], trace.fixes)
+    found = alerts(session, world.ids["car"], "private_use.no_order")
+    assert len(found) == 1 and found[0].started_at >= local(WORKDAY, 11, 59)
+
+
 def evening_trip(day: date, hh: int) -> Trace:
     trace = Trace().park(DEPOT, local(day, hh) - timedelta(minutes=10), 10)
     return trace.drive(TOWN, 15).then_park(20)
