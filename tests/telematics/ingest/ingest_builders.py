@@ -20,8 +20,10 @@ from fleet.models import Organisation, Position, Vehicle
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Lianyungang
 
 
-def add_cars(engine: Engine, count: int) -> dict[str, int]:
-    """``count`` pool cars carrying devices ``dev-0000``...; returns device id -> vehicle id."""
+def add_cars(engine: Engine, count: int, prefix: str = "dev") -> dict[str, int]:
+    """``count`` pool cars carrying devices ``<prefix>-0000``...; returns device id -> vehicle
+    id. Tests on a broker other runs share use a prefix of their own, since every worker
+    subscribed there receives every vehicle's topic."""
     with Session(engine) as session:
         city = Organisation(name="连云港市", code="320700", level="city")
         session.add(city)
@@ -32,11 +34,11 @@ def add_cars(engine: Engine, count: int) -> dict[str, int]:
             vehicle = Vehicle(
                 plate=f"苏G{i:05d}", vin=f"LSVAA4180E{i:07d}", org_id=city.id, vehicle_class="sedan",
                 seats=5, energy="petrol", emission_standard="china6", purchase_date=date(2020, 5, 1),
-                purchase_price_cny=150000, gps_device_id=f"dev-{i:04d}",
+                purchase_price_cny=150000, gps_device_id=f"{prefix}-{i:04d}",
             )
             session.add(vehicle)
             session.flush()
-            devices[f"dev-{i:04d}"] = vehicle.id
+            devices[f"{prefix}-{i:04d}"] = vehicle.id
         session.commit()
     return devices
 

@@ -58,16 +58,17 @@ def client_id() -> str:
 
 
 def test_worker_stores_refuses_and_survives_a_kill(engine, db_url, mqtt_url, client_id):
-    add_cars(engine, 3)
+    devices = add_cars(engine, 3, prefix=client_id)
+    dev = list(devices)
     listener = Client(mqtt_url, subscribe=(topics.INGEST_REJECTED, topics.EVENTS_POSITIONS))
     worker = _worker(db_url, mqtt_url, client_id)
     try:
         publisher = Client(mqtt_url)
-        tracks = {d: drive(d, T0, 120, 5) for d in ("dev-0000", "dev-0001", "dev-0002")}
+        tracks = {d: drive(d, T0, 120, 5) for d in devices}
         # A bad point among good ones, an unknown device, malformed JSON.
-        publisher.publish(topics.gps_topic("dev-0000"), [fix("dev-0000", T0 - timedelta(hours=2)), {"device_id": "dev-0000"}])
+        publisher.publish(topics.gps_topic(dev[0]), [fix(dev[0], T0 - timedelta(hours=2)), {"device_id": dev[0]}])
         publisher.publish(topics.gps_topic("ghost"), fix("ghost", T0))
-        publisher.publish(topics.gps_topic("dev-0001"), b"{oops")
+        publisher.publish(topics.gps_topic(dev[1]), b"{oops")
         assert wait_for(lambda: count_positions(engine) == 1, 30)
         for i in range(60):
             for device, track in tracks.items():
@@ -93,14 +94,15 @@ def test_worker_stores_refuses_and_survives_a_kill(engine, db_url, mqtt_url, cli
 def test_a_database_outage_is_retried_without_loss(engine, db_url, mqtt_url, client_id):
     if not db_url.startswith("postgresql"):
         pytest.skip("the outage is staged on PostgreSQL")
-    add_cars(engine, 1)
+    devices = add_cars(engine, 1, prefix=client_id)
+    dev = list(devices)
     database = engine.url.database
     admin = make_engine(engine.url.set(database="postgres").render_as_string(hide_password=False))
     worker = _worker(db_url, mqtt_url, client_id)
     publisher = Client(mqtt_url)
     try:
-        track = drive("dev-0000", T0, 100, 5)
-        publisher.publish(topics.gps_topic("dev-0000"), track[:10])
+        track = drive(dev[0], T0, 100, 5)
+        publisher.publish(topics.gps_topic(dev[0]), track[:10])
         assert wait_for(lambda: count_positions(engine) == 10, 30)
         engine.dispose()
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -108,7 +110,7 @@ def test_a_database_outage_is_retried_without_loss(engine, db_url, mqtt_url, cli
             conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"), {"d": database})
         try:
             for i in range(1, 10):
-                publisher.publish(topics.gps_topic("dev-0000"), track[10 * i: 10 * i + 10])
+                publisher.publish(topics.gps_topic(dev[0]), track[10 * i: 10 * i + 10])
             wait_for(lambda: False, 3)
         finally:
             with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -121,23 +123,24 @@ def test_a_database_outage_is_retried_without_loss(engine, db_url, mqtt_url, cli
 
 
 def test_an_alert_found_by_the_evaluator_is_published(engine, db_url, mqtt_url, client_id):
-    devices = add_cars(engine, 1)
+    devices = add_cars(engine, 1, prefix=client_id)
+    dev = list(devices)
     listener = Client(mqtt_url, subscribe=(topics.EVENTS_ALERTS,))
     worker = _worker(db_url, mqtt_url, client_id)
     publisher = Client(mqtt_url)
     try:
         # A 15-minute drive on a Monday morning with no trip request: private use.
-        track = drive("dev-0000", T0, 90, 10)
+        track = drive(dev[0], T0, 90, 10)
         for i in range(0, 90, 15):
-            publisher.publish(topics.gps_topic("dev-0000"), track[i: i + 15])
-        parked = [fix("dev-0000", T0 + timedelta(seconds=900 + 30 * i), lon=track[-1]["lon"], speed_kmh=0.0,
+            publisher.publish(topics.gps_topic(dev[0]), track[i: i + 15])
+        parked = [fix(dev[0], T0 + timedelta(seconds=900 + 30 * i), lon=track[-1]["lon"], speed_kmh=0.0,
                       ignition=False) for i in range(20)]
-        publisher.publish(topics.gps_topic("dev-0000"), parked)
+        publisher.publish(topics.gps_topic(dev[0]), parked)
         stored_at = time.monotonic()
         assert wait_for(lambda: count_positions(engine) == 110, 30)
 
         def private_use() -> list[dict]:  # the broker is shared: other tests' alerts pass by
-            return [a for a in listener.on(topics.EVENTS_ALERTS) if a["vehicle_id"] == devices["dev-0000"]
+            return [a for a in listener.on(topics.EVENTS_ALERTS) if a["vehicle_id"] == devices[dev[0]]
                     and (a["kind"], a["started_at"]) == ("private_use.no_order", "2026-11-23T01:00:00Z")]
 
         assert wait_for(private_use, 30), listener.on(topics.EVENTS_ALERTS)
