@@ -36,6 +36,7 @@ from fleet.models import (
     Zone,
     ZoneKind,
 )
+from fleet.models.operations import ALARM_ANTENNA_CUT, ALARM_POWER_CUT
 from fleet.models.telemetry import SpeedZone, Stop
 from fleet.settings import Settings, get_settings
 from fleet.working_calendar import WorkingCalendar
@@ -214,15 +215,12 @@ class _VehicleRun:
         rows = self.history.fixes(start, end)
         if not rows:
             return Track.empty()
-        ids, ts, lat, lon, speed, ignition = zip(*rows, strict=True)
+        ids, ts, lat, lon, speed, ignition, alarms = zip(*rows, strict=True)
         t_s = np.array([_as_utc(t).timestamp() for t in ts])
-        power_cut, antenna_cut = np.zeros(len(t_s), bool), np.zeros(len(t_s), bool)
-        for at, power, antenna in self.history.alarms():
-            hit = t_s == at
-            power_cut |= hit & power
-            antenna_cut |= hit & antenna
+        flags = np.array(alarms, dtype=np.int64)
         return Track(np.array(ids, dtype=np.int64), t_s, np.array(lat, float), np.array(lon, float),
-                     np.array(speed, float), np.array(ignition, bool), power_cut, antenna_cut)
+                     np.array(speed, float), np.array(ignition, bool), (flags & ALARM_POWER_CUT) > 0,
+                     (flags & ALARM_ANTENNA_CUT) > 0)
 
     def _orders(self, start: float, end: float) -> Orders:
         th = self.th

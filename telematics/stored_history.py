@@ -1,4 +1,4 @@
-"""Reads of one vehicle's stored history for re-evaluation: fixes, alarm flags, orders, and
+"""Reads of one vehicle's stored history for re-evaluation: fixes, orders, and
 the trips, stops and alerts overlapping a window.
 
 The statements are built once with bound parameters (``vid``, and UTC ``lo``/``hi``/``at``)
@@ -17,7 +17,6 @@ from sqlmodel import Session, col, select
 
 from fleet.models import Alert, Assignment, Position, RequestState, Trip, TripRequest
 from fleet.models.common import UTCDateTime
-from fleet.models.device import DeviceState
 from fleet.models.telemetry import Stop
 from telematics.rules.findings import ALERT_KINDS
 
@@ -40,13 +39,11 @@ _TS = col(Position.ts)
 _FIXES_BEFORE = select(Position.ts).where(Position.vehicle_id == _VID, _TS < _AT).order_by(_TS.desc()).limit(2)
 _FIXES_AFTER = select(Position.ts).where(Position.vehicle_id == _VID, _TS > _AT).order_by(_TS).limit(2)
 _FIXES = (
-    select(Position.id, Position.ts, Position.lat, Position.lon, Position.speed_kmh, Position.ignition)
+    select(Position.id, Position.ts, Position.lat, Position.lon, Position.speed_kmh, Position.ignition,
+           Position.alarms)
     .where(Position.vehicle_id == _VID, _TS >= _LO, _TS <= _HI)
     .order_by(_TS)
 )
-_ALARMS = select(DeviceState.last_position_at, DeviceState.power_cut, DeviceState.antenna_cut).where(
-    DeviceState.vehicle_id == _VID, col(DeviceState.last_position_at).is_not(None),
-    or_(col(DeviceState.power_cut), col(DeviceState.antenna_cut)))
 _ORDERS = (
     select(Assignment, TripRequest)
     .join(TripRequest, col(Assignment.request_id) == col(TripRequest.id))
@@ -104,14 +101,8 @@ class StoredHistory:
         return [_utc(t).timestamp() for t in self.session.exec(statement, params={"vid": self.vid, "at": ts(at)})]
 
     def fixes(self, lo: float, hi: float) -> list[tuple[Any, ...]]:
-        """(id, ts, lat, lon, speed_kmh, ignition) of every fix in [lo, hi], in event time."""
+        """(id, ts, lat, lon, speed_kmh, ignition, alarms) of every fix in [lo, hi], in event time."""
         return list(self.session.exec(_FIXES, params={"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}))
-
-    def alarms(self) -> list[tuple[float, bool, bool]]:
-        """(fix time, power_cut, antenna_cut) of the vehicle's terminals whose newest fix
-        carried an alarm."""
-        return [(_utc(at).timestamp(), bool(power), bool(antenna))
-                for at, power, antenna in self.session.exec(_ALARMS, params={"vid": self.vid})]
 
     def orders(self, lo: float, hi: float) -> list[tuple[Assignment, TripRequest]]:
         """Assignments of requests approved or later planned to overlap [lo, hi]."""

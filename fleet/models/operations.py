@@ -119,7 +119,14 @@ class Position(SQLModel, table=True):
     odometer_km: float | None = None
     soc_pct: float | None = None
     source: str = Field("gps", max_length=16, description="gps terminal, or phone fallback.")
+    alarms: int = Field(0, sa_column_kwargs={"server_default": "0"},
+                        description="Tamper alarm flags of the fix: 1 power cut, 2 antenna cut.")
     received_at: datetime = time_field(default_factory=utcnow)
+
+
+#: Bits of ``Position.alarms``.
+ALARM_POWER_CUT = 1
+ALARM_ANTENNA_CUT = 2
 
 
 class AlertPublic(SQLModel):

@@ -26,8 +26,8 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.sharedctypes import Synchronized
 from datetime import datetime
+from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
 import paho.mqtt.client as mqtt

@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from fleet import topics
 from fleet.models.common import utcnow
+from fleet.models.operations import ALARM_ANTENNA_CUT, ALARM_POWER_CUT
 from fleet.settings import Settings
 from telematics.ingest import metrics
 from telematics.ingest.cleaning import CleaningRules, Track, clean
@@ -257,20 +258,21 @@ class IngestPipeline:
         lat, lon = cleaned.lat.tolist(), cleaned.lon.tolist()
         for i in cleaned.order.tolist():
             fix, vehicle_id = fixes[i], int(vehicle[i])
+            alarm = fix.alarm
+            power_cut, antenna_cut = bool(alarm and alarm.power_cut), bool(alarm and alarm.antenna_cut)
             rows.append({
                 "vehicle_id": vehicle_id, "ts": fix.ts, "lat": lat[i], "lon": lon[i],
                 "speed_kmh": fix.speed_kmh, "heading_deg": fix.heading_deg, "ignition": fix.ignition,
                 "odometer_km": fix.odometer_km, "soc_pct": fix.soc_pct, "source": fix.source,
-                "received_at": received_at,
+                "alarms": ALARM_POWER_CUT * power_cut + ALARM_ANTENNA_CUT * antenna_cut, "received_at": received_at,
             })
             # Rows come in event-time order per vehicle: the last one is the newest.
             first = windows.get(vehicle_id, (fix.ts, fix.ts))[0]
             windows[vehicle_id] = (first, fix.ts)
             newest[vehicle_id] = (fix.ts.timestamp(), lat[i], lon[i], fix.speed_kmh)
-            alarm = fix.alarm
             devices[fix.device_id] = {
                 "device_id": fix.device_id, "vehicle_id": vehicle_id, "last_position_at": fix.ts,
-                "power_cut": bool(alarm and alarm.power_cut), "antenna_cut": bool(alarm and alarm.antenna_cut),
+                "power_cut": power_cut, "antenna_cut": antenna_cut,
             }
         return _Prepared(
             rows=rows, devices=list(devices.values()), statuses=statuses, windows=windows,

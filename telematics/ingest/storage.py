@@ -50,7 +50,7 @@ def insert_positions(session: Session, rows: Sequence[dict[str, Any]]) -> set[tu
 _PG_COLUMNS = {
     "vehicle_id": "integer[]", "ts": "timestamptz[]", "lat": "float8[]", "lon": "float8[]",
     "speed_kmh": "float8[]", "heading_deg": "float8[]", "ignition": "boolean[]",
-    "odometer_km": "float8[]", "soc_pct": "float8[]", "source": "varchar[]",
+    "odometer_km": "float8[]", "soc_pct": "float8[]", "source": "varchar[]", "alarms": "int2[]",
     "received_at": "timestamptz[]",
 }
 _PG_INSERT = text(
@@ -113,7 +113,7 @@ def _insert_positions_sqlite(session: Session, rows: Sequence[dict[str, Any]]) -
             times[(row["vehicle_id"], ts)] = row["ts"]
             values += (
                 row["vehicle_id"], ts, row["lat"], row["lon"], row["speed_kmh"], row["heading_deg"],
-                row["ignition"], row["odometer_km"], row["soc_pct"], row["source"],
+                row["ignition"], row["odometer_km"], row["soc_pct"], row["source"], row["alarms"],
                 received.get(row["received_at"]) or received.setdefault(row["received_at"], _sqlite_time(row["received_at"])),
             )
         statement = (

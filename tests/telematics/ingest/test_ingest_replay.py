@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 import fleet.cli
 import telematics.cli
 from fleet.models import Position
+from fleet.models.operations import ALARM_POWER_CUT
 from fleet.models.device import DeviceState
 from fleet.settings import Settings
 from telematics.ingest.pipeline import Inbound, IngestPipeline
@@ -76,6 +77,9 @@ def test_device_state_tracks_newest_fix_alarms_and_status(engine):
         state = session.exec(select(DeviceState)).one()
     assert (state.vehicle_id, state.online, state.last_position_at, state.power_cut) == (
         devices["dev-0000"], False, T0 + timedelta(minutes=5), False)
+    with Session(engine) as session:  # the late fix keeps its own alarm
+        alarms = dict(session.exec(select(Position.ts, Position.alarms)).all())
+    assert alarms == {T0: ALARM_POWER_CUT, T0 + timedelta(minutes=5): 0}
 
 
 def test_live_positions_follow_the_contract_and_are_throttled(engine):

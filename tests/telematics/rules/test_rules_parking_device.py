@@ -21,7 +21,7 @@ from rule_traces import (
 from sqlmodel import Session, select
 
 from fleet.models import Position
-from fleet.models.device import DeviceState
+from fleet.models.operations import ALARM_POWER_CUT
 from fleet.models.telemetry import Stop
 from telematics.evaluation import reevaluate
 
@@ -91,12 +91,26 @@ def test_silence_parked_at_the_site_is_no_fault(session, world) -> None:
 
 def test_power_cut_alarm_is_tamper_suspicion(session: Session, world) -> None:
     trace = Trace().park(DEPOT, local(WORKDAY, 9), 10).drive(TOWN, 15)
-    session.add(DeviceState(device_id="dev-0001", vehicle_id=world.ids["car"], last_position_at=trace.end,
-                            power_cut=True))
-    session.commit()
+    trace.fixes[-1]["alarms"] = ALARM_POWER_CUT
     feed(session, world.ids["car"], trace.fixes)
     found = [a for a in alerts(session, world.ids["car"], "device.offline") if a.evidence["reason"] == "tamper"]
     assert len(found) == 1 and found[0].severity == "critical" and found[0].evidence["alarms"] == ["power_cut"]
+
+
+def test_tamper_evidence_outlives_the_terminal_reporting_again(session: Session, world) -> None:
+    """Unplugged at the site (power-cut alarm), gone for 40 minutes, back in town: the silence
+    and the alarm stay one critical alert, however many fixes follow."""
+    car = world.ids["car"]
+    trace = Trace().park(DEPOT, local(WORKDAY, 9), 10)
+    trace.fixes[-1]["alarms"] = ALARM_POWER_CUT
+    feed(session, car, trace.fixes)
+    back = Trace().park(TOWN, trace.end + timedelta(minutes=40), 10, ignition=True)
+    feed(session, car, back.fixes[:3])
+    feed(session, car, back.fixes[3:])
+    [alert] = alerts(session, car, "device.offline")
+    assert alert.severity == "critical" and alert.ended_at == back.fixes[0]["ts"]
+    reasons = {alert.evidence["reason"], *(e["reason"] for e in alert.evidence.get("also", []))}
+    assert reasons == {"silent", "tamper"}
 
 
 def test_driving_above_the_default_limit_is_speeding(session, world) -> None:
