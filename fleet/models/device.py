@@ -38,18 +38,21 @@ class DeviceState(SQLModel, table=True):
 
 
 class IngestDirtyWindow(SQLModel, table=True):
-    """A vehicle's stored positions whose trips, stops and alerts are not yet re-evaluated.
+    """Stored positions whose trips, stops and alerts are not yet re-evaluated: one row per
+    vehicle per stored batch, the event-time span it touched (``start_at``/``end_at``, UTC).
 
     Written by `fleet ingest` in the same transaction as the positions (so a restart loses
-    none), merged across batches (``start_at``/``end_at``: the earliest and latest event time
-    touched, UTC), and deleted by the evaluator once the window is evaluated, unless
-    ``generation`` (raised by every merge) shows that newer positions arrived meanwhile.
-    ``marked_at`` is when the vehicle first became dirty (UTC): evaluation goes oldest first.
+    none). The evaluator reads a vehicle's rows merged into one window, evaluates it and
+    deletes the rows it read (``id`` up to the newest it saw); rows added meanwhile stay for
+    the next round, so a window never grows beyond what arrived since its last evaluation.
+    ``marked_at`` is when the row was written (UTC): evaluation goes oldest first. Ids are
+    never reused (SQLite AUTOINCREMENT), so a row written after a read always has a higher id.
     """
 
     __tablename__ = "ingest_dirty"
-    vehicle_id: int = Field(primary_key=True, foreign_key="vehicle.id")
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: int | None = Field(default=None, primary_key=True)
+    vehicle_id: int = Field(foreign_key="vehicle.id", index=True)
     start_at: datetime = time_field()
     end_at: datetime = time_field()
-    generation: int = 1
     marked_at: datetime = time_field(index=True)

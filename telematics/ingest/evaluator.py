@@ -1,13 +1,13 @@
 """Alert evaluation off the storage fast path: coalesced dirty windows, evaluated per vehicle
 at most once per round.
 
-The ingest pipeline commits each batch's positions together with the window each vehicle's
-new points touched, merged into that vehicle's row of ``ingest_dirty``. The evaluator wakes
-every FLEET_INGEST_EVALUATION_INTERVAL_S seconds, reads the dirty windows (the longest waiting
-first), re-evaluates them (``telematics.evaluation.reevaluate``, idempotent over what is
-stored) a few vehicles per transaction (one on SQLite), deletes each window in the same
-transaction unless a batch merged into it meanwhile (its generation moved on: it is evaluated
-again next round), and publishes the new or changed alerts once that transaction is committed.
+The ingest pipeline commits each batch's positions together with a row per vehicle saying
+which event-time span the new points touched (``ingest_dirty``). The evaluator wakes every
+FLEET_INGEST_EVALUATION_INTERVAL_S seconds, reads each vehicle's rows merged into one window
+(the longest waiting first), re-evaluates it (``telematics.evaluation.reevaluate``, idempotent
+over what is stored) a few vehicles per transaction (one on SQLite), deletes the rows it read
+in the same transaction (rows a batch added meanwhile stay for the next round), and publishes
+the new or changed alerts once that transaction is committed.
 
 So a car reporting every 10 s is evaluated once per round however many messages it sent, the
 stored trips, stops and alerts do not depend on the batching, nothing is lost on a restart

@@ -190,59 +190,52 @@ def upsert_device_status(session: Session, rows: Sequence[dict[str, Any]]) -> No
 
 @dataclass(frozen=True)
 class DirtyWindow:
-    """A vehicle's UTC window awaiting evaluation, as read (``generation`` at reading)."""
+    """A vehicle's rows awaiting evaluation merged into one UTC window, as read:
+    ``up_to_id`` is the newest row read, ``marked_at`` when the oldest was written."""
 
     vehicle_id: int
     start_at: datetime
     end_at: datetime
-    generation: int
+    up_to_id: int
     marked_at: datetime
 
 
 def mark_dirty(session: Session, windows: dict[int, tuple[datetime, datetime]], now: datetime) -> None:
-    """Merge ``windows`` (vehicle id -> first and last event time stored) into the dirty
-    windows, in the caller's transaction: the stored window grows to cover both and its
-    generation goes up. Rows go in vehicle order, so concurrent workers lock them in one
-    order."""
+    """Record ``windows`` (vehicle id -> first and last event time stored) as awaiting
+    evaluation, in the caller's transaction (one row each, in vehicle order)."""
     if not windows:
         return
-    statement = _insert(session, DIRTY_TABLE)
-    stored, new = DIRTY_TABLE.c, statement.excluded
-    statement = statement.on_conflict_do_update(
-        index_elements=["vehicle_id"],
-        set_={
-            "start_at": case((new.start_at < stored.start_at, new.start_at), else_=stored.start_at),
-            "end_at": case((new.end_at > stored.end_at, new.end_at), else_=stored.end_at),
-            "generation": stored.generation + 1,
-        },
-    )
     rows = [
-        {"vehicle_id": vehicle_id, "start_at": start, "end_at": end, "generation": 1, "marked_at": now}
+        {"vehicle_id": vehicle_id, "start_at": start, "end_at": end, "marked_at": now}
         for vehicle_id, (start, end) in sorted(windows.items())
     ]
-    session.execute(statement, rows)
+    session.execute(DIRTY_TABLE.insert(), rows)
 
 
 def dirty_windows(session: Session, limit: int) -> list[DirtyWindow]:
-    """Up to ``limit`` dirty windows, the longest waiting first."""
+    """Up to ``limit`` vehicles' windows, the longest waiting first."""
     d = DIRTY_TABLE.c
-    query = select(d.vehicle_id, d.start_at, d.end_at, d.generation, d.marked_at).order_by(
-        d.marked_at, d.vehicle_id
-    )
-    return [DirtyWindow(*row) for row in session.execute(query.limit(limit)).all()]
+    marked = func.min(d.marked_at)
+    query = (select(d.vehicle_id, func.min(d.start_at), func.max(d.end_at), func.max(d.id), marked)
+             .group_by(d.vehicle_id).order_by(marked, d.vehicle_id))
+    return [DirtyWindow(v, _aware(a), _aware(b), n, _aware(m)) for v, a, b, n, m in session.execute(query.limit(limit))]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def dirty_backlog(session: Session) -> tuple[int, datetime | None]:
     """How many vehicles await evaluation, and since when the longest waiting one does."""
     d = DIRTY_TABLE.c
-    count, oldest = session.execute(select(func.count(), func.min(d.marked_at))).one()
+    count, oldest = session.execute(select(func.count(func.distinct(d.vehicle_id)), func.min(d.marked_at))).one()
     return count, oldest
 
 
 def clear_dirty(session: Session, window: DirtyWindow) -> bool:
-    """Delete ``window`` if no batch merged into it since it was read; True when deleted."""
+    """Delete the rows ``window`` was read from; True when no newer row of the vehicle is
+    left (else it is evaluated again next round)."""
     d = DIRTY_TABLE.c
-    result = session.execute(
-        delete(DIRTY_TABLE).where(d.vehicle_id == window.vehicle_id, d.generation == window.generation)
-    )
-    return bool(result.rowcount)
+    session.execute(delete(DIRTY_TABLE).where(d.vehicle_id == window.vehicle_id, d.id <= window.up_to_id))
+    left = session.execute(select(func.count()).where(d.vehicle_id == window.vehicle_id)).scalar_one()
+    return left == 0
