@@ -272,7 +272,8 @@ def drive_jobs(timeline: Timeline, jobs: list[Job], rng: np.random.Generator, ro
                speeding: dict[str, float] | None = None) -> list[Served]:
     """Add the legs that serve ``jobs`` in order: approach (arriving on plan, or late in
     traffic), board, ride, alight; then on to the next pickup, or home to the parking site when
-    the next one is more than ``back_home_after_s`` away. ``detours`` (request key -> side
+    the car would have more than ``back_home_after_s`` there before setting off again (else it
+    waits near the drop-off). ``detours`` (request key -> side
     offset, m) and ``speeding`` (request key -> km/h) plant misbehaviour on a ride. Returns
     what happened per job."""
     detours, speeding = detours or {}, speeding or {}
@@ -309,9 +310,10 @@ def drive_jobs(timeline: Timeline, jobs: list[Job], rng: np.random.Generator, ro
         free_s = ride_start + ride_s + ALIGHTING_S
         here = job.destination
         following = jobs[index + 1].planned_pickup_s if index + 1 < len(jobs) else np.inf
-        if following - free_s > back_home_after_s:
+        home_s = planned_travel_s(here, timeline.car.home)
+        again_s = planned_travel_s(timeline.car.home, jobs[index + 1].origin) if index + 1 < len(jobs) else 0.0
+        if following - free_s - home_s - again_s > back_home_after_s:  # time to spend at the site
             home = road(here, timeline.car.home)
-            home_s = planned_travel_s(here, timeline.car.home)
             timeline.add(Leg(free_s, free_s + home_s, home))
             empty_m += home.length_m
             here, free_s = timeline.car.home, free_s + home_s

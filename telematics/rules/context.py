@@ -69,8 +69,10 @@ class Orders:
     destination_lat: np.ndarray
     destination_lon: np.ndarray
     round_trip: np.ndarray  # bool: the car waits and brings the party back
-    #: When the ride itself began (the car seen at the pickup), epoch s; None: the planned pickup.
+    #: When the ride itself began (the car seen at the pickup) and ended (seen at the
+    #: destination), epoch s; None: the planned pickup and drop-off.
     ride_start_s: np.ndarray | None = None
+    ride_end_s: np.ndarray | None = None
 
     @classmethod
     def none(cls) -> Orders:
@@ -81,6 +83,11 @@ class Orders:
     def ride_from_s(self) -> np.ndarray:
         """When each order's ride began: seen at the pickup, else the planned pickup, epoch s."""
         return self.start_s if self.ride_start_s is None else self.ride_start_s
+
+    @property
+    def ride_to_s(self) -> np.ndarray:
+        """When each order's ride ended: seen at the destination, else the planned drop-off, epoch s."""
+        return self.end_s if self.ride_end_s is None else self.ride_end_s
 
     def __len__(self) -> int:
         return len(self.request_id)

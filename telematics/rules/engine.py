@@ -27,7 +27,7 @@ def evaluate(track: Track, motion: Motion, ctx: VehicleContext, th: Thresholds) 
     """All findings for one vehicle, one per kind and start time (findings of one kind that
     start together are merged), leaving out what falls outside a leased car's lease window.
     Orders are judged as the track shows them served (``telematics.rules.service``)."""
-    ctx = replace(ctx, orders=as_served(track, ctx.orders, th))
+    ctx = replace(ctx, orders=as_served(track, motion, ctx.orders, ctx.site, th))
     merged: dict[tuple[str, float], Finding] = {}
     for rule in RULES:
         for finding in rule(track, motion, ctx, th):

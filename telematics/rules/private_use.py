@@ -127,7 +127,7 @@ def route_deviation(track: Track, motion: Motion, ctx: VehicleContext, th: Thres
     steps = np.concatenate((track.step_m(), [0.0])) if len(track) else np.zeros(0)
     for k in np.flatnonzero(orders.use):  # over the vehicle's orders, not over fixes
         lo = int(np.searchsorted(track.t_s, orders.ride_from_s[k], side="left"))
-        hi = int(np.searchsorted(track.t_s, orders.end_s[k], side="right")) - 1
+        hi = int(np.searchsorted(track.t_s, orders.ride_to_s[k], side="right")) - 1
         if hi - lo < 1:
             continue
         route_lat = [orders.origin_lat[k], orders.destination_lat[k]]

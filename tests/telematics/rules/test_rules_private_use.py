@@ -9,6 +9,7 @@ from rule_traces import (
     DEPOT,
     FAR,
     TOWN,
+    VENUE,
     Trace,
     add_order,
     alerts,
@@ -90,6 +91,29 @@ def test_a_late_order_covers_at_most_the_overrun(session, world) -> None:
     feed(session, world.ids["car"], trace.fixes)
     found = alerts(session, world.ids["car"], "private_use.no_order")
     assert len(found) == 1 and found[0].started_at >= local(WORKDAY, 11, 59)
+
+
+COUNTY = (34.35, 119.25)  # a county town 28 km south, inside the city's area
+
+
+def test_the_empty_legs_to_and_from_a_county_trip_are_covered(session, world) -> None:
+    """Planned 10:00-10:50 from town to the county: the car leaves its site at 09:10 to reach
+    the pickup, and after the drop-off drives an hour back to its site, both empty."""
+    add_order(session, world, world.ids["car"], local(WORKDAY, 10), local(WORKDAY, 10, 50), origin=TOWN,
+              destination=COUNTY)
+    trace = Trace().park(DEPOT, local(WORKDAY, 8, 50), 20).drive(TOWN, 40).then_park(10)
+    trace.drive(COUNTY, 50).then_park(10).drive(DEPOT, 60).then_park(20)
+    feed(session, world.ids["car"], trace.fixes)
+    assert kinds(session, world.ids["car"]) == set()
+
+
+def test_a_drive_home_that_does_not_end_at_the_site_is_not_covered(session, world) -> None:
+    add_order(session, world, world.ids["car"], local(WORKDAY, 10), local(WORKDAY, 10, 50), origin=TOWN,
+              destination=COUNTY)
+    trace = Trace().park(TOWN, local(WORKDAY, 9, 40), 20).drive(COUNTY, 50).then_park(10)
+    trace.drive(VENUE, 60).then_park(20)
+    feed(session, world.ids["car"], trace.fixes)
+    assert "private_use.no_order" in kinds(session, world.ids["car"])
 
 
 def evening_trip(day: date, hh: int) -> Trace:
