@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,8 +40,8 @@ from fleet import topics
 from fleet.db import make_engine, upgrade
 from fleet.models import Alert, Organisation, Position, Trip, Vehicle
 from fleet.models.device import IngestDirtyWindow
+from simulations import mosquitto
 
-CONF = Path(__file__).with_name("ingest_mosquitto.conf")
 #: First fix: 01:00 UTC (09:00 in Lianyungang) two days ago, so that even the soak's last fixes
 #: (a fix every 10 s per car, 8,000 per car at most) are not refused as future times.
 T0 = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0) - timedelta(days=2)
@@ -51,27 +50,6 @@ TARGETS = {"single_vs_raw": 0.8, "arrays_positions_per_s": 50_000, "burst_lost":
 PHASE_LIMIT_S = 600
 EVALUATION_INTERVAL_S = 2.0
 PUBLISH_CHUNK = 50_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_mosquitto(folder: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    conf = folder / "mosquitto.conf"
-    conf.write_text(CONF.read_text() + f"\nlistener {port} 127.0.0.1\npersistence false\n")
-    process = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return process, f"mqtt://127.0.0.1:{port}"
-        time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("mosquitto did not start")
 
 
 def _add_cars(engine: Engine, count: int) -> list[str]:
@@ -278,13 +256,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.full:
         args.messages, args.arrays, args.soak_s = 20_000, 1_000, 600
-    if shutil.which("mosquitto") is None:
+    if not mosquitto.available():
         raise SystemExit("the benchmark needs the mosquitto binary")
     folder = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-    broker, url = _start_mosquitto(folder)
     db_url = args.database_url or f"sqlite:///{folder / 'fleet.db'}"
     load_before = os.getloadavg()
-    try:
+    with mosquitto.private_mosquitto(folder) as url:
         upgrade(db_url)
         engine = make_engine(db_url)
         devices = _add_cars(engine, args.cars)
@@ -311,10 +288,7 @@ def main() -> None:
         }
         engine.dispose()
         print(json.dumps(result, indent=2))
-    finally:
-        broker.terminate()
-        broker.wait(10)
-        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
