@@ -157,9 +157,10 @@ class Settings(BaseSettings):
         description="Rules: a car this close to an order's pickup (and later its destination) is serving it, metres.",
     )
     order_overrun_max_min: float = Field(
-        60, ge=0, le=720,
+        120, ge=0, le=720,
         description="Rules: an order served late covers the ride until the car reaches the destination, "
-                    "at most this long after the planned drop-off, minutes.",
+                    "at most this long after the planned drop-off; and an empty drive to its pickup from the "
+                    "site, or back to the site after it, of at most this long is covered, minutes.",
     )
     private_use_min_s: float = Field(
         120, ge=0, description="Rules: least uncovered movement that counts as private use (no order, off hours), seconds."

@@ -45,8 +45,12 @@ ALERT_KINDS = (NO_ORDER, OFF_HOURS, OUT_OF_AREA, ROUTE_DEVIATION, OFF_SITE_OVERN
 #: Margin kept free of orders around a planted private trip (the rules' grace is 30 min).
 ORDER_MARGIN_S = 40 * 60
 PRIVATE_SPEED_KMH = 45.0
-#: A private drive shorter than this may stay under the rules' 2-minute minimum, seconds.
-MIN_PRIVATE_DRIVE_S = 240.0
+#: A private drive at least this long is private use by the rules (their 2-minute minimum of
+#: movement, plus the stretches within the stop radius at both ends), seconds.
+MIN_PRIVATE_DRIVE_S = 200.0
+#: A shorter drive, down to this, may or may not reach the minimum: an alert for it is right,
+#: its absence is no miss (the incident is optional), seconds.
+MAYBE_PRIVATE_DRIVE_S = 100.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class Incident:
     end_s: float
     observable_s: float
     note: str = ""
+    #: An alert for it counts as right, but the rules need not raise one (a borderline case).
+    optional: bool = False
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -173,12 +179,14 @@ class Planter:
 
     def _drive_incident(self, behaviour: str, tl: Timeline, depart: float, arrive: float, back: float
                         ) -> list[Incident]:
-        """The private drives of an outing, when long enough for the rules (> 4 minutes)."""
-        if arrive - depart < MIN_PRIVATE_DRIVE_S:
+        """The private drives of an outing, when long enough for the rules (optional when
+        borderline)."""
+        drive_s = arrive - depart
+        if drive_s < MAYBE_PRIVATE_DRIVE_S:
             return []
         kinds = (NO_ORDER, OFF_HOURS) if self.cal.off_hours(depart, back) else (NO_ORDER,)
-        return [Incident(behaviour, tl.car.id, tl.car.plate, kinds, depart, back, depart + MIN_PRIVATE_DRIVE_S,
-                         "private drive, no order")]
+        return [Incident(behaviour, tl.car.id, tl.car.plate, kinds, depart, back, depart + min(drive_s, MIN_PRIVATE_DRIVE_S),
+                         "private drive, no order", optional=drive_s < MIN_PRIVATE_DRIVE_S)]
 
     def out_of_area(self, tl: Timeline) -> Incident | None:
         area = self.city.allowed_area

@@ -102,6 +102,7 @@ def detection_figures(data: RunData) -> dict[str, Any]:
     for kind in ALERT_KINDS:
         alerts = [a for a in data.alerts if a["kind"] == kind]
         expected = [i for i, inc in enumerate(data.incidents) if kind in inc.kinds]
+        required = [i for i in expected if not data.incidents[i].optional]
         true_alerts, found, delays = 0, set(), []
         for alert in alerts:
             a0 = _epoch(alert["started_at"])
@@ -120,15 +121,17 @@ def detection_figures(data: RunData) -> dict[str, Any]:
                 found.add(i)
         results[kind] = {
             "alerts": len(alerts), "true_alerts": true_alerts, "false_alerts": len(alerts) - true_alerts,
-            "incidents": len(expected), "detected": len(found),
+            "incidents": len(required), "optional_incidents": len(expected) - len(required),
+            "detected": len(found & set(required)),
             "precision": round(true_alerts / len(alerts), 3) if alerts else None,
-            "recall": round(len(found) / len(expected), 3) if expected else None,
+            "recall": round(len(found & set(required)) / len(required), 3) if required else None,
             "delay_s_p50": _pct(delays, 50), "delay_s_max": round(max(delays), 1) if delays else None,
         }
     incidents = []
     for i, inc in enumerate(data.incidents):
         got = {m["kind"] for m in matched_incidents.get(i, [])}
-        incidents.append(inc.as_json() | {"detected_kinds": sorted(got), "missed_kinds": sorted(set(inc.kinds) - got)})
+        missed = [] if inc.optional else sorted(set(inc.kinds) - got)
+        incidents.append(inc.as_json() | {"detected_kinds": sorted(got), "missed_kinds": missed})
     false_alerts = [
         {k: a[k] for k in ("id", "kind", "vehicle_id", "started_at", "ended_at", "evidence")}
         for a in data.alerts

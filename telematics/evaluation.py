@@ -296,14 +296,18 @@ class _VehicleRun:
     def store(self, window: _Interval, track: Track, motion: Motion,
               findings: list[Finding]) -> list[Alert]:
         """Replace the stored trips, stops and alerts overlapping ``window``; returns the
-        alerts that are new or changed."""
-        trip_ids = self._store_trips(window, track, motion)
-        stop_ids = self._store_stops(window, track, motion)
+        alerts that are new or changed. Everything stored is read before the first write, so
+        the write phase (which holds SQLite's single write lock) is short."""
+        trips = self.history.trips(window.start, window.end)
+        stops = self.history.stops(window.start, window.end)
+        alerts = self.history.alerts(window.start, window.end)
+        trip_ids = self._store_trips(window, track, motion, trips)
+        stop_ids = self._store_stops(window, track, motion, stops)
         newest_s = float(track.t_s[-1]) if len(track) else None
-        return self._store_alerts(window, findings, trip_ids, stop_ids, newest_s)
+        return self._store_alerts(window, findings, trip_ids, stop_ids, newest_s, alerts)
 
-    def _store_trips(self, window: _Interval, track: Track, motion: Motion) -> dict[int, int]:
-        stored = {t.started_at: t for t in self.history.trips(window.start, window.end)}
+    def _store_trips(self, window: _Interval, track: Track, motion: Motion, trips: list[Trip]) -> dict[int, int]:
+        stored = {t.started_at: t for t in trips}
         wanted: dict[datetime, tuple[int, dict[str, Any]]] = {}
         for k in range(motion.trip_count):  # over trips, not fixes
             f, la = int(motion.trip_first[k]), int(motion.trip_last[k])
@@ -317,8 +321,8 @@ class _VehicleRun:
                 })
         return self._sync(Trip, stored, wanted)
 
-    def _store_stops(self, window: _Interval, track: Track, motion: Motion) -> dict[int, int]:
-        stored = {s.started_at: s for s in self.history.stops(window.start, window.end)}
+    def _store_stops(self, window: _Interval, track: Track, motion: Motion, stops: list[Stop]) -> dict[int, int]:
+        stored = {s.started_at: s for s in stops}
         wanted: dict[datetime, tuple[int, dict[str, Any]]] = {}
         for k in range(motion.stop_count):  # over stops, not fixes
             f, la = int(motion.stop_first[k]), int(motion.stop_last[k])
@@ -356,10 +360,10 @@ class _VehicleRun:
         return {index: row.id for index, row in rows.items()}
 
     def _store_alerts(self, window: _Interval, findings: list[Finding], trip_ids: dict[int, int],
-                      stop_ids: dict[int, int], newest_s: float | None) -> list[Alert]:
+                      stop_ids: dict[int, int], newest_s: float | None, alerts: list[Alert]) -> list[Alert]:
         """Update, add and delete alerts; an open silence raised by the sweep
         (``telematics.silence``) stays while no fix after its start is stored."""
-        stored = {(a.kind, a.started_at): a for a in self.history.alerts(window.start, window.end)}
+        stored = {(a.kind, a.started_at): a for a in alerts}
         changed: list[Alert] = []
         seen: set[tuple[str, datetime]] = set()
         for finding in findings:

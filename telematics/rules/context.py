@@ -22,7 +22,7 @@ class Thresholds:
     order_grace_before_s: float = 1800.0
     order_grace_after_s: float = 1800.0
     order_match_radius_m: float = 500.0
-    order_overrun_max_s: float = 3600.0
+    order_overrun_max_s: float = 7200.0
     private_use_min_s: float = 120.0
     work_start_s: float = 8 * 3600.0
     work_end_s: float = 18 * 3600.0
