@@ -13,8 +13,8 @@ So a car reporting every 10 s is evaluated once per round however many messages 
 stored trips, stops and alerts do not depend on the batching, nothing is lost on a restart
 (the windows are in the database) and an alert is published at most one interval plus one
 round after its last point was stored, while the CPU is not saturated: ``fleet ingest`` runs the
-evaluator in a child process (its own MQTT connection), on PostgreSQL at a lower priority than
-the storing, so that under overload evaluation falls behind (and coalesces more) instead of ingest;
+evaluator in a child process (its own MQTT connection) at a lower priority than the storing,
+so that under overload evaluation falls behind (and coalesces more) instead of ingest;
 ``fleet replay`` runs it in line after the last batch. After each round the live evaluator
 also sweeps for terminals that stay silent (``telematics.silence``).
 """
@@ -214,11 +214,8 @@ class EvaluatorCounters:
     alerts: Synchronized
 
 
-#: Niceness of the evaluator process on PostgreSQL: storing positions goes first; evaluation
-#: takes the CPU left over and catches up (the dirty windows coalesce meanwhile) when the load
-#: drops. Not on SQLite: there the evaluator's commits take the database's single write lock,
-#: and a low-priority process descheduled while holding it stalls the storing (priority
-#: inversion).
+#: Niceness of the evaluator process: storing positions goes first; evaluation takes the CPU
+#: left over and catches up (the dirty windows coalesce meanwhile) when the load drops.
 EVALUATOR_NICE = 10
 
 
@@ -226,9 +223,8 @@ def evaluator_main(stop: StopFlag, settings: Settings, counters: EvaluatorCounte
     """The evaluator process (see ``processes.Child``): rounds until ``stop`` is set."""
     from fleet.db import make_engine
 
+    os.nice(EVALUATOR_NICE)
     engine = make_engine(settings.resolved_database_url)
-    if engine.dialect.name != "sqlite":
-        os.nice(EVALUATOR_NICE)
     client, sink = _alert_publisher(settings)
 
     def count(outcome: Round) -> None:
