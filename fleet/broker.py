@@ -28,6 +28,13 @@ class BrokerAddress:
     password: str | None = None
     tls: bool = False
 
+    def authenticate(self, client: mqtt.Client) -> None:
+        """Give a paho client this address's credentials, and TLS for ``mqtts://``."""
+        if self.username:
+            client.username_pw_set(self.username, self.password)
+        if self.tls:
+            client.tls_set()
+
 
 def parse_broker_url(url: str) -> BrokerAddress:
     """``mqtt://[user:pass@]host[:port]`` (or ``mqtts://``) -> address; ValueError otherwise."""
@@ -51,10 +58,7 @@ def broker_answers(url: str, timeout_s: float = 2.0) -> bool:
     address = parse_broker_url(url)
     connected = threading.Event()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
-    if address.username:
-        client.username_pw_set(address.username, address.password)
-    if address.tls:
-        client.tls_set()
+    address.authenticate(client)
     client.on_connect = lambda c, u, flags, reason, props: (
         connected.set() if not reason.is_failure else None
     )

@@ -263,8 +263,7 @@ class EventListener:
         self.last_event_wall = time.monotonic()
         address = parse_broker_url(mqtt_url)
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
-        if address.username:
-            self.client.username_pw_set(address.username, address.password)
+        address.authenticate(self.client)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.connected = threading.Event()
@@ -317,8 +316,7 @@ class Publisher:
     def __init__(self, mqtt_url: str) -> None:
         address = parse_broker_url(mqtt_url)
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
-        if address.username:
-            self.client.username_pw_set(address.username, address.password)
+        address.authenticate(self.client)
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.connect(address.host, address.port, keepalive=30)

@@ -36,6 +36,7 @@ from fleet.models import (
     Zone,
     ZoneKind,
 )
+from fleet.models.common import as_utc
 from fleet.models.operations import ALARM_ANTENNA_CUT, ALARM_POWER_CUT
 from fleet.models.telemetry import SpeedZone, Stop
 from fleet.settings import Settings, get_settings
@@ -216,7 +217,7 @@ class _VehicleRun:
         if not rows:
             return Track.empty()
         ids, ts, lat, lon, speed, ignition, alarms = zip(*rows, strict=True)
-        t_s = np.array([_as_utc(t).timestamp() for t in ts])
+        t_s = np.array([as_utc(t).timestamp() for t in ts])
         flags = np.array(alarms, dtype=np.int64)
         return Track(np.array(ids, dtype=np.int64), t_s, np.array(lat, float), np.array(lon, float),
                      np.array(speed, float), np.array(ignition, bool), (flags & ALARM_POWER_CUT) > 0,
@@ -398,15 +399,12 @@ class _VehicleRun:
                 changed.append(alert)
         for key, alert in stored.items():
             still_silent = (alert.kind == DEVICE_OFFLINE and alert.ended_at is None
-                            and (newest_s is None or _as_utc(alert.started_at).timestamp() >= newest_s))
+                            and (newest_s is None or as_utc(alert.started_at).timestamp() >= newest_s))
             if key not in seen and alert.state == AlertState.open and not still_silent:
                 self.session.delete(alert)
         self.session.flush()
         return changed
 
-
-def _as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _items(track: Track, motion: Motion, findings: list[Finding]) -> list[tuple[float, float]]:

@@ -23,6 +23,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from fleet.models import Alert, AlertSeverity, Position, Vehicle, VehicleStatus
+from fleet.models.common import as_utc
 from fleet.models.device import DeviceState
 from fleet.settings import Settings
 from telematics.evaluation import designated_site, judged_window, thresholds_from
@@ -32,14 +33,11 @@ from telematics.rules.findings import DEVICE_OFFLINE, RULE_VERSION
 log = structlog.get_logger(__name__)
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
 
 def fleet_clock(session: Session, wall_now: datetime) -> datetime | None:
     """The newest stored fix time of any terminal, capped at ``wall_now``; None before any fix."""
     newest = session.exec(select(func.max(DeviceState.last_position_at))).one()
-    return None if newest is None else min(_utc(newest), wall_now)
+    return None if newest is None else min(as_utc(newest), wall_now)
 
 
 class SilenceSweep:
@@ -58,13 +56,13 @@ class SilenceSweep:
         if clock is None:
             return []
         cutoff = datetime.fromtimestamp(clock.timestamp() - self.thresholds.offline_after_s, UTC)
-        silent = {vid: _utc(last) for vid, last in session.exec(
+        silent = {vid: as_utc(last) for vid, last in session.exec(
             select(DeviceState.vehicle_id, DeviceState.last_position_at)
             .where(col(DeviceState.vehicle_id).is_not(None), col(DeviceState.last_position_at) < cutoff))}
         silent = {vid: last for vid, last in silent.items() if self._harmless.get(vid) != last}
         if not silent:
             return []
-        raised = {(vid, _utc(started)) for vid, started in session.exec(
+        raised = {(vid, as_utc(started)) for vid, started in session.exec(
             select(Alert.vehicle_id, Alert.started_at)
             .where(Alert.kind == DEVICE_OFFLINE, col(Alert.vehicle_id).in_(silent),
                    col(Alert.started_at) >= min(silent.values())))}

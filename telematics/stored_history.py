@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, literal, or_, union_all
 from sqlmodel import Session, col, select
 
 from fleet.models import Alert, Assignment, Position, RequestState, Trip, TripRequest
-from fleet.models.common import UTCDateTime
+from fleet.models.common import UTCDateTime, as_utc
 from fleet.models.telemetry import Stop
 from telematics.rules.findings import ALERT_KINDS
 
@@ -78,9 +78,6 @@ _EXTENT = union_all(
 )
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
 
 def ts(seconds: float) -> datetime:
     """Epoch seconds as an aware UTC datetime."""
@@ -98,7 +95,7 @@ class StoredHistory:
         """Event times of the (up to) two stored fixes nearest to ``at``, strictly before or
         after it, nearest first."""
         statement = _FIXES_BEFORE if before else _FIXES_AFTER
-        return [_utc(t).timestamp() for t in self.session.exec(statement, params={"vid": self.vid, "at": ts(at)})]
+        return [as_utc(t).timestamp() for t in self.session.exec(statement, params={"vid": self.vid, "at": ts(at)})]
 
     def fixes(self, lo: float, hi: float) -> list[tuple[Any, ...]]:
         """(id, ts, lat, lon, speed_kmh, ignition, alarms) of every fix in [lo, hi], in event time."""
@@ -113,7 +110,7 @@ class StoredHistory:
         of the use orders whose span stretched by ``order_overrun_s`` past the planned drop-off
         does (that stretch included), one per kind of item that has any (one round trip)."""
         params = {"vid": self.vid, "lo": ts(lo), "hi": ts(hi), "olo": ts(lo - order_overrun_s)}
-        return [(_utc(a).timestamp(), _utc(b).timestamp() + (order_overrun_s if is_order else 0.0))
+        return [(as_utc(a).timestamp(), as_utc(b).timestamp() + (order_overrun_s if is_order else 0.0))
                 for is_order, a, b in self.session.execute(_EXTENT, params).all() if a is not None]
 
     def trips(self, lo: float, hi: float) -> list[Trip]:

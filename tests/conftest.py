@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,22 +40,31 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def _postgres_migrated() -> Iterator[str]:
-    """A database of its own for this test run on the FLEET_TEST_DATABASE_URL server, so
-    that runs side by side never lock each other; dropped at the end."""
+@contextmanager
+def own_postgres_database(purpose: str) -> Iterator[str]:
+    """An empty database of its own on the FLEET_TEST_DATABASE_URL server, named after
+    ``purpose`` and this process, so that runs side by side never lock each other; dropped
+    at the end. Yields its URL."""
     server_url = make_url(os.environ["FLEET_TEST_DATABASE_URL"])
-    name = f"{server_url.database}_run{os.getpid()}"
+    name = f"{server_url.database}_{purpose}{os.getpid()}"
     admin = make_engine(server_url.render_as_string(hide_password=False))
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server_url.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield server_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _postgres_migrated() -> Iterator[str]:
+    """This test run's migrated PostgreSQL database."""
+    with own_postgres_database("run") as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -3,19 +3,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
 from fleet.db import alembic_config, make_engine, upgrade
+from tests.conftest import BACKENDS, own_postgres_database
 from tests.telematics.ingest.ingest_builders import add_cars
 
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FLEET_TEST_DATABASE_URL") else [])
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 
@@ -25,16 +24,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrate.db'}"
         return
-    server = make_url(os.environ["FLEET_TEST_DATABASE_URL"])
-    name = f"{server.database}_migrate{os.getpid()}"
-    admin = make_engine(server.render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with own_postgres_database("migrate") as url:
+        yield url
 
 
 def test_pending_dirty_windows_survive_the_move_to_a_log_and_back(empty_url: str) -> None:

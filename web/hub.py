@@ -134,10 +134,7 @@ class LiveHub:
             log.error("live_hub_bad_broker_url", error=str(exc))
             return
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
-        if address.username:
-            client.username_pw_set(address.username, address.password)
-        if address.tls:
-            client.tls_set()
+        address.authenticate(client)
         client.max_queued_messages_set(10_000)
         client.reconnect_delay_set(min_delay=1, max_delay=15)
         client.on_connect = self._on_connect

@@ -31,6 +31,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(value: datetime) -> datetime:
+    """A time read back without its column type (an aggregate, a union), as aware UTC: a
+    naive value is UTC as stored."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp stored in UTC that refuses naive input and returns aware values."""
 

@@ -190,10 +190,7 @@ def _alert_publisher(settings: Settings) -> tuple[mqtt.Client, AlertSink]:
     ``fleet/v1/events/alerts``; paho queues them while the broker is away."""
     address = parse_broker_url(settings.resolved_mqtt_url)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{settings.ingest_client_id}-alerts")
-    if address.username:
-        client.username_pw_set(address.username, address.password)
-    if address.tls:
-        client.tls_set()
+    address.authenticate(client)
     client.reconnect_delay_set(min_delay=1, max_delay=30)
     client.max_queued_messages_set(0)
     client.connect_async(address.host, address.port, keepalive=30)

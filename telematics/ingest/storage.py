@@ -13,6 +13,7 @@ from sqlalchemy import Table, and_, case, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from fleet.models.common import as_utc
 from fleet.models.device import DeviceState, IngestDirtyWindow
 from fleet.models.operations import Position
 
@@ -218,11 +219,8 @@ def dirty_windows(session: Session, limit: int) -> list[DirtyWindow]:
     marked = func.min(d.marked_at)
     query = (select(d.vehicle_id, func.min(d.start_at), func.max(d.end_at), func.max(d.id), marked)
              .group_by(d.vehicle_id).order_by(marked, d.vehicle_id))
-    return [DirtyWindow(v, _aware(a), _aware(b), n, _aware(m)) for v, a, b, n, m in session.execute(query.limit(limit))]
+    return [DirtyWindow(v, as_utc(a), as_utc(b), n, as_utc(m)) for v, a, b, n, m in session.execute(query.limit(limit))]
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def dirty_backlog(session: Session) -> tuple[int, datetime | None]:

@@ -106,10 +106,7 @@ class IngestWorker:
                 clean_session=False, protocol=MQTTProtocolVersion.MQTTv311, manual_ack=True,
             )
         address = parse_broker_url(settings.resolved_mqtt_url)
-        if address.username:
-            client.username_pw_set(address.username, address.password)
-        if address.tls:
-            client.tls_set()
+        address.authenticate(client)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
