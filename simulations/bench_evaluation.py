@@ -4,10 +4,12 @@ Seeds the synthetic Lianyungang fleet (its zones, sites and calendar) in a fresh
 stores ``--hours`` of fixes for ``--vehicles`` cars through the ingest pipeline (no broker),
 then times the evaluator twice: catching up with the whole backlog, and the live case, where
 every car has sent one more minute since the last round (``--rounds`` such rounds, median).
+With ``--parked`` every car stands still (ignition off, a fix every 10 s) the whole time: the
+live rounds then time what one more minute of an ever longer stop costs.
 Also counts the SQL statements per vehicle. Prints JSON.
 
     python -m simulations.bench_evaluation [--vehicles 200] [--hours 2] [--rounds 5]
-                                           [--database-url URL] [--profile]
+                                           [--parked] [--database-url URL] [--profile]
 """
 
 from __future__ import annotations
@@ -61,6 +63,15 @@ def _store(pipeline: IngestPipeline, cars: list[tuple[str, Track]], lo_s: float,
     return count
 
 
+def parked_track(rng: np.random.Generator, fixes: int) -> Track:
+    """A car standing at one spot with its ignition off: a fix every 10 s, GPS jitter of a
+    few metres."""
+    t = 10.0 * np.arange(fixes, dtype=float)
+    lat = 34.6 + rng.uniform(-0.1, 0.1) + rng.normal(0, 3e-5, fixes)
+    lon = 119.2 + rng.uniform(-0.1, 0.1) + rng.normal(0, 3e-5, fixes)
+    return Track(np.arange(1, fixes + 1), t, lat, lon, np.zeros(fixes), np.zeros(fixes, bool))
+
+
 class StatementCounter:
     """Counts SQL statements sent on an engine."""
 
@@ -77,6 +88,7 @@ def main() -> None:
     parser.add_argument("--vehicles", type=int, default=200)
     parser.add_argument("--hours", type=float, default=2.0, help="hours of fixes stored before timing")
     parser.add_argument("--rounds", type=int, default=5, help="live rounds timed (median reported)")
+    parser.add_argument("--parked", action="store_true", help="every car parked the whole time")
     parser.add_argument("--database-url", help="an empty database (default: SQLite in a temp folder)")
     parser.add_argument("--profile", action="store_true", help="print the top functions of one live round to stderr")
     args = parser.parse_args()
@@ -95,7 +107,7 @@ def main() -> None:
         fixes = int((args.hours * 3600 + (args.rounds + 1) * MINUTE_S) / 10) + 10
         cars = []
         for device in devices:
-            track = synthetic_track(rng, fixes)
+            track = parked_track(rng, fixes) if args.parked else synthetic_track(rng, fixes)
             shift = start.timestamp() - track.t_s[0]
             cars.append((device, Track(track.position_id, track.t_s + shift, track.lat, track.lon,
                                        track.speed_kmh, track.ignition)))
@@ -137,6 +149,7 @@ def main() -> None:
         "database": url.split(":", 1)[0],
         "vehicles": len(cars),
         "positions_stored": stored,
+        "parked": args.parked,
         "backlog": {"hours": args.hours, "vehicles": backlog.vehicles, "seconds": round(backlog_s, 2),
                     "ms_per_vehicle": round(1000 * backlog_s / max(1, backlog.vehicles), 1),
                     "statements_per_vehicle": round(backlog_statements / max(1, backlog.vehicles), 1),

@@ -45,6 +45,11 @@ from telematics.motion import Motion, split_motion
 from telematics.rules.context import DayTable, Orders, Place, Thresholds, VehicleContext
 from telematics.rules.engine import evaluate
 from telematics.rules.findings import DEVICE_OFFLINE, RULE_VERSION, Finding
+from telematics.rules.ongoing_stop import (
+    STOP_KINDS,
+    only_extends_stop,
+    summary_findings,
+)
 from telematics.rules.track import Track
 from telematics.stored_history import USE_STATES, StoredHistory
 
@@ -242,6 +247,67 @@ class _VehicleRun:
             round_trip=np.array([r.wait_and_return for _, r in rows], dtype=bool),
         )
 
+    def _context(self, start: float, end: float, days_from: float | None = None) -> VehicleContext:
+        """What the rules need to judge the fixes loaded from ``start`` to ``end``; the day
+        table reaches back to ``days_from`` when given (a stop that began earlier)."""
+        judged_from, judged_until = judged_window(self.vehicle, self.shared.tz)
+        return VehicleContext(
+            vehicle_id=self.vid,
+            days=self.shared.day_table(min(start, days_from if days_from is not None else start), end),
+            orders=self._orders(start, end),
+            site=self.site,
+            allowed_area=self.allowed,
+            forbidden_zones=self.shared.forbidden,
+            speed_zones=self.shared.speed_zones,
+            judged_from_s=judged_from,
+            judged_until_s=judged_until,
+        )
+
+    # -- an ongoing stop ---------------------------------------------------------------
+    def extend_ongoing_stop(self, start: float, end: float) -> list[Alert] | None:
+        """Judge new fixes in [start, end] that only lengthen the vehicle's newest stop from
+        that stop's stored summary and the fixes of its last ``context_s`` (see
+        ``telematics.rules.ongoing_stop``), and store the result; returns the new or changed
+        alerts, or None when the fixes need the full re-evaluation."""
+        th = self.th
+        stop, trip_end_s = self.history.latest_stop()
+        if stop is None:
+            return None
+        stop_start_s = as_utc(stop.started_at).timestamp()
+        stop_end_s = as_utc(stop.ended_at).timestamp()
+        cut_s = stop_end_s - th.context_s
+        if (cut_s <= stop_start_s or start <= stop_end_s
+                or (trip_end_s is not None and trip_end_s > stop_end_s)
+                or self._neighbour_ts(start, before=True, rank=1) != stop_end_s
+                or self._neighbour_ts(end, before=False, rank=1) is not None):
+            return None
+        tail = self._track(cut_s, end)
+        motion = split_motion(tail, th.stop_radius_m, th.stop_min_duration_s)
+        ctx = self._context(cut_s, end, days_from=stop_start_s)
+        findings = evaluate(tail, motion, ctx, th)
+        if not only_extends_stop(tail, motion, findings):
+            return None
+        last_s = float(tail.t_s[-1])
+        window = _Interval(float(tail.t_s[0]), last_s + th.context_s)
+        alerts = self.history.alerts(window.start, window.end)
+        if not all((a.kind in STOP_KINDS and as_utc(a.started_at).timestamp() == stop_start_s)
+                   or (a.kind == DEVICE_OFFLINE and a.evidence.get("reason") == "silent") for a in alerts):
+            return None
+        count, lat_sum, lon_sum = self.history.fix_sums(stop_start_s, last_s)
+        last_id = int(tail.position_id[-1])
+        lat, lon = lat_sum / count, lon_sum / count
+        findings = [f for f in findings if f.kind not in STOP_KINDS] + summary_findings(
+            stop.first_position_id, last_id, stop_start_s, last_s, count, lat, lon, ctx, th)
+        fields = {"ended_at": _ts(last_s), "duration_s": round(last_s - stop_start_s, 3),
+                  "lat": round(lat, 6), "lon": round(lon, 6), "position_count": count,
+                  "last_position_id": last_id}
+        for name, value in fields.items():
+            if getattr(stop, name) != value:
+                setattr(stop, name, value)
+        self.session.add(stop)
+        self.session.flush()
+        return self._store_alerts(window, findings, {}, {0: stop.id}, last_s, alerts)
+
     # -- widening ----------------------------------------------------------------------
     def _stored_extent(self, window: _Interval) -> bool:
         """Widen ``window`` over stored trips, stops, alerts and use orders overlapping it
@@ -258,7 +324,6 @@ class _VehicleRun:
         after = self._neighbour_ts(end, before=False, rank=1)
         window = _Interval((before if before is not None else start) - th.stop_min_duration_s,
                            (after if after is not None else end) + th.stop_min_duration_s)
-        judged_from, judged_until = judged_window(self.vehicle, self.shared.tz)
         for attempt in range(MAX_WIDENINGS):
             while self._stored_extent(window):
                 pass
@@ -271,18 +336,7 @@ class _VehicleRun:
             load_end = max(window.end, hi2 if hi2 is not None else window.end) + margin_s
             track = self._track(load_start, load_end)
             motion = split_motion(track, th.stop_radius_m, th.stop_min_duration_s)
-            ctx = VehicleContext(
-                vehicle_id=self.vid,
-                days=self.shared.day_table(load_start, load_end),
-                orders=self._orders(load_start, load_end),
-                site=self.site,
-                allowed_area=self.allowed,
-                forbidden_zones=self.shared.forbidden,
-                speed_zones=self.shared.speed_zones,
-                judged_from_s=judged_from,
-                judged_until_s=judged_until,
-            )
-            findings = evaluate(track, motion, ctx, th)
+            findings = evaluate(track, motion, self._context(load_start, load_end), th)
             grew = False
             for s, e in _items(track, motion, findings):
                 if _overlaps(s, e, window):
@@ -416,11 +470,20 @@ def _items(track: Track, motion: Motion, findings: list[Finding]) -> list[tuple[
     return items
 
 
+def extend_ongoing_stop(session: Session, vehicle: Vehicle, start: datetime, end: datetime,
+                        inputs: RuleInputs) -> list[Alert] | None:
+    """When the vehicle's new fixes in [start, end] (aware) only lengthen its newest stop,
+    judge and store them from that stop's summary without reloading it, without committing;
+    returns the new or changed alerts, or None when they need :func:`reevaluate`'s full path."""
+    return _VehicleRun(session, vehicle, inputs).extend_ongoing_stop(start.timestamp(), end.timestamp())
+
+
 def reevaluate(session: Session, windows: dict[int, tuple[datetime, datetime]],
                inputs: RuleInputs | None = None) -> list[Alert]:
     """Recompute trips, stops and alerts of each vehicle id over its UTC window (widened to
     whole trips, stops, alerts and orders) idempotently, without committing; returns the
-    alerts that are new or changed (to publish). ``inputs`` (zones, calendar, thresholds) are
+    alerts that are new or changed (to publish). Fixes that only lengthen an ongoing stop are
+    judged from its summary (:func:`extend_ongoing_stop`). ``inputs`` (zones, calendar, thresholds) are
     loaded from the database and the settings when not given."""
     if not windows:
         return []
@@ -435,6 +498,10 @@ def reevaluate(session: Session, windows: dict[int, tuple[datetime, datetime]],
         vehicle = session.get(Vehicle, vehicle_id)
         if vehicle is None:
             log.warning("reevaluate_unknown_vehicle", vehicle_id=vehicle_id)
+            continue
+        extended = extend_ongoing_stop(session, vehicle, start, end, shared)
+        if extended is not None:
+            changed += extended
             continue
         run = _VehicleRun(session, vehicle, shared)
         window, track, motion, findings = run.compute(start.timestamp(), end.timestamp())

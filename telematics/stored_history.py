@@ -54,6 +54,11 @@ _ORDERS = (
 _TRIPS = select(Trip).where(Trip.vehicle_id == _VID, col(Trip.first_position_id).is_not(None),
                             _overlapping(col(Trip.started_at), col(Trip.ended_at)))
 _STOPS = select(Stop).where(Stop.vehicle_id == _VID, _overlapping(col(Stop.started_at), col(Stop.ended_at)))
+_LATEST_STOP = select(Stop).where(Stop.vehicle_id == _VID).order_by(col(Stop.started_at).desc()).limit(1)
+_LATEST_TRIP_END = select(func.max(Trip.ended_at)).where(Trip.vehicle_id == _VID,
+                                                         col(Trip.first_position_id).is_not(None))
+_FIX_SUMS = select(func.count(), func.sum(Position.lat), func.sum(Position.lon)).where(
+    Position.vehicle_id == _VID, _TS >= _LO, _TS <= _HI)
 _ALERTS = select(Alert).where(Alert.vehicle_id == _VID, col(Alert.kind).in_(ALERT_KINDS),
                               _overlapping(col(Alert.started_at), col(Alert.ended_at)))
 
@@ -100,6 +105,18 @@ class StoredHistory:
     def fixes(self, lo: float, hi: float) -> list[tuple[Any, ...]]:
         """(id, ts, lat, lon, speed_kmh, ignition, alarms) of every fix in [lo, hi], in event time."""
         return list(self.session.exec(_FIXES, params={"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}))
+
+    def fix_sums(self, lo: float, hi: float) -> tuple[int, float, float]:
+        """(count, sum of lat, sum of lon) of the fixes in [lo, hi], summed by the database."""
+        count, lat, lon = self.session.execute(
+            _FIX_SUMS, {"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}).one()
+        return int(count), float(lat or 0.0), float(lon or 0.0)
+
+    def latest_stop(self) -> tuple[Stop | None, float | None]:
+        """The vehicle's newest stored stop, and the end of its newest stored trip (epoch s)."""
+        stop = self.session.exec(_LATEST_STOP, params={"vid": self.vid}).first()
+        trip_end = self.session.execute(_LATEST_TRIP_END, {"vid": self.vid}).scalar()
+        return stop, (as_utc(trip_end).timestamp() if trip_end is not None else None)
 
     def orders(self, lo: float, hi: float) -> list[tuple[Assignment, TripRequest]]:
         """Assignments of requests approved or later planned to overlap [lo, hi]."""

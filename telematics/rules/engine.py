@@ -23,6 +23,14 @@ RULES = (no_order, off_hours, out_of_area, route_deviation, off_site_overnight, 
          offline, speeding)
 
 
+def judged(finding: Finding, ctx: VehicleContext) -> bool:
+    """Whether the finding starts inside the window in which the vehicle is judged (a leased
+    car's lease)."""
+    if ctx.judged_from_s is not None and finding.start_s < ctx.judged_from_s:
+        return False
+    return ctx.judged_until_s is None or finding.start_s < ctx.judged_until_s
+
+
 def evaluate(track: Track, motion: Motion, ctx: VehicleContext, th: Thresholds) -> list[Finding]:
     """All findings for one vehicle, one per kind and start time (findings of one kind that
     start together are merged), leaving out what falls outside a leased car's lease window.
@@ -31,9 +39,7 @@ def evaluate(track: Track, motion: Motion, ctx: VehicleContext, th: Thresholds) 
     merged: dict[tuple[str, float], Finding] = {}
     for rule in RULES:
         for finding in rule(track, motion, ctx, th):
-            if ctx.judged_from_s is not None and finding.start_s < ctx.judged_from_s:
-                continue
-            if ctx.judged_until_s is not None and finding.start_s >= ctx.judged_until_s:
+            if not judged(finding, ctx):
                 continue
             key = (finding.kind, finding.start_s)
             if key in merged:

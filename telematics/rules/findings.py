@@ -7,7 +7,7 @@ from typing import Any
 
 from telematics.rules.track import Track
 
-RULE_VERSION = "telematics-rules/2"  # 2: orders judged as served (rules.service)
+RULE_VERSION = "telematics-rules/3"  # 2: orders judged as served (rules.service); 3: a ride's driven distance leaves out standing jitter
 
 NO_ORDER = "private_use.no_order"
 OFF_HOURS = "private_use.off_hours"

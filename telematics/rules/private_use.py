@@ -118,13 +118,17 @@ def route_deviation(track: Track, motion: Motion, ctx: VehicleContext, th: Thres
     """During an order's ride (from the pickup to the drop-off, as served): straying beyond the corridor around the
     route (straight legs origin -> destination, and back for a round trip) for at least
     ``route_deviation_min_s``, or driving more than ``route_excess_share`` above the planned
-    distance (straight-line route length x ``route_detour_factor``)."""
+    distance (straight-line route length x ``route_detour_factor``); the distance driven
+    leaves out the jitter of fixes inside a stop."""
     findings: list[Finding] = []
     orders = ctx.orders
     frame = LocalFrame.around(track.lat)
     names = ("route_corridor_m", "route_deviation_min_s", "route_excess_share", "route_detour_factor",
              "order_match_radius_m", "order_overrun_max_s")
-    steps = np.concatenate((track.step_m(), [0.0])) if len(track) else np.zeros(0)
+    # Driven distance counts steps in motion only: GPS jitter while the car stands (waiting
+    # at the destination of a round trip) adds distance that nobody drove.
+    standing = motion.in_stop[:-1] & motion.in_stop[1:]
+    steps = np.concatenate((np.where(standing, 0.0, track.step_m()), [0.0])) if len(track) else np.zeros(0)
     for k in np.flatnonzero(orders.use):  # over the vehicle's orders, not over fixes
         lo = int(np.searchsorted(track.t_s, orders.ride_from_s[k], side="left"))
         hi = int(np.searchsorted(track.t_s, orders.ride_to_s[k], side="right")) - 1

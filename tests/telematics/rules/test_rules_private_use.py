@@ -182,3 +182,17 @@ def test_off_hours_in_a_year_without_official_schedule_carries_the_warning(sessi
     feed(session, world.ids["car"], evening_trip(date(2027, 3, 3), 21).fixes)
     found = alerts(session, world.ids["car"], "private_use.off_hours")
     assert len(found) == 1 and "no official holiday schedule for 2027" in found[0].evidence["calendar"]["warning"]
+
+
+def test_waiting_for_the_return_with_a_jittery_fix_is_not_excess_distance(session, world) -> None:
+    """A round trip with a 3-hour wait at the destination, a fix every 10 s wandering a few
+    metres: the wander adds kilometres between fixes, but nobody drove them."""
+    add_order(session, world, world.ids["car"], local(WORKDAY, 9, 10), local(WORKDAY, 12, 50), round_trip=True)
+    trace = Trace().park(DEPOT, local(WORKDAY, 9), 10).drive(TOWN, 15)
+    trace.then_park(3 * 60, every_s=10)
+    for i, fix in enumerate(trace.fixes[-3 * 360:]):
+        fix["lat"] += 0.00006 * ((i * 7) % 5 - 2) / 2  # up to 7 m north or south
+        fix["lon"] += 0.00007 * ((i * 3) % 5 - 2) / 2
+    trace.drive(DEPOT, 15).then_park(10)
+    feed(session, world.ids["car"], trace.fixes)
+    assert kinds(session, world.ids["car"]) == set()

@@ -1,0 +1,108 @@
+"""A parked car's new fixes judged from its ongoing stop's summary give exactly what judging
+the whole stop gives; fixes that do more than lengthen the stop take the full path."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from rule_traces import DEPOT, FAR, TOWN, VENUE, Trace, build_world, clear_telemetry, feed, local, snapshot
+from sqlmodel import Session
+
+from fleet.models import Position, Vehicle
+from fleet.models.operations import ALARM_POWER_CUT
+from telematics.evaluation import RuleInputs, extend_ongoing_stop
+
+DAY = date(2026, 12, 1)
+
+
+@pytest.fixture
+def world(session):  # type: ignore[no-untyped-def]
+    return build_world(session)
+
+
+def night_at(place: tuple[float, float]) -> Trace:
+    """Drive from the depot at 20:30 and stand at ``place`` until 07:40, a fix a minute,
+    with the terminal silent for 50 minutes after midnight."""
+    trace = Trace().park(DEPOT, local(DAY, 20, 30), 10).drive(place, 15).then_park(3 * 60 + 10)
+    trace.park(place, trace.end + timedelta(minutes=50), 6 * 60 + 30)
+    return trace
+
+
+def chunks(fixes: list[dict[str, Any]], minutes: float) -> list[list[dict[str, Any]]]:
+    """The fixes in arrival batches of ``minutes`` of event time."""
+    out: list[list[dict[str, Any]]] = []
+    for fix in fixes:
+        if out and fix["ts"] - out[-1][0]["ts"] < timedelta(minutes=minutes):
+            out[-1].append(fix)
+        else:
+            out.append([fix])
+    return out
+
+
+def extends(session: Session, car: int, batch: list[dict[str, Any]]) -> bool:
+    """Store ``batch`` and judge it; whether it was judged from the stop's summary."""
+    session.add_all([Position(vehicle_id=car, **fix) for fix in batch])
+    session.flush()
+    result = extend_ongoing_stop(session, session.get(Vehicle, car), batch[0]["ts"], batch[-1]["ts"],
+                                 RuleInputs.load(session))
+    session.commit()
+    return result is not None
+
+
+@pytest.mark.parametrize("place", [VENUE, TOWN, DEPOT], ids=["forbidden venue", "away", "own site"])
+def test_a_night_fed_batch_by_batch_matches_the_night_judged_whole(session: Session, world, place) -> None:
+    car = world.ids["car"]
+    trace = night_at(place)
+    feed(session, car, trace.fixes)
+    whole = snapshot(session, car)
+    clear_telemetry(session, car)
+
+    batches = chunks(trace.fixes, 20)
+    for batch in batches[:3]:  # the drive and the first minutes of the stop: full path
+        feed(session, car, batch)
+    judged_from_summary = [extends(session, car, batch) for batch in batches[3:]]
+    assert all(judged_from_summary)
+    assert snapshot(session, car) == whole
+    kinds = {a[0] for a in whole["alerts"]}
+    if place == DEPOT:
+        assert kinds == set()
+    else:
+        assert "parking.off_site_overnight" in kinds and "device.offline" in kinds
+        assert ("parking.forbidden_zone" in kinds) == (place == VENUE)
+    assert whole["stops"][-1][1] == trace.end
+
+
+def test_an_open_silence_is_closed_when_the_parked_terminal_reports_again(session: Session, world) -> None:
+    car = world.ids["car"]
+    trace = night_at(TOWN)
+    feed(session, car, trace.fixes)
+    whole = snapshot(session, car)
+    clear_telemetry(session, car)
+    gap = next(i for i in range(1, len(trace.fixes))
+               if trace.fixes[i]["ts"] - trace.fixes[i - 1]["ts"] > timedelta(minutes=30))
+    feed(session, car, trace.fixes[:gap])
+    assert extends(session, car, trace.fixes[gap:])
+    assert snapshot(session, car) == whole
+
+
+@pytest.mark.parametrize("change", ["drives off", "power cut", "leaves the area while parked"])
+def test_anything_but_a_longer_stop_takes_the_full_path(session: Session, world, change) -> None:
+    car = world.ids["car"]
+    trace = Trace().park(DEPOT, local(DAY, 9), 10).drive(TOWN, 15).then_park(60)
+    cut = len(trace.fixes)
+    if change == "drives off":
+        trace.drive(DEPOT, 15).then_park(10)
+    elif change == "power cut":
+        trace.then_park(10)
+        trace.fixes[-3]["alarms"] = ALARM_POWER_CUT
+    else:  # a terminal reporting a parked spot outside the city (a position fault, or towed)
+        trace.park(FAR, trace.end + timedelta(minutes=1), 10)
+    feed(session, car, trace.fixes)
+    whole = snapshot(session, car)
+    clear_telemetry(session, car)
+    feed(session, car, trace.fixes[:cut])
+    assert not extends(session, car, trace.fixes[cut:])
+    feed(session, car, trace.fixes[cut:])
+    assert snapshot(session, car) == whole
