@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
+import sys
 import tempfile
 from contextlib import ExitStack
 from dataclasses import replace
@@ -42,6 +44,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     configure_logging("WARNING", False)
+    # A terminated run stops its platform processes and broker as an interrupted one does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     scenario = SCENARIOS[args.scenario]
     if args.speed:
         scenario = replace(scenario, speed=args.speed)

@@ -55,6 +55,8 @@ from telematics.stored_history import USE_STATES, StoredHistory
 
 log = structlog.get_logger(__name__)
 
+#: How far past a window's end an ongoing stop's tail is read, seconds (everything stored).
+TAIL_REACH_S = 30 * 86400.0
 #: Passes before a window that keeps growing is given up (logged); the margin doubles each pass.
 MAX_WIDENINGS = 16
 
@@ -265,7 +267,7 @@ class _VehicleRun:
 
     # -- an ongoing stop ---------------------------------------------------------------
     def extend_ongoing_stop(self, start: float, end: float) -> list[Alert] | None:
-        """Judge new fixes in [start, end] that only lengthen the vehicle's newest stop from
+        """Judge new fixes from ``start`` on that only lengthen the vehicle's newest stop from
         that stop's stored summary and the fixes of its last ``context_s`` (see
         ``telematics.rules.ongoing_stop``), and store the result; returns the new or changed
         alerts, or None when the fixes need the full re-evaluation."""
@@ -275,15 +277,21 @@ class _VehicleRun:
             return None
         stop_start_s = as_utc(stop.started_at).timestamp()
         stop_end_s = as_utc(stop.ended_at).timestamp()
-        cut_s = stop_end_s - th.context_s
-        if (cut_s <= stop_start_s or start <= stop_end_s
-                or (trip_end_s is not None and trip_end_s > stop_end_s)
-                or self._neighbour_ts(start, before=True, rank=1) != stop_end_s
-                or self._neighbour_ts(end, before=False, rank=1) is not None):
+        if trip_end_s is not None and trip_end_s > stop_end_s:
             return None
-        tail = self._track(cut_s, end)
+        # The tail: every stored fix from ``context_s`` before the first new one (or the stop's
+        # end) on, including fixes stored after ``end`` while this round ran; the stop before
+        # the cut is unchanged and taken from its summary.
+        cut_s = min(start, stop_end_s) - th.context_s
+        if cut_s <= stop_start_s:
+            return None
+        tail = self._track(cut_s, end + TAIL_REACH_S)
+        # An old fix a whole dwell after the cut keeps the dwells that begin before the cut
+        # clear of the new fixes (they cannot change what stands before the cut).
+        if not np.any((tail.t_s >= cut_s + th.stop_min_duration_s) & (tail.t_s < start)):
+            return None
         motion = split_motion(tail, th.stop_radius_m, th.stop_min_duration_s)
-        ctx = self._context(cut_s, end, days_from=stop_start_s)
+        ctx = self._context(cut_s, float(tail.t_s[-1]), days_from=stop_start_s)
         findings = evaluate(tail, motion, ctx, th)
         if not only_extends_stop(tail, motion, findings):
             return None

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from fleet.models import Position, Vehicle
 from fleet.models.operations import ALARM_POWER_CUT
-from telematics.evaluation import RuleInputs, extend_ongoing_stop
+from telematics.evaluation import RuleInputs, extend_ongoing_stop, reevaluate
 
 DAY = date(2026, 12, 1)
 
@@ -105,4 +105,33 @@ def test_anything_but_a_longer_stop_takes_the_full_path(session: Session, world,
     feed(session, car, trace.fixes[:cut])
     assert not extends(session, car, trace.fixes[cut:])
     feed(session, car, trace.fixes[cut:])
+    assert snapshot(session, car) == whole
+
+
+def test_an_evaluator_running_behind_still_judges_from_the_summary(session: Session, world) -> None:
+    """Fixes stored after a round's window are judged with it; the next round's window then
+    starts inside the stored stop, and is judged from the summary too."""
+    car = world.ids["car"]
+    trace = night_at(VENUE)
+    feed(session, car, trace.fixes)
+    whole = snapshot(session, car)
+    clear_telemetry(session, car)
+    batches = chunks(trace.fixes, 30)
+    for batch in batches[:3]:
+        feed(session, car, batch)
+    inputs = RuleInputs.load(session)
+    vehicle = session.get(Vehicle, car)
+    summary_judged = []
+    for first, second in zip(batches[3::2], batches[4::2], strict=False):
+        session.add_all([Position(vehicle_id=car, **fix) for fix in first + second])
+        session.flush()
+        for batch in (first, second):
+            extended = extend_ongoing_stop(session, vehicle, batch[0]["ts"], batch[-1]["ts"], inputs)
+            if extended is None:  # the batch right after the silence has no old fix near it
+                reevaluate(session, {car: (batch[0]["ts"], batch[-1]["ts"])})
+            summary_judged.append(extended is not None)
+        session.commit()
+    if len(batches[3:]) % 2:
+        feed(session, car, batches[-1])
+    assert summary_judged.count(False) <= 1 and len(summary_judged) >= 8
     assert snapshot(session, car) == whole
