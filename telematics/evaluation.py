@@ -280,15 +280,17 @@ class _VehicleRun:
         if trip_end_s is not None and trip_end_s > stop_end_s:
             return None
         # The tail: every stored fix from ``context_s`` before the first new one (or the stop's
-        # end) on, including fixes stored after ``end`` while this round ran; the stop before
-        # the cut is unchanged and taken from its summary.
-        cut_s = min(start, stop_end_s) - th.context_s
-        if cut_s <= stop_start_s:
+        # end), or from the stop's first fix, on; it includes fixes stored after ``end`` while
+        # this round ran. The stop before the cut is unchanged and taken from its summary.
+        if start <= stop_start_s:
             return None
+        cut_s = max(min(start, stop_end_s) - th.context_s, stop_start_s)
         tail = self._track(cut_s, end + TAIL_REACH_S)
-        # An old fix a whole dwell after the cut keeps the dwells that begin before the cut
-        # clear of the new fixes (they cannot change what stands before the cut).
-        if not np.any((tail.t_s >= cut_s + th.stop_min_duration_s) & (tail.t_s < start)):
+        # The dwells that begin before the cut must end on an old fix, clear of the new ones,
+        # so that what stands before the cut cannot change.
+        previous_s = self._neighbour_ts(cut_s, before=True, rank=1)
+        if previous_s is not None and not np.any(
+                (tail.t_s >= previous_s + th.stop_min_duration_s) & (tail.t_s < start)):
             return None
         motion = split_motion(tail, th.stop_radius_m, th.stop_min_duration_s)
         ctx = self._context(cut_s, float(tail.t_s[-1]), days_from=stop_start_s)

@@ -135,3 +135,26 @@ def test_an_evaluator_running_behind_still_judges_from_the_summary(session: Sess
         feed(session, car, batches[-1])
     assert summary_judged.count(False) <= 1 and len(summary_judged) >= 8
     assert snapshot(session, car) == whole
+
+
+def test_a_young_stop_is_judged_whole_from_its_first_fix(session: Session, world) -> None:
+    """A car seen for the first time parked (the platform starting up): its stop is still
+    shorter than the rules' context when the next window arrives, so the tail is the whole
+    stop, and no stretch of earlier history can change."""
+    car = world.ids["car"]
+    trace = Trace().park(VENUE, local(DAY, 21, 50), 3 * 60, every_s=10)
+    feed(session, car, trace.fixes)
+    whole = snapshot(session, car)
+    clear_telemetry(session, car)
+    session.add_all([Position(vehicle_id=car, **fix) for fix in trace.fixes[:30]])
+    session.flush()
+    reevaluate(session, {car: (trace.fixes[0]["ts"], trace.fixes[17]["ts"])})  # fixes 18-29 stay dirty
+    session.commit()
+    session.add_all([Position(vehicle_id=car, **fix) for fix in trace.fixes[30:400]])
+    session.flush()
+    window = (trace.fixes[18]["ts"], trace.fixes[399]["ts"])  # starts inside the stored stop
+    assert extend_ongoing_stop(session, session.get(Vehicle, car), *window, RuleInputs.load(session)) is not None
+    session.commit()
+    assert extends(session, car, trace.fixes[400:])
+    assert snapshot(session, car) == whole
+    assert {a[0] for a in whole["alerts"]} == {"parking.forbidden_zone"}
