@@ -223,10 +223,9 @@ class _VehicleRun:
         rows = self.history.fixes(start, end)
         if not rows:
             return Track.empty()
-        ids, ts, lat, lon, speed, ignition, alarms = zip(*rows, strict=True)
-        t_s = np.array([as_utc(t).timestamp() for t in ts])
+        ids, t_s, lat, lon, speed, ignition, alarms = zip(*rows, strict=True)
         flags = np.array(alarms, dtype=np.int64)
-        return Track(np.array(ids, dtype=np.int64), t_s, np.array(lat, float), np.array(lon, float),
+        return Track(np.array(ids, dtype=np.int64), np.array(t_s, float), np.array(lat, float), np.array(lon, float),
                      np.array(speed, float), np.array(ignition, bool), (flags & ALARM_POWER_CUT) > 0,
                      (flags & ALARM_ANTENNA_CUT) > 0)
 
