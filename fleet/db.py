@@ -26,6 +26,12 @@ def _ensure_sqlite_folder(url: str) -> bool:
     return True
 
 
+#: Page cache of each SQLite connection, KiB.
+SQLITE_CACHE_KIB = 32 * 1024
+#: How much of the SQLite file each connection reads through memory mapping, bytes.
+SQLITE_MMAP_BYTES = 256 * 1024 * 1024
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
     if _ensure_sqlite_folder(url):
@@ -40,6 +46,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # The position table and its indexes outgrow SQLite's default 2 MB page cache within a
+    # day of a city fleet; every insert and history read then goes to the OS for its pages.
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 

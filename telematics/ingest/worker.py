@@ -47,6 +47,9 @@ log = structlog.get_logger(__name__)
 IDLE_POLL_S = 0.5
 #: How often the worker checks its evaluator process and refreshes the evaluation metrics, seconds.
 EVALUATOR_CHECK_S = 1.0
+#: How often the worker measures the evaluation backlog for /metrics, seconds (the count runs
+#: over the whole dirty log, on the worker's own time).
+BACKLOG_CHECK_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class IngestWorker:
         self.helpers: list[Child] = []
         self._counted = (0, 0)
         self._checked_at = 0.0
+        self._backlog_at = 0.0
         self._inbox: queue.SimpleQueue[_Received] = queue.SimpleQueue()
         self._in_batch = 0  # messages taken from the inbox and not yet acknowledged
         metrics.PENDING.set_function(lambda: self._inbox.qsize() + self._in_batch)
@@ -182,8 +186,8 @@ class IngestWorker:
         self.evaluator.start()
 
     def _check_children(self) -> None:
-        """At most every EVALUATOR_CHECK_S: restart a dead child, carry the evaluator's counts
-        into the metrics and measure the evaluation backlog."""
+        """At most every EVALUATOR_CHECK_S: restart a dead child and carry the evaluator's
+        counts into the metrics; every BACKLOG_CHECK_S, measure the evaluation backlog."""
         now = time.monotonic()
         if now - self._checked_at < EVALUATOR_CHECK_S or self.evaluator is None or self.counters is None:
             return
@@ -200,6 +204,9 @@ class IngestWorker:
                 log.error("ingest_helper_died", helper=n, exitcode=child.process.exitcode)
                 self.helpers[n - 1] = _helper(self.settings, n)
                 self.helpers[n - 1].start()
+        if now - self._backlog_at < BACKLOG_CHECK_S:
+            return
+        self._backlog_at = now
         try:
             with Session(self.engine) as session:
                 pending, oldest = dirty_backlog(session)

@@ -7,9 +7,10 @@ those empty legs, private use. So each order is matched to the track:
 
 * the ride: when the car is seen within ``order_match_radius_m`` of the pickup between the
   planned pickup (less the grace before) and the planned drop-off, the ride began there; the
-  order then runs until the car is first seen within that radius of the destination (back at
-  the pickup, for a wait-and-return trip), at most ``order_overrun_max_s`` past the planned
-  drop-off;
+  ride ends when the car is first seen within that radius of the destination (back at the
+  pickup, for a wait-and-return trip), at most ``order_overrun_max_s`` past the planned
+  drop-off, and the order runs until then or the planned drop-off, whichever is later (a car
+  that arrives early and drives on is judged on its ride, not on what it did next);
 * the empty leg there: the drive that reaches the pickup, when it set off from the
   designated parking site or from another order's destination;
 * the empty leg back: the first drive after the drop-off, when it ends at the designated
@@ -127,7 +128,8 @@ def as_served(track: Track, motion: Motion, orders: Orders, site: Place | None, 
             arrival = _first_near(track, arrival, limit, orders.origin_lat[k], orders.origin_lon[k], radius)
         if arrival is None:
             continue
-        ride_end_s[k] = end_s[k] = max(end_s[k], t[arrival])
+        ride_end_s[k] = t[arrival]
+        end_s[k] = max(end_s[k], t[arrival])
         home = legs.return_to_site(arrival)
         if home is not None:
             end_s[k] = max(end_s[k], home)

@@ -196,3 +196,13 @@ def test_waiting_for_the_return_with_a_jittery_fix_is_not_excess_distance(sessio
     trace.drive(DEPOT, 15).then_park(10)
     feed(session, world.ids["car"], trace.fixes)
     assert kinds(session, world.ids["car"]) == set()
+
+
+def test_a_ride_that_arrives_early_ends_at_the_arrival(session, world) -> None:
+    """Planned 10:00-10:50, the car reaches town at 10:15 and is back at the depot by 10:35:
+    the drive back is not part of the ride, so its kilometres are no excess."""
+    add_order(session, world, world.ids["car"], local(WORKDAY, 10), local(WORKDAY, 10, 50))
+    trace = Trace().park(DEPOT, local(WORKDAY, 9, 50), 10).drive(TOWN, 15).then_park(4)
+    trace.drive(DEPOT, 15).then_park(20)
+    feed(session, world.ids["car"], trace.fixes)
+    assert kinds(session, world.ids["car"]) == set()
