@@ -310,6 +310,13 @@ class EventListener:
         self.client.loop_stop()
 
 
+#: Most messages the simulation's publisher leaves unacknowledged before it waits (below the
+#: 65,535 MQTT message ids).
+MAX_UNACKNOWLEDGED = 50_000
+#: How long the publisher waits at the end for the broker's acknowledgements, seconds.
+CLOSE_WAIT_S = 120.0
+
+
 class Publisher:
     """Publishes terminals' messages on their gps topics (QoS 1) from one client."""
 
@@ -323,14 +330,24 @@ class Publisher:
         self.client.loop_start()
 
     def publish(self, device_id: str, payload: bytes) -> None:
-        self.client.publish(topics.gps_topic(device_id), payload, qos=1)
+        """Publish, waiting while too many messages are unacknowledged: paho numbers them with
+        16-bit message ids and silently refuses a new message whose id is still queued."""
+        while len(self.client._out_messages) >= MAX_UNACKNOWLEDGED:
+            time.sleep(0.01)
+        info = self.client.publish(topics.gps_topic(device_id), payload, qos=1)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):  # NO_CONN: queued, sent on reconnect
+            raise RuntimeError(f"publish to {device_id}: {mqtt.error_string(info.rc)}")
 
-    def close(self) -> None:
-        deadline = time.monotonic() + 30
+    def close(self) -> int:
+        """Wait (up to CLOSE_WAIT_S) for the broker to acknowledge everything, disconnect, and
+        return how many messages it had not acknowledged."""
+        deadline = time.monotonic() + CLOSE_WAIT_S
         while self.client._out_messages and time.monotonic() < deadline:
             time.sleep(0.1)
+        left = len(self.client._out_messages)
         self.client.disconnect()
         self.client.loop_stop()
+        return left
 
 
 def play(platform: Platform, scenario: Scenario, timelines: dict[int, Timeline], data: RunData,
@@ -377,7 +394,10 @@ def play(platform: Platform, scenario: Scenario, timelines: dict[int, Timeline],
                 status = (f"{local} | {data.fixes:,} fixes | lag p95 {np.percentile(lags, 95):.2f} s"
                           if lags else f"{local} | {data.fixes:,} fixes")
                 bar.update(task, advance=1, status=status)
-        publisher.close()
+        unacknowledged = publisher.close()
+        if unacknowledged:
+            data.notes.append(f"{unacknowledged} messages were still unacknowledged by the broker "
+                              f"{CLOSE_WAIT_S:.0f} s after the day and were not delivered")
         data.wall_s = time.monotonic() - wall0
         drain0 = time.monotonic()
         idle_checks = 0
