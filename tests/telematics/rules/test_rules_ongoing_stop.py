@@ -41,6 +41,15 @@ def chunks(fixes: list[dict[str, Any]], minutes: float) -> list[list[dict[str, A
     return out
 
 
+def judged_whole(session: Session, car: int, fixes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The stored rows when ``fixes`` arrive in one batch; the car's telemetry is then cleared
+    for the same fixes to arrive otherwise."""
+    feed(session, car, fixes)
+    whole = snapshot(session, car)
+    clear_telemetry(session, car)
+    return whole
+
+
 def extends(session: Session, car: int, batch: list[dict[str, Any]]) -> bool:
     """Store ``batch`` and judge it; whether it was judged from the stop's summary."""
     session.add_all([Position(vehicle_id=car, **fix) for fix in batch])
@@ -55,9 +64,7 @@ def extends(session: Session, car: int, batch: list[dict[str, Any]]) -> bool:
 def test_a_night_fed_batch_by_batch_matches_the_night_judged_whole(session: Session, world, place) -> None:
     car = world.ids["car"]
     trace = night_at(place)
-    feed(session, car, trace.fixes)
-    whole = snapshot(session, car)
-    clear_telemetry(session, car)
+    whole = judged_whole(session, car, trace.fixes)
 
     batches = chunks(trace.fixes, 20)
     for batch in batches[:3]:  # the drive and the first minutes of the stop: full path
@@ -77,9 +84,7 @@ def test_a_night_fed_batch_by_batch_matches_the_night_judged_whole(session: Sess
 def test_an_open_silence_is_closed_when_the_parked_terminal_reports_again(session: Session, world) -> None:
     car = world.ids["car"]
     trace = night_at(TOWN)
-    feed(session, car, trace.fixes)
-    whole = snapshot(session, car)
-    clear_telemetry(session, car)
+    whole = judged_whole(session, car, trace.fixes)
     gap = next(i for i in range(1, len(trace.fixes))
                if trace.fixes[i]["ts"] - trace.fixes[i - 1]["ts"] > timedelta(minutes=30))
     feed(session, car, trace.fixes[:gap])
@@ -99,9 +104,7 @@ def test_anything_but_a_longer_stop_takes_the_full_path(session: Session, world,
         trace.fixes[-3]["alarms"] = ALARM_POWER_CUT
     else:  # a terminal reporting a parked spot outside the city (a position fault, or towed)
         trace.park(FAR, trace.end + timedelta(minutes=1), 10)
-    feed(session, car, trace.fixes)
-    whole = snapshot(session, car)
-    clear_telemetry(session, car)
+    whole = judged_whole(session, car, trace.fixes)
     feed(session, car, trace.fixes[:cut])
     assert not extends(session, car, trace.fixes[cut:])
     feed(session, car, trace.fixes[cut:])
@@ -113,9 +116,7 @@ def test_an_evaluator_running_behind_still_judges_from_the_summary(session: Sess
     starts inside the stored stop, and is judged from the summary too."""
     car = world.ids["car"]
     trace = night_at(VENUE)
-    feed(session, car, trace.fixes)
-    whole = snapshot(session, car)
-    clear_telemetry(session, car)
+    whole = judged_whole(session, car, trace.fixes)
     batches = chunks(trace.fixes, 30)
     for batch in batches[:3]:
         feed(session, car, batch)
@@ -143,9 +144,7 @@ def test_a_young_stop_is_judged_whole_from_its_first_fix(session: Session, world
     stop, and no stretch of earlier history can change."""
     car = world.ids["car"]
     trace = Trace().park(VENUE, local(DAY, 21, 50), 3 * 60, every_s=10)
-    feed(session, car, trace.fixes)
-    whole = snapshot(session, car)
-    clear_telemetry(session, car)
+    whole = judged_whole(session, car, trace.fixes)
     session.add_all([Position(vehicle_id=car, **fix) for fix in trace.fixes[:30]])
     session.flush()
     reevaluate(session, {car: (trace.fixes[0]["ts"], trace.fixes[17]["ts"])})  # fixes 18-29 stay dirty
