@@ -89,6 +89,20 @@ def _insert_positions_unnest(session: Session, rows: Sequence[dict[str, Any]]) -
 SQLITE_MAX_VARIABLES = 32766
 
 
+def sqlite_chunk_sizes(rows: int, per_statement: int) -> list[int]:
+    """Rows per INSERT statement for a batch of ``rows``: full statements of ``per_statement``
+    rows, then the rest as powers of two, largest first.
+
+    The sqlite3 module keeps the last 128 prepared statements of a connection, and a prepared
+    multi-row INSERT costs about 0.5 kB per row: one statement per batch length would fill that
+    cache with a statement for every length seen (hundreds of MB, grown through hours). These
+    sizes hold it to at most ``per_statement.bit_length() + 1`` statements."""
+    sizes = [per_statement] * (rows // per_statement)
+    rest = rows % per_statement
+    sizes += [1 << bit for bit in range(rest.bit_length() - 1, -1, -1) if rest >> bit & 1]
+    return sizes
+
+
 def _sqlite_time(value: datetime) -> str:
     """A UTC time as SQLAlchemy stores it in SQLite (UTCDateTime: naive UTC text)."""
     if value.tzinfo is not UTC:
@@ -97,19 +111,19 @@ def _sqlite_time(value: datetime) -> str:
 
 
 def _insert_positions_sqlite(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[int, datetime]]:
-    """SQLite: multi-row INSERT ... RETURNING statements with the values already in stored
-    form, skipping SQLAlchemy's per-value processing (half the cost of a batch)."""
+    """SQLite: multi-row INSERT ... RETURNING statements (of the few sizes
+    ``sqlite_chunk_sizes`` gives) with the values already in stored form, skipping
+    SQLAlchemy's per-value processing (half the cost of a batch)."""
     columns = tuple(_PG_COLUMNS)
-    per_statement = SQLITE_MAX_VARIABLES // len(columns)
     row_sql = "(" + ", ".join("?" * len(columns)) + ")"
     times: dict[tuple[int, str], datetime] = {}
     received: dict[datetime, str] = {}  # a batch shares one arrival time
     inserted: set[tuple[int, datetime]] = set()
     connection = session.connection()
-    for first in range(0, len(rows), per_statement):
-        chunk = rows[first: first + per_statement]
+    first = 0
+    for size in sqlite_chunk_sizes(len(rows), SQLITE_MAX_VARIABLES // len(columns)):
         values: list[Any] = []
-        for row in chunk:
+        for row in rows[first: first + size]:
             ts = _sqlite_time(row["ts"])
             times[(row["vehicle_id"], ts)] = row["ts"]
             values += (
@@ -117,8 +131,9 @@ def _insert_positions_sqlite(session: Session, rows: Sequence[dict[str, Any]]) -
                 row["ignition"], row["odometer_km"], row["soc_pct"], row["source"], row["alarms"],
                 received.get(row["received_at"]) or received.setdefault(row["received_at"], _sqlite_time(row["received_at"])),
             )
+        first += size
         statement = (
-            f"INSERT INTO position ({', '.join(columns)}) VALUES {', '.join([row_sql] * len(chunk))} "
+            f"INSERT INTO position ({', '.join(columns)}) VALUES {', '.join([row_sql] * size)} "
             "ON CONFLICT (vehicle_id, ts) DO NOTHING RETURNING vehicle_id, ts"
         )
         result = connection.exec_driver_sql(statement, tuple(values))
