@@ -179,6 +179,10 @@ class Settings(BaseSettings):
     route_excess_share: float = Field(
         0.3, ge=0, description="Rules: driven distance above planned by more than this share raises an alert (0.3 = 30 %)."
     )
+    route_excess_min_m: float = Field(
+        2000, ge=0, description="Rules: least excess of driven over planned distance that raises an alert, m "
+        "(a short ride around a closed street is not a detour)."
+    )
     route_detour_factor: float = Field(
         1.3, ge=1, le=5, description="Rules: planned road distance over straight-line distance of a request."
     )

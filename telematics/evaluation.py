@@ -81,6 +81,7 @@ def thresholds_from(settings: Settings) -> Thresholds:
         route_corridor_m=settings.route_corridor_m,
         route_deviation_min_s=settings.route_deviation_min_s,
         route_excess_share=settings.route_excess_share,
+        route_excess_min_m=settings.route_excess_min_m,
         route_detour_factor=settings.route_detour_factor,
         night_start_s=seconds(settings.night_start),
         night_end_s=seconds(settings.night_end),

@@ -30,6 +30,7 @@ class Thresholds:
     route_corridor_m: float = 2000.0
     route_deviation_min_s: float = 600.0
     route_excess_share: float = 0.3
+    route_excess_min_m: float = 2000.0
     route_detour_factor: float = 1.3
     night_start_s: float = 22 * 3600.0
     night_end_s: float = 6 * 3600.0

@@ -7,7 +7,9 @@ from typing import Any
 
 from telematics.rules.track import Track
 
-RULE_VERSION = "telematics-rules/3"  # 2: orders judged as served (rules.service); 3: a ride's driven distance leaves out standing jitter
+#: 2: orders judged as served (rules.service); 3: a ride's driven distance leaves out standing
+#: jitter; 4: an excess distance must also reach route_excess_min_m.
+RULE_VERSION = "telematics-rules/4"
 
 NO_ORDER = "private_use.no_order"
 OFF_HOURS = "private_use.off_hours"

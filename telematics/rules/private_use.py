@@ -117,13 +117,13 @@ def _distance_to_route_m(x: np.ndarray, y: np.ndarray, rx: np.ndarray, ry: np.nd
 def route_deviation(track: Track, motion: Motion, ctx: VehicleContext, th: Thresholds) -> list[Finding]:
     """During an order's ride (from the pickup to the drop-off, as served): straying beyond the corridor around the
     route (straight legs origin -> destination, and back for a round trip) for at least
-    ``route_deviation_min_s``, or driving more than ``route_excess_share`` above the planned
-    distance (straight-line route length x ``route_detour_factor``); the distance driven
-    leaves out the jitter of fixes inside a stop."""
+    ``route_deviation_min_s``, or driving more than ``route_excess_share`` and at least
+    ``route_excess_min_m`` above the planned distance (straight-line route length x
+    ``route_detour_factor``); the distance driven leaves out the jitter of fixes inside a stop."""
     findings: list[Finding] = []
     orders = ctx.orders
     frame = LocalFrame.around(track.lat)
-    names = ("route_corridor_m", "route_deviation_min_s", "route_excess_share", "route_detour_factor",
+    names = ("route_corridor_m", "route_deviation_min_s", "route_excess_share", "route_excess_min_m", "route_detour_factor",
              "order_match_radius_m", "order_overrun_max_s")
     # Driven distance counts steps in motion only: GPS jitter while the car stands (waiting
     # at the destination of a round trip) adds distance that nobody drove.
@@ -154,7 +154,8 @@ def route_deviation(track: Track, motion: Motion, ctx: VehicleContext, th: Thres
                            np.array(route_lat[1:]), np.array(route_lon[1:]))
         planned_m = float(legs.sum()) * th.route_detour_factor
         driven_m = float(steps[lo:hi].sum())
-        if planned_m > 0 and driven_m > planned_m * (1 + th.route_excess_share):
+        excess_m = driven_m - planned_m
+        if planned_m > 0 and excess_m > planned_m * th.route_excess_share and excess_m >= th.route_excess_min_m:
             findings.append(Finding(
                 ROUTE_DEVIATION, float(track.t_s[lo]), float(track.t_s[hi]), float(track.lat[lo]),
                 float(track.lon[lo]), "warning",

@@ -19,6 +19,8 @@ from rule_traces import (
     local,
 )
 
+from fleet.settings import get_settings
+
 WORKDAY = date(2026, 12, 1)  # a Tuesday
 
 
@@ -206,3 +208,20 @@ def test_a_ride_that_arrives_early_ends_at_the_arrival(session, world) -> None:
     trace.drive(DEPOT, 15).then_park(20)
     feed(session, world.ids["car"], trace.fixes)
     assert kinds(session, world.ids["car"]) == set()
+
+
+@pytest.mark.parametrize(("excess_min_m", "expected"), [(None, set()), ("0", {"private_use.route_deviation"})])
+def test_a_short_ride_a_kilometre_longer_than_planned_is_no_detour(session, world, monkeypatch, excess_min_m,
+                                                                  expected) -> None:
+    """2.0 km east as the crow flies (2.6 km planned), driven through a point 1.9 km north:
+    the ride (until the car is within 500 m of the destination) is 3.8 km, 44 % over plan
+    but only 1.2 km, under the 2 km route_excess_min_m."""
+    if excess_min_m is not None:
+        monkeypatch.setenv("FLEET_ROUTE_EXCESS_MIN_M", excess_min_m)
+        get_settings.cache_clear()
+    near_east = (34.6010, 119.2230)
+    add_order(session, world, world.ids["car"], local(WORKDAY, 10), local(WORKDAY, 10, 30), destination=near_east)
+    trace = Trace().park(DEPOT, local(WORKDAY, 9, 50), 10).drive(near_east, 10, via=(34.6181, 119.2120))
+    feed(session, world.ids["car"], trace.then_park(20).fixes)
+    assert kinds(session, world.ids["car"]) == expected
+    assert all(a.evidence["reason"] == "excess_distance" for a in alerts(session, world.ids["car"]))
