@@ -158,7 +158,9 @@ def build_report(data: RunData) -> dict[str, Any]:
         "cost": cost_figures(data),
         "detection": detection_figures(data),
         "ingest_lag_s": {"samples": len(lags), "p50": _pct(lags, 50), "p95": _pct(lags, 95),
-                         "max": round(max(lags), 3) if lags else None},
+                         "max": round(max(lags), 3) if lags else None,
+                         "simulation_outbound_max_messages": max((n for _, n in data.outbound), default=0),
+                         "simulation_outbound_p95_messages": _pct([n for _, n in data.outbound], 95)},
     }
 
 
@@ -192,12 +194,19 @@ def _plots(data: RunData, report: dict[str, Any], out: Path) -> list[tuple[str, 
         ax.axhline(2.0, color="#c33", lw=1, label="target p95 2 s")
         ax.set_ylabel("ingest lag, s")
         ax.set_yscale("symlog", linthresh=1)
-        ax.legend()
+        ax.legend(loc="upper left")
+        if data.outbound:
+            queue = ax.twinx()
+            queue.plot([datetime.fromtimestamp(t, tz) for t, _ in data.outbound], [n for _, n in data.outbound],
+                       color="#888", lw=0.8, label="simulation's unacknowledged messages")
+            queue.set_ylabel("messages")
+            queue.legend(loc="upper right")
         fig.autofmt_xdate()
         fig.tight_layout()
         fig.savefig(out / "ingest_lag.png", dpi=90)
         plt.close(fig)
-        images.append(("Ingest lag (publish to stored and evaluated) over simulated time", "ingest_lag.png"))
+        images.append(("Ingest lag (publish to stored and evaluated) over simulated time, beside the "
+                       "simulation's own queue of messages the broker has not acknowledged", "ingest_lag.png"))
     # detection quality
     per_kind = report["detection"]["per_kind"]
     kinds = [k for k in per_kind if per_kind[k]["alerts"] or per_kind[k]["incidents"]]

@@ -69,6 +69,9 @@ class RunData:
     alert_seen_s: dict[int, float] = field(default_factory=dict)  # alert id -> simulated time first seen
     lags_s: list[float] = field(default_factory=list)
     lag_at_s: list[float] = field(default_factory=list)  # simulated time of each lag sample
+    #: (simulated time, messages the simulation had published that the broker had not yet
+    #: acknowledged): the simulation's own outbound queue, which its lag figures include.
+    outbound: list[tuple[float, int]] = field(default_factory=list)
     messages: int = 0
     fixes: int = 0
     rejected: int = 0
@@ -313,6 +316,9 @@ class EventListener:
 #: Most messages the simulation's publisher leaves unacknowledged before it waits (below the
 #: 65,535 MQTT message ids).
 MAX_UNACKNOWLEDGED = 50_000
+#: Most messages on their way to the broker at once (paho's in-flight window; beyond it,
+#: messages wait in the publisher for an acknowledgement to free a slot).
+MAX_IN_FLIGHT = 20_000
 #: How long the publisher waits at the end for the broker's acknowledgements, seconds.
 CLOSE_WAIT_S = 120.0
 
@@ -324,7 +330,7 @@ class Publisher:
         address = parse_broker_url(mqtt_url)
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
         address.authenticate(self.client)
-        self.client.max_inflight_messages_set(1000)
+        self.client.max_inflight_messages_set(MAX_IN_FLIGHT)
         self.client.max_queued_messages_set(0)
         self.client.connect(address.host, address.port, keepalive=30)
         self.client.loop_start()
@@ -332,11 +338,16 @@ class Publisher:
     def publish(self, device_id: str, payload: bytes) -> None:
         """Publish, waiting while too many messages are unacknowledged: paho numbers them with
         16-bit message ids and silently refuses a new message whose id is still queued."""
-        while len(self.client._out_messages) >= MAX_UNACKNOWLEDGED:
+        while self.unacknowledged >= MAX_UNACKNOWLEDGED:
             time.sleep(0.01)
         info = self.client.publish(topics.gps_topic(device_id), payload, qos=1)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):  # NO_CONN: queued, sent on reconnect
             raise RuntimeError(f"publish to {device_id}: {mqtt.error_string(info.rc)}")
+
+    @property
+    def unacknowledged(self) -> int:
+        """Messages published and not yet acknowledged by the broker."""
+        return len(self.client._out_messages)
 
     def close(self) -> int:
         """Wait (up to CLOSE_WAIT_S) for the broker to acknowledge everything, disconnect, and
@@ -387,12 +398,14 @@ def play(platform: Platform, scenario: Scenario, timelines: dict[int, Timeline],
                         data.messages += 1
                         data.fixes += len(message)
                 previous = now_sim
+                data.outbound.append((now_sim, publisher.unacknowledged))
                 if index % 50 == 0:
                     listener.forget_older_than(120)
                 lags = [lag for _, lag in listener.lags[-2000:]]
                 local = datetime.fromtimestamp(now_sim, scenario.local_midnight.tzinfo).strftime("%m-%d %H:%M")
-                status = (f"{local} | {data.fixes:,} fixes | lag p95 {np.percentile(lags, 95):.2f} s"
-                          if lags else f"{local} | {data.fixes:,} fixes")
+                status = f"{local} | {data.fixes:,} fixes | {publisher.unacknowledged:,} unacknowledged"
+                if lags:
+                    status += f" | lag p95 {np.percentile(lags, 95):.2f} s"
                 bar.update(task, advance=1, status=status)
         unacknowledged = publisher.close()
         if unacknowledged:

@@ -3,10 +3,14 @@
 A fix *opens a dwell* when the fixes from it until ``min_duration_s`` later (up to and
 including the first fix at or after that time) stay within ``radius_m`` of one another (the
 diagonal of their bounding box), or all of them have the ignition off (a parked car's fixes wander; ignition off
-is standing whatever the GPS says). A stop is a maximal run of fixes covered by dwells, so it
-always lasts at least ``min_duration_s``; a long silence between two fixes at the same place
-is a stop too. A trip is a maximal run of the other fixes, together with the last fix of the
-stop before it (departure) and the first fix of the stop after it (arrival).
+is standing whatever the GPS says). A stop is a maximal run of fixes covered by dwells in
+which every two consecutive fixes lie in one dwell, so it always lasts at least
+``min_duration_s``; a long silence between two fixes at the same place is a stop too. Two
+dwells that only touch (one ends on a fix, the next begins on the following fix) are two
+stops: a hop of a few hundred metres between two places, too quick to leave a fix outside
+both, is still a trip. A trip runs between consecutive stops: from the last fix of the stop
+before it (departure) to the first fix of the stop after it (arrival), and from the track's
+first fix or to its last when it begins or ends moving.
 
 Whether a fix belongs to a stop depends only on the fixes within ``min_duration_s`` around it
 (and their immediate neighbours), which is what lets the service recompute a window alone.
@@ -64,6 +68,31 @@ def _window_extent(values: np.ndarray, first: np.ndarray, last: np.ndarray) -> n
     return extent
 
 
+def _stops(in_stop: np.ndarray, joined: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last fix of every stop: runs of ``in_stop`` fixes, cut between two fixes
+    that no dwell holds together (``joined`` per consecutive pair)."""
+    breaks = np.flatnonzero(in_stop[:-1] & in_stop[1:] & ~joined)
+    first, last = runs(in_stop)
+    return np.sort(np.concatenate((first, breaks + 1))), np.sort(np.concatenate((last, breaks)))
+
+
+def _trips(stop_first: np.ndarray, stop_last: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and last fix of every trip of an ``n``-fix track: between consecutive stops, and
+    before the first or after the last stop when the track begins or ends moving (a track
+    without stops is one trip)."""
+    if len(stop_first) == 0:
+        return np.array([0], np.int64), np.array([n - 1], np.int64)
+    first = [stop_last[:-1]]
+    last = [stop_first[1:]]
+    if stop_first[0] > 0:
+        first.insert(0, np.array([0]))
+        last.insert(0, stop_first[:1])
+    if stop_last[-1] < n - 1:
+        first.append(stop_last[-1:])
+        last.append(np.array([n - 1]))
+    return np.concatenate(first).astype(np.int64), np.concatenate(last).astype(np.int64)
+
+
 def split_motion(track: Track, radius_m: float = 200.0, min_duration_s: float = 180.0) -> Motion:
     """Stops and trips of ``track`` (see the module text for the definitions)."""
     n = len(track)
@@ -85,11 +114,13 @@ def split_motion(track: Track, radius_m: float = 200.0, min_duration_s: float = 
         dwell = (diagonal <= radius_m) | all_off
     cover = np.bincount(starts[dwell], minlength=n + 1) - np.bincount(ends[dwell] + 1, minlength=n + 1)
     in_stop = np.cumsum(cover[:n]) > 0
+    # Pair i (fixes i and i + 1) is joined when one dwell holds both: a dwell [s, e] joins
+    # the pairs s to e - 1.
+    pair_cover = np.bincount(starts[dwell], minlength=n) - np.bincount(ends[dwell], minlength=n)
+    joined = np.cumsum(pair_cover[:n - 1]) > 0
 
-    stop_first, stop_last = runs(in_stop)
-    move_first, move_last = runs(~in_stop)
-    trip_first = np.where(move_first > 0, move_first - 1, move_first)
-    trip_last = np.where(move_last < n - 1, move_last + 1, move_last)
+    stop_first, stop_last = _stops(in_stop, joined)
+    trip_first, trip_last = _trips(stop_first, stop_last, n)
     steps = np.concatenate((track.step_m(), [0.0]))
     counts = (stop_last - stop_first + 1).astype(float)
     return Motion(

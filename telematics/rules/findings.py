@@ -8,7 +8,8 @@ from typing import Any
 from telematics.rules.track import Track
 
 #: 2: orders judged as served (rules.service); 3: a ride's driven distance leaves out standing
-#: jitter; 4: an excess distance must also reach route_excess_min_m.
+#: jitter; 4: an excess distance must also reach route_excess_min_m, a ride begins at the last
+#: visit to the pickup before the destination, and two dwells that only touch are two stops.
 RULE_VERSION = "telematics-rules/4"
 
 NO_ORDER = "private_use.no_order"

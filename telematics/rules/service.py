@@ -6,11 +6,13 @@ its movement by the planned ride alone would call the late part of an official t
 those empty legs, private use. So each order is matched to the track:
 
 * the ride: when the car is seen within ``order_match_radius_m`` of the pickup between the
-  planned pickup (less the grace before) and the planned drop-off, the ride began there; the
-  ride ends when the car is first seen within that radius of the destination (back at the
-  pickup, for a wait-and-return trip), at most ``order_overrun_max_s`` past the planned
-  drop-off, and the order runs until then or the planned drop-off, whichever is later (a car
-  that arrives early and drives on is judged on its ride, not on what it did next);
+  planned pickup (less the grace before) and the planned drop-off, it reached the pickup;
+  the ride ends when the car is first seen after that within that radius of the destination
+  (back at the pickup, for a wait-and-return trip), at most ``order_overrun_max_s`` past the
+  planned drop-off, and the order runs until then or the planned drop-off, whichever is later
+  (a car that arrives early and drives on is judged on its ride, not on what it did next).
+  The ride begins at the car's last visit to the pickup before it reaches the destination: a
+  car running late that passes the pickup on its previous ride picks up on its way back;
 * the empty leg there: the drive that reaches the pickup, when it set off from the
   designated parking site or from another order's destination;
 * the empty leg back: the first drive after the drop-off, when it ends at the designated
@@ -32,13 +34,25 @@ from telematics.rules.parking import at_site
 from telematics.rules.track import Track, haversine_m
 
 
+def _near(track: Track, lo: int, hi: int, lat: float, lon: float, radius_m: float) -> np.ndarray:
+    """Whether each fix in [lo, hi) lies within ``radius_m`` of (lat, lon)."""
+    if hi <= lo:
+        return np.zeros(0, dtype=bool)
+    return haversine_m(track.lat[lo:hi], track.lon[lo:hi], np.full(hi - lo, lat), np.full(hi - lo, lon)) <= radius_m
+
+
 def _first_near(track: Track, lo: int, hi: int, lat: float, lon: float, radius_m: float) -> int | None:
     """Index of the first fix in [lo, hi) within ``radius_m`` of (lat, lon), else None."""
-    if hi <= lo:
-        return None
-    near = haversine_m(track.lat[lo:hi], track.lon[lo:hi], np.full(hi - lo, lat), np.full(hi - lo, lon)) <= radius_m
-    hit = np.flatnonzero(near)
+    hit = np.flatnonzero(_near(track, lo, hi, lat, lon, radius_m))
     return lo + int(hit[0]) if len(hit) else None
+
+
+def _last_visit(track: Track, lo: int, hi: int, lat: float, lon: float, radius_m: float) -> int:
+    """First fix of the last run of fixes within ``radius_m`` of (lat, lon) in [lo, hi);
+    fix ``lo`` must be one of them."""
+    near = _near(track, lo, hi, lat, lon, radius_m)
+    away = np.flatnonzero(~near[:int(np.flatnonzero(near)[-1]) + 1])
+    return lo + (int(away[-1]) + 1 if len(away) else 0)
 
 
 class _Legs:
@@ -118,12 +132,14 @@ def as_served(track: Track, motion: Motion, orders: Orders, site: Place | None, 
         pickup = _first_near(track, int(lo), int(hi), orders.origin_lat[k], orders.origin_lon[k], radius)
         if pickup is None:
             continue
+        limit = int(np.searchsorted(t, orders.end_s[k] + th.order_overrun_max_s, side="right"))
+        arrival = _first_near(track, pickup, limit, orders.destination_lat[k], orders.destination_lon[k], radius)
+        if arrival is not None:
+            pickup = _last_visit(track, pickup, arrival, orders.origin_lat[k], orders.origin_lon[k], radius)
         ride_start_s[k] = max(orders.start_s[k], t[pickup])
         set_off = legs.departure(pickup, k)
         if set_off is not None:
             start_s[k] = min(start_s[k], set_off)
-        limit = int(np.searchsorted(t, orders.end_s[k] + th.order_overrun_max_s, side="right"))
-        arrival = _first_near(track, pickup, limit, orders.destination_lat[k], orders.destination_lon[k], radius)
         if arrival is not None and orders.round_trip[k]:
             arrival = _first_near(track, arrival, limit, orders.origin_lat[k], orders.origin_lon[k], radius)
         if arrival is None:

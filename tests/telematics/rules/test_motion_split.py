@@ -66,3 +66,21 @@ def test_empty_and_single_fix_tracks() -> None:
                 np.array([False]))
     motion = split_motion(one)
     assert motion.stop_count == 0 and motion.trip_count == 1 and motion.trip_distance_m[0] == 0
+
+
+def test_a_quick_hop_to_a_place_500_m_away_is_a_trip_between_two_stops() -> None:
+    """Parked, then 50 s of driving to a venue 515 m away (fixes 65, 195, 320 and 440 m out),
+    16 min there, and back: every fix of the hop lies in a dwell of one place or the other,
+    but no dwell holds both places, so the visit is a stop of its own."""
+    venue = (DEPOT[0] + 0.0028, DEPOT[1] - 0.0045)
+    trace = Trace().park(DEPOT, local(DAY, 14), 30, every_s=10).drive(venue, 50 / 60)
+    for fix, share in zip(trace.fixes[-5:-1], (0.126, 0.379, 0.621, 0.854), strict=True):
+        fix["lat"], fix["lon"] = DEPOT[0] + 0.0028 * share, DEPOT[1] - 0.0045 * share
+    trace.then_park(16, every_s=10).drive(DEPOT, 50 / 60).then_park(30, every_s=10)
+    track = trace.track()
+    motion = split_motion(track)
+    assert motion.stop_count == 3 and motion.trip_count == 2
+    assert abs(motion.stop_lat[1] - venue[0]) < 5e-4 and abs(motion.stop_lon[1] - venue[1]) < 5e-4
+    assert (motion.trip_first == motion.stop_last[:2]).all() and (motion.trip_last == motion.stop_first[1:]).all()
+    stayed_s = track.t_s[motion.stop_last[1]] - track.t_s[motion.stop_first[1]]
+    assert 14 * 60 < stayed_s < 17 * 60

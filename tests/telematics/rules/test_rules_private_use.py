@@ -225,3 +225,18 @@ def test_a_short_ride_a_kilometre_longer_than_planned_is_no_detour(session, worl
     feed(session, world.ids["car"], trace.then_park(20).fixes)
     assert kinds(session, world.ids["car"]) == expected
     assert all(a.evidence["reason"] == "excess_distance" for a in alerts(session, world.ids["car"]))
+
+
+def test_passing_the_next_pickup_on_the_ride_before_is_not_its_ride(session, world) -> None:
+    """Running late, the car drives the first ride east to town through the second order's
+    pickup, then comes back to that pickup and drives the second ride north: the second ride
+    starts at the car's last visit to its pickup, not at the drive-by."""
+    midway = (DEPOT[0], (DEPOT[1] + TOWN[1]) / 2)
+    north = (midway[0] + 0.018, midway[1])  # 2 km north of the midway pickup
+    add_order(session, world, world.ids["car"], local(WORKDAY, 10), local(WORKDAY, 10, 20))
+    add_order(session, world, world.ids["car"], local(WORKDAY, 10, 5), local(WORKDAY, 10, 15),
+              origin=midway, destination=north)
+    trace = Trace().park(DEPOT, local(WORKDAY, 9, 50), 10).drive(TOWN, 20).then_park(2)
+    trace.drive(midway, 8).then_park(5).drive(north, 5).then_park(20)
+    feed(session, world.ids["car"], trace.fixes)
+    assert kinds(session, world.ids["car"]) == set()
