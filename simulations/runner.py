@@ -47,6 +47,7 @@ log = structlog.get_logger(__name__)
 
 ADMIN = ("admin", "admin-demo-2021")
 DISPATCHER = ("dispatcher", "dispatcher-demo-2021")
+#: How long no platform event may arrive before the drain after the day ends, seconds.
 DRAIN_QUIET_S = 10.0
 #: Longest wait after the day for the ingest worker to store and evaluate everything, seconds
 #: (alerts read before evaluation is done would count as misses).
@@ -76,7 +77,8 @@ class RunData:
     fixes: int = 0
     rejected: int = 0
     wall_s: float = 0.0
-    drain_s: float = 0.0
+    caught_up_s: float = 0.0  # after the day, until the platform had stored and evaluated everything
+    drain_s: float = 0.0  # caught_up_s and the quiet spell that confirms it
     notes: list[str] = field(default_factory=list)
 
 
@@ -419,6 +421,8 @@ def play(platform: Platform, scenario: Scenario, timelines: dict[int, Timeline],
             dirty = platform.ingest_metric("fleet_ingest_evaluation_pending_vehicles")
             quiet = time.monotonic() - listener.last_event_wall
             done = (pending is None or pending <= 0) and (dirty is None or dirty <= 0)
+            if done and not idle_checks:
+                data.caught_up_s = time.monotonic() - drain0
             idle_checks = idle_checks + 1 if done else 0
             if idle_checks >= 3 and quiet > DRAIN_QUIET_S:
                 break

@@ -32,7 +32,7 @@ class Scenario:
     cars: int | None = None  # None: every car with a terminal
     fix_interval_s: float = 10.0
     upload_interval_s: float = 60.0
-    speed: float = 144.0  # simulated seconds per wall-clock second
+    speed: float = 150.0  # simulated seconds per wall-clock second (a day in 9.6 min)
     plan_time_limit_s: float = 20.0
     seed: int = 2021
     misbehaviour: dict[str, int] = field(default_factory=dict)
