@@ -1,8 +1,9 @@
 """The dispatch service: plan a service date from the database, store it, accept it, insert
 urgent requests, and publish plan changes.
 
-Pure solving happens in :mod:`dispatch.solver`; this module does the I/O around it. It
-flushes but never commits: the caller commits, then calls :func:`publish_plan_event`.
+Pure solving happens in :mod:`dispatch.solver`, run in a solver process
+(:mod:`dispatch.solver_pool`) so that a plan never stalls the server; this module does the
+I/O around it. It flushes but never commits: the caller commits, then calls :func:`publish_plan_event`.
 
 Instance built for a service date (a local date in the display time zone) and an organisation
 subtree:
@@ -47,7 +48,7 @@ from dispatch.instance import Instance, InstanceError, lease_vehicle_ids, parse_
 from dispatch.plan import Plan
 from dispatch.problem import Problem, busy_reason, compile_problem
 from dispatch.schedule import Schedule
-from dispatch.solver import solve
+from dispatch.solver_pool import solve_apart
 from dispatch.travel import instance_matrix
 from fleet import audit, topics
 from fleet.broker import parse_broker_url
@@ -458,7 +459,7 @@ def plan_day(
     seed = _chains_from_assignments(day, problem, live, slots)
     initial = {problem.cars[c].id: [problem.instance.requests[r].id for r in chain]
                for c, chain in seed.items()}
-    plan = solve(day.instance, matrix, time_limit_s=time_limit_s, initial=initial or None)
+    plan = solve_apart(day.instance, matrix, time_limit_s=time_limit_s, initial=initial or None)
     violations = check_plan(day.instance, plan, matrix)
     if violations:  # the solver's plans always pass; never store one that does not
         raise RuntimeError("plan failed its check: " + "; ".join(violations[:5]))

@@ -1,5 +1,5 @@
-"""`fleet demo` end to end in a subprocess: it seeds, starts its own broker and serves the
-API and offline docs over the seeded fleet on embedded defaults."""
+"""`fleet demo` end to end in a subprocess: it seeds, starts its own broker, serves the API
+and offline docs over the seeded fleet on embedded defaults, and plays today's city live."""
 
 import os
 import socket
@@ -45,6 +45,14 @@ def test_fleet_demo_serves_docs_and_the_seeded_fleet(tmp_path):
         orgs = httpx.get(base + "/api/v1/organisations", params={"level": "county"},
                          headers={"Authorization": f"Bearer {token}"}).json()
         assert orgs["total"] == 6
+        # The live city: today's cars report through the broker into the database.
+        deadline = time.monotonic() + 120
+        positions = 0
+        while positions == 0 and time.monotonic() < deadline and server.poll() is None:
+            time.sleep(2)
+            positions = httpx.get(base + "/api/v1/positions", params={"limit": 1},
+                                  headers={"Authorization": f"Bearer {token}"}).json()["total"]
+        assert positions > 0
     finally:
         server.terminate()
         server.wait(timeout=30)
