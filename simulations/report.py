@@ -189,19 +189,16 @@ def _plots(data: RunData, report: dict[str, Any], out: Path) -> list[tuple[str, 
     images.append(("Requests by hour: pool, lease, refused", "service_by_hour.png"))
     # ingest lag over simulated time
     if data.lags_s:
-        fig, ax = plt.subplots(figsize=(8, 3.2))
+        fig, (ax, queue) = plt.subplots(2, 1, figsize=(8, 4.4), sharex=True, height_ratios=(3, 1))
         at = [datetime.fromtimestamp(t, tz) for t in data.lag_at_s]
         ax.plot(at, data.lags_s, ",", alpha=0.4)
         ax.axhline(2.0, color="#c33", lw=1, label="target p95 2 s")
         ax.set_ylabel("ingest lag, s")
         ax.set_yscale("symlog", linthresh=1)
         ax.legend(loc="upper left")
-        if data.outbound:
-            queue = ax.twinx()
-            queue.plot([datetime.fromtimestamp(t, tz) for t, _ in data.outbound], [n for _, n in data.outbound],
-                       color="#888", lw=0.8, label="simulation's unacknowledged messages")
-            queue.set_ylabel("messages")
-            queue.legend(loc="upper right")
+        queue.plot([datetime.fromtimestamp(t, tz) for t, _ in data.outbound], [n for _, n in data.outbound],
+                   color="#888", lw=0.6)
+        queue.set_ylabel("unacknowledged\nmessages", fontsize=8)
         fig.autofmt_xdate()
         fig.tight_layout()
         fig.savefig(out / "ingest_lag.png", dpi=90)
