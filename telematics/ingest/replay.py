@@ -1,6 +1,7 @@
 """``fleet replay``: recorded points (one payload per line, topic-free) through the same
 pipeline as the MQTT worker, without a broker; the dirty windows are evaluated after the
-last batch."""
+last batch, and the silence sweep runs on the recording's own clock (its newest fix), as the
+worker's evaluator does after each round."""
 
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ class ReplaySummary:
 
 def replay(pipeline: IngestPipeline, lines: Iterable[str], source: str) -> ReplaySummary:
     """Feed ``lines`` in micro-batches of FLEET_INGEST_BATCH_SIZE positions, then evaluate
-    every dirty window (the summary lists the new or changed alerts); blank lines are
-    skipped. Rejections name the line as ``<source>:<line number>``."""
+    every dirty window and sweep for terminals left silent (the summary lists the new or
+    changed alerts); blank lines are skipped. Rejections name the line as ``<source>:<line number>``."""
     summary = ReplaySummary()
     for batch in _batches(pipeline, lines, source, summary):
         outcome = pipeline.store_with_retry(batch)
@@ -40,7 +41,8 @@ def replay(pipeline: IngestPipeline, lines: Iterable[str], source: str) -> Repla
         summary.duplicates += outcome.duplicates
         summary.jumps += outcome.jumps
         summary.rejections += outcome.rejections
-    summary.alerts = Evaluator(pipeline.engine, pipeline.settings, sink=lambda _alerts: None).drain().alerts
+    evaluator = Evaluator(pipeline.engine, pipeline.settings, sink=lambda _alerts: None)
+    summary.alerts = evaluator.drain().alerts + evaluator.sweep_silent()
     return summary
 
 

@@ -108,3 +108,16 @@ def test_positions_stored_by_the_orm_are_duplicates_to_the_ingest(engine):
         "fleet/v1/vehicles/dev-0000/gps", json.dumps([fix("dev-0000", at), fix("dev-0000", at + timedelta(seconds=10))]).encode()))])
     assert (outcome.stored, outcome.duplicates) == (1, 1)
     assert [r[1] for r in stored(engine)] == [at, at + timedelta(seconds=10)]
+
+
+def test_replay_flags_a_terminal_that_falls_silent_away_from_its_site(engine, tmp_path):
+    """One car's terminal stops after 5 minutes on the road while another car reports for an
+    hour: by the recording's own clock the first has been silent for 55 minutes."""
+    devices = add_cars(engine, 2)
+    payloads = [drive("dev-0000", T0, 30), drive("dev-0001", T0, 360)]
+    result = runner.invoke(fleet.cli.app, ["replay", str(_lines(tmp_path, payloads))])
+    assert result.exit_code == 0, result.output
+    offline = [a for a in json.loads(result.stdout)["alerts"] if a["kind"] == "device.offline"]
+    assert [(a["vehicle_id"], a["ended_at"], a["evidence"]["reason"]) for a in offline] == [
+        (devices["dev-0000"], None, "silent")]
+    assert offline[0]["started_at"].startswith((T0 + timedelta(seconds=290)).strftime("%Y-%m-%dT%H:%M:%S"))
