@@ -109,6 +109,7 @@ CASES = [
     ("GET", "/trips", None, only("admin", "dispatcher", "driver", "auditor")),
     ("GET", "/trips/{trip}", None, only("admin", "dispatcher", "driver", "auditor")),
     ("GET", "/positions", None, FLEET_READ),
+    ("GET", "/stops", None, FLEET_READ),
     ("GET", "/alerts", None, FLEET_READ),
     ("GET", "/alerts/{alert}", None, FLEET_READ),
     ("GET", "/audit-entries", None, only("admin", "auditor")),

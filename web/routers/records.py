@@ -1,4 +1,4 @@
-"""Read-only records: trips as driven, GPS positions, alerts and the audit log."""
+"""Read-only records: trips as driven, stops, GPS positions, alerts and the audit log."""
 
 from typing import Annotated
 
@@ -22,6 +22,7 @@ from fleet.models import (
     User,
     Vehicle,
 )
+from fleet.models.telemetry import Stop, StopPublic
 from web.crud import ObjectId
 from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
 from web.pagination import Page, PageDep, paginate
@@ -99,6 +100,16 @@ def list_positions(session: SessionDep, principal: CurrentPrincipal, page: PageD
     statement = select(Position).where(col(Position.vehicle_id).in_(_vehicles_in_scope(principal)))
     statement = _time_filtered(statement, col(Position.ts), filters, col(Position.vehicle_id))
     return paginate(session, statement, page, col(Position.ts))
+
+
+@router.get("/stops", response_model=Page[StopPublic], dependencies=[fleet_readers])
+def list_stops(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
+               filters: Annotated[TimeRange, Query()]) -> dict:
+    """Stops of cars in scope (where each stood, from when, for how long, on which fixes),
+    by start time; ``since`` and ``until`` bound the start."""
+    statement = select(Stop).where(col(Stop.vehicle_id).in_(_vehicles_in_scope(principal)))
+    statement = _time_filtered(statement, col(Stop.started_at), filters, col(Stop.vehicle_id))
+    return paginate(session, statement, page, col(Stop.started_at))
 
 
 @router.get("/alerts", response_model=Page[AlertPublic], dependencies=[fleet_readers])
