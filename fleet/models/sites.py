@@ -40,7 +40,9 @@ class Depot(DepotBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
-class _PolygonMixin(SQLModel):
+class PolygonChecked(SQLModel):
+    """Checks a ``geometry`` field as a GeoJSON Polygon or MultiPolygon."""
+
     @field_validator("geometry", check_fields=False)
     @classmethod
     def _valid_polygon(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -56,11 +58,11 @@ class ParkingSiteBase(SQLModel):
     )
 
 
-class ParkingSiteCreate(_PolygonMixin, ParkingSiteBase):
+class ParkingSiteCreate(PolygonChecked, ParkingSiteBase):
     pass
 
 
-class ParkingSiteUpdate(_PolygonMixin):
+class ParkingSiteUpdate(PolygonChecked):
     name: str | None = Field(None, min_length=1, max_length=120)
     depot_id: int | None = None
     geometry: dict[str, Any] | None = None
@@ -87,7 +89,7 @@ class ZoneBase(SQLModel):
     )
 
 
-class ZoneCreate(_PolygonMixin, ZoneBase):
+class ZoneCreate(PolygonChecked, ZoneBase):
     @model_validator(mode="after")
     def _category_matches_kind(self) -> "ZoneCreate":
         if self.kind == ZoneKind.forbidden_venue and self.category is None:
@@ -97,7 +99,7 @@ class ZoneCreate(_PolygonMixin, ZoneBase):
         return self
 
 
-class ZoneUpdate(_PolygonMixin):
+class ZoneUpdate(PolygonChecked):
     name: str | None = Field(None, min_length=1, max_length=120)
     category: VenueCategory | None = None
     geometry: dict[str, Any] | None = None

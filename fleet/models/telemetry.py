@@ -14,6 +14,7 @@ from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from fleet.models.common import time_field, utcnow
+from fleet.models.sites import PolygonChecked
 
 
 class StopPublic(SQLModel):
@@ -46,18 +47,35 @@ class Stop(SQLModel, table=True):
     last_position_id: int
 
 
-class SpeedZone(SQLModel, table=True):
-    """An area with its own speed limit (school streets, urban roads); where several overlap,
-    the lowest limit applies. Outside every zone the default limit setting applies."""
-
-    __tablename__ = "speed_zone"
-    id: int | None = Field(default=None, primary_key=True)
+class SpeedZoneBase(SQLModel):
     name: str = Field(min_length=1, max_length=120)
     org_id: int = Field(foreign_key="organisation.id", index=True)
     limit_kmh: float = Field(gt=0, le=300, description="Speed limit inside the zone, km/h.")
     geometry: dict[str, Any] = Field(
         sa_type=JSON, description="GeoJSON Polygon or MultiPolygon, WGS-84 degrees."
     )
+
+
+class SpeedZoneCreate(PolygonChecked, SpeedZoneBase):
+    pass
+
+
+class SpeedZoneUpdate(PolygonChecked):
+    name: str | None = Field(None, min_length=1, max_length=120)
+    limit_kmh: float | None = Field(None, gt=0, le=300, description="Speed limit inside the zone, km/h.")
+    geometry: dict[str, Any] | None = None
+
+
+class SpeedZonePublic(SpeedZoneBase):
+    id: int
+
+
+class SpeedZone(SpeedZoneBase, table=True):
+    """An area with its own speed limit (school streets, urban roads); where several overlap,
+    the lowest limit applies. Outside every zone the default limit setting applies."""
+
+    __tablename__ = "speed_zone"
+    id: int | None = Field(default=None, primary_key=True)
 
 
 class CalendarYear(SQLModel, table=True):

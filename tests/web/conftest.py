@@ -29,6 +29,7 @@ from fleet.models import (
     Vehicle,
     Zone,
 )
+from fleet.models.telemetry import SpeedZone
 from fleet.security import hash_password, issue_token
 from fleet.settings import get_settings
 
@@ -91,7 +92,8 @@ def build_world(session: Session) -> World:
     zone = Zone(name="某KTV", org_id=city.id, kind="forbidden_venue", category="entertainment", geometry=SQUARE)
     lessor = Lessor(name="港城租车", org_id=city.id, contract_start=date(2026, 1, 1), contract_end=date(2027, 12, 31),
                     lat=34.59, lon=119.22)
-    session.add_all([site, zone, lessor])
+    speed_zone = SpeedZone(name="学校路段", org_id=city.id, limit_kmh=30, geometry=SQUARE)
+    session.add_all([site, zone, speed_zone, lessor])
     session.flush()
     session.add(LessorTariff(lessor_id=lessor.id, vehicle_class="sedan", seats=5, energy="petrol",
                              base_cny=200, per_km_cny=1.5, per_hour_cny=30, max_vehicles=10))
@@ -129,7 +131,7 @@ def build_world(session: Session) -> World:
     alert = Alert(kind="parking.off_site_night", vehicle_id=vehicle.id, started_at=T0, lat=34.6, lon=119.2)
     session.add_all([trip, position, alert])
     session.commit()
-    w.ids.update(depot=depot.id, parking_site=site.id, zone=zone.id, lessor=lessor.id, vehicle=vehicle.id,
+    w.ids.update(depot=depot.id, parking_site=site.id, zone=zone.id, speed_zone=speed_zone.id, lessor=lessor.id, vehicle=vehicle.id,
                  driver=driver.id, request=request.id, other_request=other_request.id, draft_request=draft_request.id,
                  assignment=assignment.id, trip=trip.id, alert=alert.id)
     return w

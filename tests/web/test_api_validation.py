@@ -77,6 +77,18 @@ def test_forbidden_venue_needs_a_category(client, world):
     assert "category: required" in r.text
 
 
+@pytest.mark.parametrize(("change", "field"), [({"limit_kmh": 0}, "limit_kmh"), ({"limit_kmh": 400}, "limit_kmh"),
+                                             ({"geometry": {"type": "Point", "coordinates": [119.2, 34.6]}},
+                                              "geometry")])
+def test_speed_zone_rules_name_the_field(client, world, change, field):
+    from tests.web.conftest import SQUARE
+
+    body = {"name": "实验小学路段", "org_id": world.ids["city"], "limit_kmh": 30, "geometry": SQUARE}
+    r = client.post("/api/v1/speed-zones", headers=world.auth("admin"), json=body | change)
+    assert r.status_code == 422 and field in r.text
+    assert client.get("/api/v1/speed-zones", headers=world.auth("admin")).json()["total"] == 1  # the world's own
+
+
 def test_pagination_and_filters(client, world):
     hdr = world.auth("admin")
     for i in range(5):

@@ -1,4 +1,4 @@
-"""Depots, designated parking sites, zones, vehicles and drivers."""
+"""Depots, designated parking sites, zones, speed zones, vehicles and drivers."""
 
 from typing import Any
 
@@ -38,6 +38,7 @@ from fleet.models import (
     ZonePublic,
     ZoneUpdate,
 )
+from fleet.models.telemetry import SpeedZone, SpeedZoneCreate, SpeedZonePublic, SpeedZoneUpdate
 from fleet.models.vehicle import VehicleBase, check_vehicle_rules
 from web.crud import Noun, crud_router
 from web.deps import Principal
@@ -123,6 +124,8 @@ NOUNS = [
          validate=_parking_site_refs),
     Noun("zone", "zones", Zone, ZoneCreate, ZoneUpdate, ZonePublic,
          read_roles=PLACE_READERS, write_roles=(A,), filters=ZoneFilters, validate=_zone_rules),
+    Noun("speed_zone", "speed-zones", SpeedZone, SpeedZoneCreate, SpeedZoneUpdate, SpeedZonePublic,
+         read_roles=PLACE_READERS, write_roles=(A,), filters=NamedFilters),
     Noun("vehicle", "vehicles", Vehicle, VehicleCreate, VehicleUpdate, VehiclePublic,
          read_roles=FLEET_READERS, write_roles=(A,), update_roles=(A, D), filters=VehicleFilters,
          validate=_vehicle_refs),
