@@ -50,12 +50,9 @@ def solve_apart(
 ) -> Plan:
     """``dispatch.solver.solve`` in a solver process; a solver process that died (killed, out
     of memory) is replaced and the plan solved once more."""
-    for attempt in range(2):
-        executor = _executor()
-        try:
-            return executor.submit(solve, instance, matrix, time_limit_s, initial).result()
-        except BrokenProcessPool:
-            _discard(executor)
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    executor = _executor()
+    try:
+        return executor.submit(solve, instance, matrix, time_limit_s, initial).result()
+    except BrokenProcessPool:
+        _discard(executor)
+    return _executor().submit(solve, instance, matrix, time_limit_s, initial).result()

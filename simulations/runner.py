@@ -355,9 +355,9 @@ class Publisher:
         """Wait (up to CLOSE_WAIT_S) for the broker to acknowledge everything, disconnect, and
         return how many messages it had not acknowledged."""
         deadline = time.monotonic() + CLOSE_WAIT_S
-        while self.client._out_messages and time.monotonic() < deadline:
+        while self.unacknowledged and time.monotonic() < deadline:
             time.sleep(0.1)
-        left = len(self.client._out_messages)
+        left = self.unacknowledged
         self.client.disconnect()
         self.client.loop_stop()
         return left
