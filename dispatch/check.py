@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dispatch.instance import Instance, lease_vehicle_ids
+from dispatch.instance import Instance, lease_slots
 from dispatch.plan import REASONS, Plan
 from dispatch.travel import TravelMatrix, instance_matrix
 
@@ -42,14 +42,13 @@ def _car_rules(instance: Instance) -> dict[str, _CarRules]:
                         v.cost_per_km_cny, v.cost_per_hour_cny)
         for v in instance.vehicles
     }
-    lease_ids = iter(lease_vehicle_ids(instance))
-    for li, lessor in enumerate(instance.lessors):
-        for tariff in lessor.tariffs:
-            for _ in range(tariff.max_vehicles):
-                cars[next(lease_ids)] = _CarRules(
-                    "lease", 2 * n + len(instance.depots) + li, lessor.shift_start,
-                    lessor.shift_end, tariff.range_km, tariff.seats, tariff.vehicle_class.value,
-                    tariff.is_nev, tariff.base_cny, tariff.per_km_cny, tariff.per_hour_cny)
+    for slot in lease_slots(instance):
+        lessor = instance.lessors[slot.lessor]
+        tariff = lessor.tariffs[slot.tariff]
+        cars[slot.id] = _CarRules(
+            "lease", 2 * n + len(instance.depots) + slot.lessor, lessor.shift_start,
+            lessor.shift_end, tariff.range_km, tariff.seats, tariff.vehicle_class.value,
+            tariff.is_nev, tariff.base_cny, tariff.per_km_cny, tariff.per_hour_cny)
     return cars
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import (
     AwareDatetime,
@@ -222,17 +222,31 @@ def _unique(field: str, ids: list[str]) -> None:
         seen.add(item_id)
 
 
-def lease_vehicle_ids(instance: Instance) -> list[str]:
-    """Ids of every leased car the tariffs allow, ``<lessor>:<class>:<n>`` with n from 1."""
-    ids: list[str] = []
-    for lessor in instance.lessors:
+class LeaseSlot(NamedTuple):
+    """One leased car a tariff allows: its id and where its tariff is."""
+
+    id: str  # <lessor>:<class>:<n>, n counted from 1 per lessor and class
+    lessor: int  # index into Instance.lessors
+    tariff: int  # index into that lessor's tariffs
+
+
+def lease_slots(instance: Instance) -> list[LeaseSlot]:
+    """Every leased car the tariffs allow, in lessor and tariff order; the one place that
+    names leased cars ``<lessor>:<class>:<n>``."""
+    slots: list[LeaseSlot] = []
+    for li, lessor in enumerate(instance.lessors):
         counts: dict[str, int] = {}
-        for tariff in lessor.tariffs:
+        for ti, tariff in enumerate(lessor.tariffs):
             for _ in range(tariff.max_vehicles):
                 n = counts.get(tariff.vehicle_class, 0) + 1
                 counts[tariff.vehicle_class] = n
-                ids.append(f"{lessor.id}:{tariff.vehicle_class.value}:{n}")
-    return ids
+                slots.append(LeaseSlot(f"{lessor.id}:{tariff.vehicle_class.value}:{n}", li, ti))
+    return slots
+
+
+def lease_vehicle_ids(instance: Instance) -> list[str]:
+    """Ids of every leased car the tariffs allow, ``<lessor>:<class>:<n>`` with n from 1."""
+    return [slot.id for slot in lease_slots(instance)]
 
 
 def _format_error(error: Any) -> str:

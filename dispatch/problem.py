@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from dispatch.instance import Instance, Request, lease_vehicle_ids
+from dispatch.instance import Instance, lease_slots
 from dispatch.travel import TravelMatrix
 
 @dataclass(frozen=True)
@@ -146,28 +146,20 @@ def _cars(instance: Instance, t0: datetime, n_requests: int) -> list[Car]:
             per_hour_cny=v.cost_per_hour_cny, seats=v.seats,
             vehicle_class=v.vehicle_class.value, is_nev=v.is_nev,
         ))
-    lease_ids = iter(lease_vehicle_ids(instance))
-    for li, lessor in enumerate(instance.lessors):
-        for ti, tariff in enumerate(lessor.tariffs):
-            for _ in range(tariff.max_vehicles):
-                cars.append(Car(
-                    id=next(lease_ids), kind="lease", home=lessor_base + li,
-                    shift_start_s=_seconds_up(lessor.shift_start, t0),
-                    shift_end_s=_seconds(lessor.shift_end, t0),
-                    usable_km=math.inf if tariff.range_km is None else tariff.range_km * derate,
-                    fixed_cny=tariff.base_cny, per_km_cny=tariff.per_km_cny,
-                    per_hour_cny=tariff.per_hour_cny, seats=tariff.seats,
-                    vehicle_class=tariff.vehicle_class.value, is_nev=tariff.is_nev,
-                    lessor=lessor.id, tariff=ti,
-                ))
+    for slot in lease_slots(instance):
+        lessor = instance.lessors[slot.lessor]
+        tariff = lessor.tariffs[slot.tariff]
+        cars.append(Car(
+            id=slot.id, kind="lease", home=lessor_base + slot.lessor,
+            shift_start_s=_seconds_up(lessor.shift_start, t0),
+            shift_end_s=_seconds(lessor.shift_end, t0),
+            usable_km=math.inf if tariff.range_km is None else tariff.range_km * derate,
+            fixed_cny=tariff.base_cny, per_km_cny=tariff.per_km_cny,
+            per_hour_cny=tariff.per_hour_cny, seats=tariff.seats,
+            vehicle_class=tariff.vehicle_class.value, is_nev=tariff.is_nev,
+            lessor=lessor.id, tariff=slot.tariff,
+        ))
     return cars
-
-
-def _suits(request: Request, car: Car) -> bool:
-    """Seats, class and NEV (the static rules)."""
-    return (car.seats >= request.passengers
-            and (request.vehicle_class is None or request.vehicle_class.value == car.vehicle_class)
-            and (car.is_nev or not request.nev_required))
 
 
 def compile_problem(instance: Instance, matrix: TravelMatrix) -> Problem:

@@ -21,8 +21,9 @@ import httpx
 import numpy as np
 
 from dispatch.instance import Instance, SpeedFactor, TravelSpec
+from fleet.geo import EARTH_RADIUS_M
 
-EARTH_RADIUS_KM = 6371.0088
+EARTH_RADIUS_KM = EARTH_RADIUS_M / 1000
 LatLon = tuple[float, float]
 
 

@@ -128,20 +128,33 @@ def users_create(
         typer.Option(help="One of admin, dispatcher, driver, requester, approver, auditor."),
     ],
     org: Annotated[str, typer.Option(help="Code of the organisation whose subtree the user works in.")],
-    password: Annotated[
-        str,
+    password_stdin: Annotated[
+        bool,
         typer.Option(
-            prompt=True,
-            confirmation_prompt=True,
-            hide_input=True,
-            help="At least 8 characters, 4 of them different; asked twice when left out.",
+            "--password-stdin",
+            help="Read the password from the first line of standard input (for scripts) "
+            "instead of asking for it twice.",
         ),
-    ],
+    ] = False,
     full_name: Annotated[str, typer.Option(help="Name shown in the console.")] = "",
 ) -> None:
-    """Create a login in an existing organisation (recorded in the audit log)."""
-    from fleet.fleet_document import FleetImportError, import_fleet
+    """Create a login in an existing organisation (recorded in the audit log).
 
+    The password is asked for twice without echo, or read from standard input with
+    `--password-stdin`; it is never given on the command line, where other users of the
+    machine could read it. It must be hard to guess (zxcvbn strength 3 of 4; administrators
+    strength 4 and at least 12 characters).
+    """
+    from sqlmodel import select
+
+    from fleet import audit
+    from fleet.fleet_document import FleetImportError, import_fleet
+    from fleet.models import User
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     record = {"username": username, "role": role, "org": org, "password": password, "full_name": full_name}
     with configured_session() as session:
         try:
@@ -151,6 +164,8 @@ def users_create(
                 path, _, reason = str(error).partition(": ")
                 typer.echo(f"{path.removeprefix('users[0].')}: {reason}", err=True)
             _fail("the user was not created")
+        user = session.exec(select(User).where(User.username == username)).one()
+        audit.record(session, "cli", "user.create", "user", user.id, after=audit.snapshot(user) | {"org": org})
     typer.echo(f"user {username!r} ({role}) created in organisation {org}")
 
 

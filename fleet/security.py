@@ -1,14 +1,23 @@
-"""Passwords (argon2) and signed access tokens (JWT, HS256)."""
+"""Passwords (argon2) and signed access tokens (JWT, HS256).
+
+A token names its user (``sub``), carries its own id (``jti``) and the user's token version
+(``ver``) at issue time; raising ``User.token_version`` revokes every token issued before.
+"""
 
 from __future__ import annotations
 
+import secrets
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from fleet.models.common import utcnow
+from fleet.models.organisation import User
 
 _HASHER = PasswordHasher()
 TOKEN_ALGORITHM = "HS256"
@@ -27,21 +36,68 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+@cache
+def _decoy_hash() -> str:
+    return _HASHER.hash(secrets.token_urlsafe(24))
+
+
+def verify_password_of(password_hash: str | None, password: str) -> bool:
+    """Like :func:`verify_password`, but with no hash (an unknown user) it does the same
+    argon2 work against a decoy and answers False, so timing does not tell usernames apart."""
+    if password_hash is None:
+        verify_password(_decoy_hash(), password)
+        return False
+    return verify_password(password_hash, password)
+
+
+def revoke_tokens(user: User) -> None:
+    """Make every token issued to ``user`` so far invalid (the caller saves the user)."""
+    user.token_version += 1
+
+
 class InvalidToken(Exception):
     """The token is malformed, expired or signed with another key."""
 
 
-def issue_token(user_id: int, key: str, ttl_minutes: int) -> str:
-    """A signed token for ``user_id`` valid ``ttl_minutes`` minutes."""
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a valid token says: its user, its own id and the user's token version."""
+
+    user_id: int
+    token_id: str
+    version: int
+
+
+def issue_token(user_id: int, key: str, ttl_minutes: int, version: int = 0) -> str:
+    """A signed token for ``user_id`` valid ``ttl_minutes`` minutes, bound to the user's
+    token ``version`` (``User.token_version``)."""
     now = utcnow()
-    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(minutes=ttl_minutes)}
+    claims = {
+        "sub": str(user_id),
+        "jti": uuid.uuid4().hex,
+        "ver": version,
+        "iat": now,
+        "exp": now + timedelta(minutes=ttl_minutes),
+    }
     return jwt.encode(claims, key, algorithm=TOKEN_ALGORITHM)
 
 
-def read_token(token: str, key: str) -> int:
-    """The user id inside a valid token; raises ``InvalidToken`` otherwise."""
+def decode_token(token: str, key: str) -> TokenClaims:
+    """The claims of a valid token; raises ``InvalidToken`` otherwise (a token without
+    ``jti`` and ``ver`` is refused)."""
     try:
-        claims = jwt.decode(token, key, algorithms=[TOKEN_ALGORITHM], options={"require": ["exp", "sub"]})
-        return int(claims["sub"])
+        claims = jwt.decode(
+            token, key, algorithms=[TOKEN_ALGORITHM], options={"require": ["exp", "sub", "jti", "ver"]}
+        )
+        version = claims["ver"]
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise InvalidToken("ver: must be an integer")
+        return TokenClaims(user_id=int(claims["sub"]), token_id=str(claims["jti"]), version=version)
     except (jwt.PyJWTError, ValueError) as exc:
         raise InvalidToken(str(exc)) from exc
+
+
+def read_token(token: str, key: str) -> int:
+    """The user id inside a valid token; raises ``InvalidToken`` otherwise. The token's
+    version is not checked here: authorise requests with ``web.deps.principal_from_token``."""
+    return decode_token(token, key).user_id

@@ -20,13 +20,13 @@ from sqlmodel import select
 
 from fleet.db import make_engine, session_scope, upgrade
 from fleet.fleet_document import FORMAT, validate_document, write_document
+from fleet.geo import M_PER_DEG_LAT, m_per_deg_lon
 from fleet.models import NEV_ENERGIES, Organisation
 
 #: Cars are dated relative to this day, so a seed always gives the same fleet.
 REFERENCE_DATE = date(2026, 1, 1)
-#: Metres per degree of latitude, and of longitude at the city's latitude (34.6 N).
-M_PER_DEG_LAT = 110_950.0
-M_PER_DEG_LON = 91_600.0
+#: Metres per degree of longitude at the city's latitude (34.6 N).
+M_PER_DEG_LON = m_per_deg_lon(34.6)
 
 CITY = ("320700", "连云港市", 34.596, 119.222)
 
@@ -410,7 +410,7 @@ class _Builder:
     def _logins(self) -> list[DemoLogin]:
         city, service_centre, education = CITY[0], f"{CITY[0]}-A01", f"{CITY[0]}-A06"
         orgs = {"admin": city, "dispatcher": city, "driver": service_centre,
-                "requester": education, "approver": education, "auditor": city}
+                "requester": education, "approver": city, "auditor": city}
         return [DemoLogin(role, f"{role}{DEMO_PASSWORD_SUFFIX}", role, org) for role, org in orgs.items()]
 
 

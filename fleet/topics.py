@@ -25,10 +25,6 @@ def gps_topic(device_id: str) -> str:
     return GPS.format(device_id=device_id)
 
 
-def status_topic(device_id: str) -> str:
-    return STATUS.format(device_id=device_id)
-
-
 def shared(topic: str, group: str) -> str:
     """``$share/<group>/<topic>`` when a group is set, else the topic itself."""
     return f"$share/{group}/{topic}" if group else topic

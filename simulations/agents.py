@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from simulations.city import Car, Path, Roads, haversine_m, offset
+from fleet.geo import haversine_m
+from simulations.city import Car, Path, Roads, offset
 
 #: The dispatch service's default travel model: straight line x 1.3 at 40 km/h.
 PLAN_DETOUR_FACTOR = 1.3

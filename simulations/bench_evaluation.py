@@ -37,7 +37,7 @@ from fleet.settings import Settings
 from simulations.bench_rules import synthetic_track
 from telematics.ingest.evaluator import Evaluator
 from telematics.ingest.pipeline import Inbound, IngestPipeline
-from telematics.rules.track import Track
+from telematics.motion import Track
 
 #: New fixes per car between two live rounds, seconds of event time.
 MINUTE_S = 60.0

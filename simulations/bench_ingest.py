@@ -31,12 +31,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from fleet import topics
+from fleet.broker import BrokerClient, parse_broker_url
 from fleet.db import make_engine, upgrade
 from fleet.models import Alert, Organisation, Position, Trip, Vehicle
 from fleet.models.device import IngestDirtyWindow
@@ -50,6 +50,8 @@ TARGETS = {"single_vs_raw": 0.8, "arrays_positions_per_s": 50_000, "burst_lost":
 PHASE_LIMIT_S = 600
 EVALUATION_INTERVAL_S = 2.0
 PUBLISH_CHUNK = 50_000
+#: Longest wait for the worker processes to start and subscribe, seconds.
+CONNECT_LIMIT_S = 120
 
 
 def _add_cars(engine: Engine, count: int) -> list[str]:
@@ -84,24 +86,15 @@ def _messages(devices: list[str], count: int, per_message: int, start_k: int) ->
     return out
 
 
-def _port(url: str) -> int:
-    return int(url.rsplit(":", 1)[1])
-
-
 def _publish(url: str, messages: list[tuple[str, bytes]]) -> None:
     """Publish at QoS 1 and wait until the broker has every message."""
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="")
-    client.max_inflight_messages_set(1000)
-    client.max_queued_messages_set(0)
-    client.connect("127.0.0.1", _port(url))
-    client.loop_start()
+    client = BrokerClient(parse_broker_url(url), name="bench-publisher", max_inflight=1000).connect(10)
     # Message ids are 16 bits: never more than 65,535 messages outstanding.
     for first in range(0, len(messages), PUBLISH_CHUNK):
         infos = [client.publish(topic, payload, qos=1) for topic, payload in messages[first: first + PUBLISH_CHUNK]]
         for info in infos:
             info.wait_for_publish(PHASE_LIMIT_S)
-    client.disconnect()
-    client.loop_stop()
+    client.close()
 
 
 def raw_receive_rate(url: str, messages: list[tuple[str, bytes]]) -> float:
@@ -110,31 +103,25 @@ def raw_receive_rate(url: str, messages: list[tuple[str, bytes]]) -> float:
     got = [0]
     done = threading.Event()
 
-    def on_message(*_: Any) -> None:
+    def on_message(_message: Any) -> None:
         got[0] += 1
         if got[0] == len(messages):
             done.set()
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-raw", clean_session=False)
-    client.on_message = on_message
-    client.connect("127.0.0.1", _port(url))
-    client.subscribe(topics.GPS_WILDCARD, qos=1)
-    client.loop_start()
+    address = parse_broker_url(url)
+    client = BrokerClient(address, name="bench-raw", client_id="bench-raw", persistent=True, on_message=on_message)
+    client.subscribe(topics.GPS_WILDCARD, 1)
+    client.connect(10)
     time.sleep(0.5)
-    client.disconnect()  # away: the broker queues the burst for the session
-    client.loop_stop()
+    client.close()  # away: the broker queues the burst for the session
     _publish(url, messages)
-    client.reconnect()
     started = time.perf_counter()
-    client.loop_start()
+    client.start()
     done.wait(PHASE_LIMIT_S)
     elapsed = time.perf_counter() - started
-    client.disconnect()
-    client.loop_stop()
+    client.close()
     # Unsubscribe for good so that the later phases are not queued for it.
-    cleaner = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-raw", clean_session=True)
-    cleaner.connect("127.0.0.1", _port(url))
-    cleaner.disconnect()
+    BrokerClient(address, name="bench-raw", client_id="bench-raw").connect(10).close()
     return got[0] / elapsed
 
 
@@ -154,11 +141,26 @@ class Worker:
 
     def __init__(self, db_url: str, mqtt_url: str, processes: int) -> None:
         env = {**os.environ, "FLEET_DATABASE_URL": db_url, "FLEET_MQTT_URL": mqtt_url, "FLEET_INGEST_METRICS_PORT": "0",
-               "FLEET_INGEST_CLIENT_ID": "bench-ingest", "FLEET_INGEST_BATCH_SIZE": "5000", "FLEET_LOG_LEVEL": "WARNING",
+               "FLEET_INGEST_CLIENT_ID": "bench-ingest", "FLEET_INGEST_BATCH_SIZE": "5000",
                "FLEET_INGEST_EVALUATION_INTERVAL_S": str(EVALUATION_INTERVAL_S),
                "FLEET_INGEST_PROCESSES": str(processes), "FLEET_MQTT_SHARE_GROUP": "bench" if processes > 1 else ""}
-        self.process = subprocess.Popen([sys.executable, "-c", "from fleet.cli import main; main()", "ingest"], env=env)
-        time.sleep(3 + processes)
+        env["FLEET_LOG_LEVEL"] = "INFO"  # its connect lines say when every worker has subscribed
+        self.process = subprocess.Popen([sys.executable, "-c", "from fleet.cli import main; main()", "ingest"], env=env,
+                                        stderr=subprocess.PIPE, text=True)
+        connected = threading.Semaphore(0)
+
+        def relay() -> None:  # count the workers' connects; pass warnings and errors on
+            for line in self.process.stderr or ():
+                if "mqtt_connected" in line:
+                    connected.release()
+                elif "[info" not in line and "[debug" not in line:
+                    sys.stderr.write(line)
+
+        threading.Thread(target=relay, name="worker-log", daemon=True).start()
+        for _ in range(processes):
+            if not connected.acquire(timeout=CONNECT_LIMIT_S):
+                raise RuntimeError(f"the ingest worker did not connect within {CONNECT_LIMIT_S} s")
+        time.sleep(0.5)  # the SUBSCRIBE is on the wire
 
     def children(self) -> list[int]:
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")

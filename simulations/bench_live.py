@@ -31,17 +31,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import paho.mqtt.client as mqtt
 import websockets
 from sqlalchemy import insert
 
 from fleet import topics
-from fleet.broker import EmbeddedBroker, broker_answers, parse_broker_url
+from fleet.broker import EmbeddedBroker, broker_answers, broker_client
 from fleet.db import make_engine, upgrade
 from fleet.models import Organisation, Position, User, Vehicle
 from fleet.security import hash_password
+from fleet.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
+#: The web app's secret key; the publisher signs its events with the key derived from it.
+SECRET_KEY = "bench-secret-key-0123456789-abcdefghijkl"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync", "--disable-quic"]
 PASSWORD = "bench-password-2021"
@@ -87,7 +89,7 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, FLEET_DATABASE_URL=database_url, FLEET_MQTT_URL=mqtt_url,
-                   FLEET_DATA_DIR=str(data_dir), FLEET_SECRET_KEY="bench-secret-key-0123456789-abcdefghijkl",
+                   FLEET_DATA_DIR=str(data_dir), FLEET_SECRET_KEY=SECRET_KEY,
                    FLEET_LOG_LEVEL="WARNING")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "web.app:create_app", "--factory", "--port", str(self.port),
@@ -114,11 +116,9 @@ class Publisher:
     """Publishes ``rate`` positions per second in arrays of ``BATCH`` for ``duration_s``."""
 
     def __init__(self, mqtt_url: str, cars: int, run_id: str) -> None:
-        address = parse_broker_url(mqtt_url)
         self.cars = cars
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
-        self.client.connect(address.host, address.port)
-        self.client.loop_start()
+        settings = Settings(mqtt_url=mqtt_url, secret_key=SECRET_KEY)
+        self.client = broker_client(settings, "simulation").connect(10)
         self.published = 0
         self.run_id = run_id
 
@@ -142,13 +142,13 @@ class Publisher:
             time.sleep(max(0.0, start + tick * interval_s - time.monotonic()))
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.client.close()
 
 
 async def _client(url: str, token: str, lags: list[float], ready: asyncio.Event, stop: asyncio.Event,
                   counts: list[int], run_id: str) -> None:
-    async with websockets.connect(f"{url}/ws?token={token}", max_size=2**24) as ws:
+    async with websockets.connect(f"{url}/ws", max_size=2**24) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": token}))
         while True:
             message = json.loads(await ws.recv())
             if message.get("type") == "status" and message.get("live"):

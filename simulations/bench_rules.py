@@ -18,10 +18,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from shapely.geometry import box
 
-from telematics.motion import split_motion
+from telematics.motion import Track, split_motion
 from telematics.rules.context import DayTable, Orders, Place, Thresholds, VehicleContext
 from telematics.rules.engine import evaluate
-from telematics.rules.track import Track
 
 CENTRE = (34.60, 119.22)
 START = datetime(2026, 12, 1, tzinfo=UTC)

@@ -26,20 +26,13 @@ import shapely
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
-#: Metres per degree of latitude, and of longitude at the city's latitude (34.6 N).
-M_PER_DEG_LAT = 110_950.0
-M_PER_DEG_LON = 91_600.0
+from fleet.geo import M_PER_DEG_LAT, haversine_m, m_per_deg_lon
+
+#: Metres per degree of longitude at the city's latitude (34.6 N).
+M_PER_DEG_LON = m_per_deg_lon(34.6)
 #: Straight distance above which a path counts as an inter-town road, metres.
 INTERCITY_M = 12_000.0
 WAYPOINT_SPACING_M = 1_500.0
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance, metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(min(1.0, a)))
 
 
 def offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[float, float]:

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from simulations.city import City, haversine_m, offset
+from fleet.geo import haversine_m
+from simulations.city import City, offset
 
 #: Relative demand per local hour 0..23: morning peak at 8-9, second peak at 14.
 HOUR_WEIGHTS = np.array([0, 0, 0, 0, 0, 0, 0.2, 1.0, 3.0, 3.2, 2.4, 1.6, 0.6, 1.0, 2.6, 2.2, 1.6, 1.0,

@@ -10,15 +10,18 @@ while some drivers misbehave. Ctrl-C (or SIGTERM) stops everything.
 from __future__ import annotations
 
 import signal
+import subprocess
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
 import structlog
+import typer
 
-from fleet.settings import Settings
-from simulations.platform import PlatformConfig, running_platform
+from fleet.db import upgrade
+from fleet.settings import Settings, get_settings
+from simulations.platform import FLEET, PlatformConfig, running_platform
 from simulations.runner import run_scenario
 from simulations.scenario import live_scenario
 
@@ -46,3 +49,45 @@ def run_live(settings: Settings, port: int, host: str | None = None, requests: i
             stop.wait()
     except KeyboardInterrupt:
         stop.set()
+
+
+def register(app: typer.Typer) -> None:
+    """Add `demo` to the `fleet` command (through the ``fleet.commands`` entry points)."""
+
+    @app.command("demo")
+    def demo(
+        host: str = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
+        port: int = typer.Option(None, help="Port to bind (default 8000)."),
+        seed: int = typer.Option(2021, help="Random seed of the synthetic fleet."),
+        live: bool = typer.Option(
+            True, help="Run the live city (ingest worker and simulated cars); --no-live only serves."),
+        requests: int = typer.Option(200, min=0, max=2000, help="Trip requests filed for the rest of today."),
+    ) -> None:
+        """Seed a synthetic Lianyungang fleet (once), serve it on embedded defaults and play
+        a live city day in it.
+
+        Open http://127.0.0.1:8000 and log in as one of the demo users printed below (e.g.
+        dispatcher / dispatcher-demo-2021). `fleet serve` and `fleet ingest` run as separate
+        processes; today's requests are filed, planned and accepted, then ~600 cars report
+        their GPS every 10 s over MQTT and some drivers misbehave, so alerts come in live.
+        Ctrl-C stops everything.
+        """
+        from fleet.seed import AlreadySeeded, seed_database
+
+        settings = get_settings()
+        upgrade(settings.resolved_database_url)
+        try:
+            summary = seed_database(settings.resolved_database_url, seed=seed, progress=True)
+            typer.echo(f"seeded: {summary}")
+        except AlreadySeeded:
+            typer.echo("database already holds a fleet; serving it as it is")
+        if not live:
+            serve = [*FLEET, "serve", *(["--host", host] if host else []), *(["--port", str(port)] if port else [])]
+            try:
+                subprocess.run(serve, check=False)
+            except KeyboardInterrupt:
+                pass
+            return
+        console = f"http://{host or settings.host}:{port or settings.port}"
+        typer.echo(f"console: {console}  (dispatcher / dispatcher-demo-2021; API docs at {console}/docs)")
+        run_live(settings, port or settings.port, host, requests)

@@ -29,8 +29,9 @@ import numpy as np
 from shapely.geometry import Point
 from shapely.ops import nearest_points
 
+from fleet.geo import haversine_m
 from simulations.agents import Leg, Served, Timeline
-from simulations.city import City, Roads, haversine_m, offset
+from simulations.city import City, Roads, offset
 
 NO_ORDER = "private_use.no_order"
 OFF_HOURS = "private_use.off_hours"

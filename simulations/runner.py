@@ -26,7 +26,8 @@ import structlog
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fleet import topics
-from fleet.broker import parse_broker_url
+from fleet.broker import BrokerClient, parse_broker_url
+from fleet.geo import haversine_m
 from fleet.seed import build_seed_document
 from simulations.agents import (
     Faults,
@@ -37,7 +38,7 @@ from simulations.agents import (
     drive_jobs,
     encode,
 )
-from simulations.city import City, Roads, haversine_m
+from simulations.city import City, Roads
 from simulations.demand import RequestSpec, generate_demand
 from simulations.misbehaviour import Calendar, Incident, Planter, holiday_fixes_window
 from simulations.platform import Api, Platform, PlatformError
@@ -47,6 +48,7 @@ log = structlog.get_logger(__name__)
 
 ADMIN = ("admin", "admin-demo-2021")
 DISPATCHER = ("dispatcher", "dispatcher-demo-2021")
+APPROVER = ("approver", "approver-demo-2021")
 #: How long no platform event may arrive before the drain after the day ends, seconds.
 DRAIN_QUIET_S = 10.0
 #: Longest wait after the day for the ingest worker to store and evaluate everything, seconds
@@ -123,16 +125,17 @@ def read_city(api: Api) -> City:
                          api.all("/zones"), api.all("/vehicles"))
 
 
-def file_requests(api: Api, specs: list[RequestSpec]) -> dict[int, RequestSpec]:
-    """Create, submit and approve each request as the administrator; platform id -> spec."""
+def file_requests(api: Api, approver: Api, specs: list[RequestSpec]) -> dict[int, RequestSpec]:
+    """Create and submit each request as the administrator and approve it as the approver
+    (nobody approves a request they filed); platform id -> spec."""
     filed: dict[int, RequestSpec] = {}
     for spec in specs:
         answer = api.post("/trip-requests", spec.as_api())
         if answer.status_code != 201:
             raise PlatformError(f"filing request {spec.key}: {answer.status_code} {answer.text[:300]}")
         request_id = answer.json()["id"]
-        for step in ("submitted", "approved"):
-            moved = api.post(f"/trip-requests/{request_id}/transitions", {"to": step})
+        for mover, step in ((api, "submitted"), (approver, "approved")):
+            moved = mover.post(f"/trip-requests/{request_id}/transitions", {"to": step})
             if moved.status_code != 200:
                 raise PlatformError(f"request {spec.key} to {step}: {moved.status_code} {moved.text[:300]}")
         filed[request_id] = spec
@@ -266,25 +269,17 @@ class EventListener:
         self.alert_seen: dict[int, float] = {}
         self.rejected = 0
         self.last_event_wall = time.monotonic()
-        address = parse_broker_url(mqtt_url)
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
-        address.authenticate(self.client)
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self.connected = threading.Event()
-        self.client.connect(address.host, address.port, keepalive=30)
-        self.client.loop_start()
-        self.connected.wait(10)
-
-    def _on_connect(self, client, _userdata, _flags, reason, _props) -> None:  # type: ignore[no-untyped-def]
-        client.subscribe([(topics.EVENTS_POSITIONS, 0), (topics.EVENTS_ALERTS, 0), (topics.INGEST_REJECTED, 0)])
-        self.connected.set()
+        self.client = BrokerClient(parse_broker_url(mqtt_url), name="simulation-listener", on_message=self._on_message)
+        for topic in (topics.EVENTS_POSITIONS, topics.EVENTS_ALERTS, topics.INGEST_REJECTED):
+            self.client.subscribe(topic, 0)
+        self.client.start()
+        self.client.wait_connected(10)
 
     def expect(self, device_id: str, newest_s: float) -> None:
         with self.lock:
             self.sent[(device_id, int(round(newest_s)))] = time.monotonic()
 
-    def _on_message(self, _client, _userdata, message) -> None:  # type: ignore[no-untyped-def]
+    def _on_message(self, message: mqtt.MQTTMessage) -> None:
         now = time.monotonic()
         self.last_event_wall = now
         try:
@@ -311,8 +306,7 @@ class EventListener:
             self.sent = {k: v for k, v in self.sent.items() if v >= cutoff}
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.client.close()
 
 
 #: Most messages the simulation's publisher leaves unacknowledged before it waits (below the
@@ -329,13 +323,9 @@ class Publisher:
     """Publishes terminals' messages on their gps topics (QoS 1) from one client."""
 
     def __init__(self, mqtt_url: str) -> None:
-        address = parse_broker_url(mqtt_url)
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
-        address.authenticate(self.client)
-        self.client.max_inflight_messages_set(MAX_IN_FLIGHT)
-        self.client.max_queued_messages_set(0)
-        self.client.connect(address.host, address.port, keepalive=30)
-        self.client.loop_start()
+        self.client = BrokerClient(parse_broker_url(mqtt_url), name="simulation-publisher", max_inflight=MAX_IN_FLIGHT)
+        self.client.start()
+        self.client.wait_connected(10)
 
     def publish(self, device_id: str, payload: bytes) -> None:
         """Publish, waiting while too many messages are unacknowledged: paho numbers them with
@@ -349,7 +339,7 @@ class Publisher:
     @property
     def unacknowledged(self) -> int:
         """Messages published and not yet acknowledged by the broker."""
-        return len(self.client._out_messages)
+        return self.client.unacknowledged
 
     def close(self) -> int:
         """Wait (up to CLOSE_WAIT_S) for the broker to acknowledge everything, disconnect, and
@@ -358,8 +348,7 @@ class Publisher:
         while self.unacknowledged and time.monotonic() < deadline:
             time.sleep(0.1)
         left = self.unacknowledged
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.client.close()
         return left
 
 
@@ -487,12 +476,13 @@ def run_scenario(platform: Platform, scenario: Scenario, progress: bool = True, 
         data.notes.append(f"fleet {name} did not start: {platform.tail(name, 500)}")
     admin = Api(platform.base_url, *ADMIN)
     dispatcher = Api(platform.base_url, *DISPATCHER)
+    approver = Api(platform.base_url, *APPROVER)
     try:
         city = read_city(admin)
         data.cars = {c.id: {"plate": c.plate, "energy": c.energy, "ownership": c.ownership} for c in city.cars.values()}
         start, end = scenario.window
         specs = generate_demand(city, scenario.requests, (start, end), scenario.local_midnight, rng)
-        data.requests = file_requests(admin, specs)
+        data.requests = file_requests(admin, approver, specs)
         try:
             assignments = plan_day(dispatcher, scenario, data)
         except PlatformError as exc:  # e.g. the day was already planned by an earlier demo run
@@ -508,6 +498,7 @@ def run_scenario(platform: Platform, scenario: Scenario, progress: bool = True, 
     finally:
         admin.close()
         dispatcher.close()
+        approver.close()
     return data
 
 

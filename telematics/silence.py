@@ -26,12 +26,12 @@ from fleet.models import Alert, AlertSeverity, Position, Vehicle, VehicleStatus
 from fleet.models.common import as_utc
 from fleet.models.device import DeviceState
 from fleet.settings import Settings
-from telematics.evaluation import designated_site, judged_window, thresholds_from
+from telematics.rule_inputs import designated_site, judged_window
+from telematics.rules.context import Thresholds
 from telematics.rules.device import still_silent
 from telematics.rules.findings import DEVICE_OFFLINE, RULE_VERSION
 
 log = structlog.get_logger(__name__)
-
 
 
 def fleet_clock(session: Session, wall_now: datetime) -> datetime | None:
@@ -46,7 +46,7 @@ class SilenceSweep:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.thresholds = thresholds_from(settings)
+        self.thresholds = Thresholds.from_settings(settings)
         self._harmless: dict[int, datetime] = {}
 
     def run(self, session: Session, wall_now: datetime | None = None) -> list[Alert]:

@@ -1,5 +1,5 @@
-"""Reads of one vehicle's stored history for re-evaluation: fixes, orders, and
-the trips, stops and alerts overlapping a window.
+"""Reads of one vehicle's stored history for re-evaluation: its fixes (as a :class:`Track`),
+its orders (as rule :class:`Orders`), and the trips, stops and alerts overlapping a window.
 
 The statements are built once with bound parameters (``vid``, and UTC ``lo``/``hi``/``at``)
 rather than per call: the evaluator runs them for every dirty vehicle of every round, and
@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Float, bindparam, func, literal, or_, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -19,7 +20,10 @@ from sqlmodel import Session, col, select
 
 from fleet.models import Alert, Assignment, Position, RequestState, Trip, TripRequest
 from fleet.models.common import UTCDateTime, as_utc
+from fleet.models.operations import ALARM_ANTENNA_CUT, ALARM_POWER_CUT
 from fleet.models.telemetry import Stop
+from telematics.motion import Track
+from telematics.rules.context import Orders
 from telematics.rules.findings import ALERT_KINDS
 
 #: Requests whose assignment covers the trip itself (no_order, out_of_area, route deviation).
@@ -40,6 +44,8 @@ def _overlapping(start_col, end_col):  # type: ignore[no-untyped-def]
 _TS = col(Position.ts)
 _FIXES_BEFORE = select(Position.ts).where(Position.vehicle_id == _VID, _TS < _AT).order_by(_TS.desc()).limit(2)
 _FIXES_AFTER = select(Position.ts).where(Position.vehicle_id == _VID, _TS > _AT).order_by(_TS).limit(2)
+
+
 class epoch_s(FunctionElement):  # noqa: N801 - named like the SQL function it stands for
     """A stored UTC timestamp as epoch seconds (float8), computed by the database: reading
     thousands of fixes, converting each timestamp in Python cost more than the query."""
@@ -105,7 +111,6 @@ _EXTENT = union_all(
 )
 
 
-
 def ts(seconds: float) -> datetime:
     """Epoch seconds as an aware UTC datetime."""
     return datetime.fromtimestamp(seconds, tz=UTC)
@@ -124,10 +129,17 @@ class StoredHistory:
         statement = _FIXES_BEFORE if before else _FIXES_AFTER
         return [as_utc(t).timestamp() for t in self.session.exec(statement, params={"vid": self.vid, "at": ts(at)})]
 
-    def fixes(self, lo: float, hi: float) -> list[tuple[Any, ...]]:
-        """(id, epoch s, lat, lon, speed_kmh, ignition, alarms) of every fix in [lo, hi], in
-        event time (read through the Core connection: plain rows, no ORM)."""
-        return self.session.connection().execute(_FIXES, {"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}).all()
+    def track(self, lo: float, hi: float) -> Track:
+        """Every fix in [lo, hi], in event time, with its tamper alarms (read through the Core
+        connection: plain rows, no ORM)."""
+        rows = self.session.connection().execute(_FIXES, {"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}).all()
+        if not rows:
+            return Track.empty()
+        ids, t_s, lat, lon, speed, ignition, alarms = zip(*rows, strict=True)
+        flags = np.array(alarms, dtype=np.int64)
+        return Track(np.array(ids, dtype=np.int64), np.array(t_s, float), np.array(lat, float), np.array(lon, float),
+                     np.array(speed, float), np.array(ignition, bool), (flags & ALARM_POWER_CUT) > 0,
+                     (flags & ALARM_ANTENNA_CUT) > 0)
 
     def fix_sums(self, lo: float, hi: float) -> tuple[int, float, float]:
         """(count, sum of lat, sum of lon) of the fixes in [lo, hi], summed by the database."""
@@ -141,9 +153,23 @@ class StoredHistory:
         trip_end = self.session.execute(_LATEST_TRIP_END, {"vid": self.vid}).scalar()
         return stop, (as_utc(trip_end).timestamp() if trip_end is not None else None)
 
-    def orders(self, lo: float, hi: float) -> list[tuple[Assignment, TripRequest]]:
-        """Assignments of requests approved or later planned to overlap [lo, hi]."""
-        return list(self.session.exec(_ORDERS, params={"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}))
+    def orders(self, lo: float, hi: float) -> Orders:
+        """The assignments of requests approved or later planned to overlap [lo, hi]."""
+        rows = list(self.session.exec(_ORDERS, params={"vid": self.vid, "lo": ts(lo), "hi": ts(hi)}))
+        if not rows:
+            return Orders.none()
+        return Orders(
+            request_id=np.array([r.id for _, r in rows], dtype=np.int64),
+            start_s=np.array([a.planned_pickup.timestamp() for a, _ in rows]),
+            end_s=np.array([a.planned_dropoff.timestamp() for a, _ in rows]),
+            use=np.array([r.state in USE_STATES for _, r in rows], dtype=bool),
+            hours=np.ones(len(rows), dtype=bool),
+            origin_lat=np.array([r.origin_lat for _, r in rows]),
+            origin_lon=np.array([r.origin_lon for _, r in rows]),
+            destination_lat=np.array([r.destination_lat for _, r in rows]),
+            destination_lon=np.array([r.destination_lon for _, r in rows]),
+            round_trip=np.array([r.wait_and_return for _, r in rows], dtype=bool),
+        )
 
     def extents(self, lo: float, hi: float, order_overrun_s: float) -> list[tuple[float, float]]:
         """(start, end) spans of the stored trips, stops and alerts overlapping [lo, hi), and

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from fleet.cli import app
-from fleet.models import Organisation, User, Vehicle
+from fleet.models import AuditEntry, Organisation, User, Vehicle
 from fleet.security import verify_password
 from tests.test_fleet_document import small_document
 
@@ -65,16 +65,52 @@ def test_users_create(engine, tmp_path: Path) -> None:
         app, ["users", "create", "auditor1", "--role", "auditor", "--org", "C"], input="audit-pass-1\naudit-pass-1\n"
     )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["users", "create", "auditor1", "--role", "auditor", "--org", "X", "--password", "audit-pass-2"])
+    assert "audit-pass-1" not in result.output  # the prompt does not echo
+    result = runner.invoke(app, ["users", "create", "auditor1", "--role", "auditor", "--org", "X", "--password-stdin"],
+                           input="audit-pass-2\n")
     assert result.exit_code == 1
     assert "username: username 'auditor1' already exists" in result.output
     assert "org: unknown organisation code 'X'" in result.output
-    result = runner.invoke(app, ["users", "create", "boss1", "--role", "boss", "--org", "C", "--password", "aaaa"])
+    result = runner.invoke(app, ["users", "create", "boss1", "--role", "boss", "--org", "C", "--password-stdin"],
+                           input="aaaa\n")
     assert result.exit_code == 1
     assert "role: Input should be" in result.output and "password: String should have at least 8" in result.output
     with Session(engine) as session:
         user = session.exec(select(User).where(User.username == "auditor1")).one()
         assert user.role == "auditor" and verify_password(user.password_hash, "audit-pass-1")
+
+
+def test_users_create_takes_no_password_on_the_command_line(engine, tmp_path: Path) -> None:
+    runner.invoke(app, ["import", str(_write(tmp_path, small_document()))])
+    result = runner.invoke(app, ["users", "create", "auditor2", "--role", "auditor", "--org", "C",
+                                 "--password", "audit-pass-2"])
+    assert result.exit_code == 2 and "No such option" in result.output
+    with Session(engine) as session:
+        assert session.exec(select(User).where(User.username == "auditor2")).first() is None
+
+
+def test_users_create_refuses_guessable_passwords_stricter_for_admins(engine, tmp_path: Path) -> None:
+    runner.invoke(app, ["import", str(_write(tmp_path, small_document()))])
+    for role, password in (("auditor", "password"), ("admin", "12345678"), ("admin", "Beijing2021!")):
+        result = runner.invoke(app, ["users", "create", "weak1", "--role", role, "--org", "C", "--password-stdin"],
+                               input=f"{password}\n")
+        assert result.exit_code == 1 and "password: " in result.output, result.output
+    result = runner.invoke(app, ["users", "create", "fine1", "--role", "auditor", "--org", "C", "--password-stdin"],
+                           input="Beijing2021!\n")
+    assert result.exit_code == 0, result.output
+
+
+def test_users_create_audits_username_role_and_organisation(engine, tmp_path: Path) -> None:
+    runner.invoke(app, ["import", str(_write(tmp_path, small_document()))])
+    result = runner.invoke(app, ["users", "create", "auditor3", "--role", "auditor", "--org", "C", "--password-stdin"],
+                           input="audit-pass-3\n")
+    assert result.exit_code == 0, result.output
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.username == "auditor3")).one()
+        entry = session.exec(select(AuditEntry).where(AuditEntry.action == "user.create")).one()
+    assert entry.actor == "cli" and entry.object_id == str(user.id)
+    assert entry.after["username"] == "auditor3" and entry.after["role"] == "auditor" and entry.after["org"] == "C"
+    assert "password_hash" not in entry.after
 
 
 def test_seed_command(engine) -> None:

@@ -27,8 +27,10 @@ def test_production_refuses_missing_or_weak_secret(secret):
 
 
 def test_production_accepts_a_strong_secret():
-    s = Settings(env="production", secret_key="x9" * 20, mqtt_url="mqtt://broker:1883")
-    assert s.signing_key() == "x9" * 20
+    key = "u7Rk2QeN9vTz4Lm8Xc1Bw6Ps3Hd0Jf5Ga"
+    s = Settings(env="production", secret_key=key, mqtt_url="mqtt://broker:1883",
+                 audit_checkpoint_key="Vn4Tq8Lz1Rk6Wm3Hc9Pb2Xj7Gd5Fs0Ye")
+    assert s.signing_key() == key
 
 
 def test_unknown_timezone_is_refused():

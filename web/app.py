@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,8 +12,9 @@ from fastapi_offline import FastAPIOffline
 import fleet
 from fleet.db import make_engine
 from fleet.settings import Settings, get_settings
-from web import observability, pages
+from web import access_log, observability, pages
 from web.errors import install_error_handlers
+from web.hardening import RequestGuardMiddleware, SecurityHeadersMiddleware, documentation_paths
 from web.hub import LiveHub
 from web.hub import router as live_router
 from web.routers import (
@@ -61,7 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.hub.start()
+        # What exists once started (modules, models, routes: some 250,000 objects) lives as
+        # long as the process; frozen, the garbage collector no longer walks it in each full
+        # collection, which otherwise paused the whole server for 0.1-0.8 s at a time.
+        gc.freeze()
         yield
+        gc.unfreeze()
         await app.state.hub.stop()
         app.state.engine.dispose()
 
@@ -75,7 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.resolved_database_url)
     app.state.signing_key = settings.signing_key()
     app.state.hub = LiveHub(settings, app.state.engine)
+    access_log.redact_tokens_in_request_logs()
+    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.request_body_max_bytes)
     app.add_middleware(observability.MetricsMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.tile_url, hsts=settings.env == "production",
+                       docs_paths=documentation_paths(app))
     install_error_handlers(app)
     app.include_router(observability.router)
     app.include_router(api_router())

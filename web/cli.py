@@ -1,5 +1,5 @@
-"""`fleet serve` and `fleet demo`: run the web application (and the embedded MQTT broker
-when no external broker is configured)."""
+"""`fleet serve`: run the web application (and the embedded MQTT broker when no external
+broker is configured). `fleet demo` comes from :mod:`simulations.live`."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _serve(host: str | None, port: int | None) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add `serve` and `demo` to the `fleet` command."""
+    """Add `serve` to the `fleet` command."""
 
     @app.command("serve")
     def serve(
@@ -46,39 +46,3 @@ def register(app: typer.Typer) -> None:
         (FLEET_EMBEDDED_MQTT_PORT, default 1884).
         """
         _serve(host, port)
-
-    @app.command("demo")
-    def demo(
-        host: str = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
-        port: int = typer.Option(None, help="Port to bind (default 8000)."),
-        seed: int = typer.Option(2021, help="Random seed of the synthetic fleet."),
-        live: bool = typer.Option(
-            True, help="Run the live city (ingest worker and simulated cars); --no-live only serves."),
-        requests: int = typer.Option(200, min=0, max=2000, help="Trip requests filed for the rest of today."),
-    ) -> None:
-        """Seed a synthetic Lianyungang fleet (once), serve it on embedded defaults and play
-        a live city day in it.
-
-        Open http://127.0.0.1:8000 and log in as one of the demo users printed below (e.g.
-        dispatcher / dispatcher-demo-2021). `fleet serve` and `fleet ingest` run as separate
-        processes; today's requests are filed, planned and accepted, then ~600 cars report
-        their GPS every 10 s over MQTT and some drivers misbehave, so alerts come in live.
-        Ctrl-C stops everything.
-        """
-        from fleet.seed import AlreadySeeded, seed_database
-
-        settings = get_settings()
-        upgrade(settings.resolved_database_url)
-        try:
-            summary = seed_database(settings.resolved_database_url, seed=seed, progress=True)
-            typer.echo(f"seeded: {summary}")
-        except AlreadySeeded:
-            typer.echo("database already holds a fleet; serving it as it is")
-        if not live:
-            _serve(host, port)
-            return
-        from simulations.live import run_live
-
-        console = f"http://{host or settings.host}:{port or settings.port}"
-        typer.echo(f"console: {console}  (dispatcher / dispatcher-demo-2021; API docs at {console}/docs)")
-        run_live(settings, port or settings.port, host, requests)

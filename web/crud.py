@@ -18,11 +18,11 @@ from web.deps import (
     CurrentPrincipal,
     Principal,
     SessionDep,
-    forbid_out_of_scope,
     not_found,
     require_roles,
 )
 from web.pagination import Page, PageDep, paginate
+from web.references import check_org_reference, check_references
 
 ObjectId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Object id.")]
 
@@ -41,18 +41,22 @@ class Noun:
     write_roles: Sequence[Role]
     update_roles: Sequence[Role] | None = None
     filters: type[BaseModel] | None = None
-    #: Runs before insert/update to check references (raise HTTPException); may be None.
-    validate: Callable[[Session, Principal, dict[str, Any]], None] | None = None
+    #: Fields naming other objects (``field -> table``): each must lie in the caller's scope.
+    refs: dict[str, type[SQLModel]] = field(default_factory=dict)
+    #: Runs before insert/update with the record as it would be written and the stored object
+    #: (None on insert) to check its rules (raise HTTPException); may be None.
+    validate: Callable[[Session, Principal, dict[str, Any], SQLModel | None], None] | None = None
     tags: list[str] = field(default_factory=list)
 
 
 def apply_filters(statement, table: type[SQLModel], filters: BaseModel | None):  # type: ignore[no-untyped-def]
-    """Equality filters for every filter field that was given (``q`` searches ``name``)."""
+    """Equality filters for every filter field that was given (``q`` searches ``name`` for the
+    literal text: ``%``, ``_`` and the escape character match only themselves)."""
     if filters is None:
         return statement
     for key, value in filters.model_dump(exclude_none=True).items():
         if key == "q":
-            statement = statement.where(col(getattr(table, "name")).contains(value))
+            statement = statement.where(col(getattr(table, "name")).contains(value, autoescape=True))
         else:
             statement = statement.where(getattr(table, key) == value)
     return statement
@@ -64,6 +68,21 @@ def reject_null_for_required(table: type[SQLModel], changes: dict[str, Any]) -> 
     for key, value in changes.items():
         if value is None and key in columns and not columns[key].nullable:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{key}: may not be null")
+
+
+def reject_duplicates(session: Session, noun: str, table: type[SQLModel], values: dict[str, Any],
+                      object_id: int | None = None) -> None:
+    """409 naming the field when a value of a unique column is already another row's, found
+    before the database refuses it (``object_id``: the row being updated)."""
+    columns = table.__table__.columns  # type: ignore[attr-defined]
+    for key, value in values.items():
+        if value is None or key not in columns or not columns[key].unique:
+            continue
+        statement = select(col(table.id)).where(columns[key] == value)  # type: ignore[attr-defined]
+        if object_id is not None:
+            statement = statement.where(col(table.id) != object_id)  # type: ignore[attr-defined]
+        if session.exec(statement.limit(1)).first() is not None:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=f"{key}: {value} is already used by another {noun}")
 
 
 def crud_router(noun: Noun) -> APIRouter:
@@ -100,9 +119,11 @@ def crud_router(noun: Noun) -> APIRouter:
                  summary=f"Create one of {noun.path}")
     def create_object(body: noun.create, session: SessionDep, principal: CurrentPrincipal) -> SQLModel:  # type: ignore[valid-type]
         data = body.model_dump()
-        forbid_out_of_scope(principal, session, data["org_id"])
+        check_org_reference(session, principal, data["org_id"])
+        check_references(session, principal, data, noun.refs)
         if noun.validate:
-            noun.validate(session, principal, data)
+            noun.validate(session, principal, data, None)
+        reject_duplicates(session, noun.name, table, data)
         return save_audited(session, principal, f"{noun.name}.create", table.model_validate(data))
 
     @router.patch("/{object_id}", response_model=noun.public, dependencies=[updaters],
@@ -112,10 +133,13 @@ def crud_router(noun: Noun) -> APIRouter:
         before = audit.snapshot(obj)
         changes = body.model_dump(exclude_unset=True)
         reject_null_for_required(table, changes)
-        if "org_id" in changes:
-            forbid_out_of_scope(principal, session, changes["org_id"])
+        changed = {key: value for key, value in changes.items() if value != getattr(obj, key)}
+        if "org_id" in changed:
+            check_org_reference(session, principal, changed["org_id"])
+        check_references(session, principal, changed, noun.refs)
         if noun.validate:
-            noun.validate(session, principal, {**obj.model_dump(), **changes})
+            noun.validate(session, principal, {**obj.model_dump(), **changes}, obj)
+        reject_duplicates(session, noun.name, table, changed, object_id)
         for key, value in changes.items():
             setattr(obj, key, value)
         if hasattr(obj, "updated_at"):

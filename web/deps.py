@@ -13,11 +13,11 @@ from sqlalchemy import ColumnElement, true
 from sqlmodel import Session, col, select
 
 from fleet.models import Organisation, Role, User
-from fleet.security import InvalidToken, read_token
+from fleet.security import InvalidToken, decode_token
 
 SESSION_COOKIE = "fleet_session"
 
-_bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
+bearer_scheme = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -64,27 +64,40 @@ _UNAUTHENTICATED = HTTPException(
 )
 
 
-def get_principal(
-    request: Request,
-    session: SessionDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """The user behind the bearer token, or else behind the session cookie; 401 otherwise."""
-    token = bearer.credentials if bearer else request.cookies.get(SESSION_COOKIE)
-    if not token:
-        raise _UNAUTHENTICATED
+def principal_from_token(session: Session, token: str, signing_key: str) -> Principal | None:
+    """The principal behind ``token``, or None when its signature or expiry is bad, its
+    version is older than the user's ``token_version`` (revoked), or the user is unknown,
+    deactivated or without an organisation. Checked on every request and live message."""
     try:
-        user_id = read_token(token, request.app.state.signing_key)
+        claims = decode_token(token, signing_key)
     except InvalidToken:
-        raise _UNAUTHENTICATED from None
-    user = session.get(User, user_id)
-    if user is None or not user.is_active:
-        raise _UNAUTHENTICATED
+        return None
+    user = session.get(User, claims.user_id)
+    if user is None or not user.is_active or user.token_version != claims.version:
+        return None
     org = session.get(Organisation, user.org_id)
     if org is None:
-        raise _UNAUTHENTICATED
+        return None
     outside = select(Organisation.id).where(~col(Organisation.path).startswith(org.path)).limit(1)
     return Principal(user=user, org_path=org.path, covers_all=session.exec(outside).first() is None)
+
+
+def request_token(
+    request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+) -> str | None:
+    """The bearer token of the request, or else its session cookie; None without either."""
+    return bearer.credentials if bearer else request.cookies.get(SESSION_COOKIE)
+
+
+RequestToken = Annotated[str | None, Depends(request_token)]
+
+
+def get_principal(request: Request, session: SessionDep, token: RequestToken) -> Principal:
+    """The user behind the bearer token, or else behind the session cookie; 401 otherwise."""
+    principal = principal_from_token(session, token, request.app.state.signing_key) if token else None
+    if principal is None:
+        raise _UNAUTHENTICATED
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -109,14 +122,3 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
 def not_found(noun: str, object_id: int) -> HTTPException:
     """404 for an id that does not exist or lies outside the caller's scope."""
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{noun} {object_id} not found")
-
-
-def forbid_out_of_scope(principal: Principal, session: Session, org_id: int | None, field: str = "org_id") -> None:
-    """403 when the caller tries to write into an organisation outside their subtree."""
-    if org_id is not None and session.get(Organisation, org_id) is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{field}: organisation {org_id} does not exist")
-    if not principal.in_scope(session, org_id):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            detail=f"{field}: organisation {org_id} lies outside your organisation's scope",
-        )

@@ -2,19 +2,29 @@
 
 Every server process subscribes to ``fleet/v1/events/positions``, ``.../alerts`` and
 ``.../plans`` itself (no shared subscription), so several processes behind one address all
-deliver every update to their own clients. Positions are coalesced per car and sent at most
-once per ``POSITION_INTERVAL_S`` seconds per car; each client sees only the cars, alerts and
-plans of its organisation subtree.
+deliver every update to their own clients. Only the platform's own events count: on MQTT 5
+an event must carry the platform's signature (``fleet.broker.signed_by_platform``); others
+are dropped and counted (``fleet_live_events_dropped_total``). The embedded broker speaks
+MQTT 3.1.1, which carries no signature, so there events are taken as they come. Positions are
+coalesced per car and sent at most once per ``POSITION_INTERVAL_S`` seconds per car; each
+client sees only the cars, alerts and plans of its organisation subtree, and an event that
+names no organisation (a plan change without changed assignments) reaches only users whose
+subtree holds every organisation.
 
-A socket authenticates with the same bearer token as the API (``?token=`` or a first message
-``{"type": "auth", "token": ...}``) or with the session cookie of the pages. A driver's phone
-may send ``{"type": "location", "lat", "lon", ...}``: the hub publishes it to the gps topic of
-the car the driver is driving, marked ``"source": "phone"``, and the ingest pipeline takes it
-from there like any device fix.
+A socket authenticates with the session cookie of the pages, or with a first message
+``{"type": "auth", "token": ...}`` carrying the API's bearer token; a token in the URL is
+refused (URLs reach access logs). The token is checked again (signature, expiry, version,
+active user) before every message the client sends, and every ``REVOCATION_SWEEP_S`` seconds
+one query re-reads the connected users: a password change, logout, role or organisation
+change or deactivation closes their sockets with code 4401. Client messages are strict JSON
+(``NaN``, ``Infinity`` and ``1e999`` are refused naming the field); a bad message gets an error
+frame and the socket stays open. A driver's phone may send ``{"type": "location", "lat",
+"lon", ...}`` (see ``web.phone_fixes``).
 
 Messages to clients: ``{"type": "status", "live": bool}``, ``{"type": "positions", "items":
 [...]}``, ``{"type": "alert", "alert": {...}}``, ``{"type": "plan", ...}``,
-``{"type": "location_ack", ...}`` and ``{"type": "error", "message": str}``.
+``{"type": "location_ack", ...}``, ``{"type": "pong", ...}`` and ``{"type": "error",
+"message": str}``.
 """
 
 from __future__ import annotations
@@ -24,34 +34,33 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from datetime import time as dtime
+from datetime import UTC, datetime
 from typing import Any
 
+import jwt
 import paho.mqtt.client as mqtt
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from prometheus_client import Counter
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from fleet import topics
-from fleet.broker import parse_broker_url
-from fleet.models import (
-    Assignment,
-    Driver,
-    Organisation,
-    RequestState,
-    Role,
-    TripRequest,
-    User,
-    Vehicle,
-    utcnow,
-)
-from fleet.security import InvalidToken, read_token
+from fleet.broker import BrokerClient, broker_client, signed_by_platform
+from fleet.models import Assignment, Driver, Organisation, Role, User, Vehicle
+from fleet.security import InvalidToken, decode_token
 from fleet.settings import Settings
-from web.deps import SESSION_COOKIE
+from web.deps import SESSION_COOKIE, Principal, principal_from_token
+from web.hardening import json_body_problem
+from web.phone_fixes import (
+    PHONE_INTERVAL_S,
+    PhoneFixRefused,
+    drivers_current_car,
+    parse_location,
+    publish_phone_fix,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -59,12 +68,14 @@ log = structlog.get_logger(__name__)
 POSITION_INTERVAL_S = 0.5
 #: How often pending positions are flushed to the clients, seconds.
 FLUSH_INTERVAL_S = 0.1
+#: How often the connected users' tokens and accounts are checked again, seconds.
+REVOCATION_SWEEP_S = 0.5
 #: Messages waiting for one client before it counts as too slow and is disconnected.
 CLIENT_QUEUE_SIZE = 200
-#: A phone may send its location at most once per this many seconds.
-PHONE_INTERVAL_S = 1.0
-#: Seconds a socket has to send its token when it came without one.
+#: Seconds a socket has to send its token when it came without the session cookie.
 AUTH_TIMEOUT_S = 5.0
+#: Least time between two warnings about dropped events, seconds.
+DROP_WARNING_INTERVAL_S = 10.0
 #: Roles that watch the fleet (positions and alerts).
 FLEET_WATCHERS = frozenset({Role.admin, Role.dispatcher, Role.auditor})
 #: Close codes (4000-4999 are the application's own).
@@ -73,27 +84,46 @@ CLOSE_TOO_SLOW = 4008
 
 EVENT_TOPICS = (topics.EVENTS_POSITIONS, topics.EVENTS_ALERTS, topics.EVENTS_PLANS)
 
+EVENTS_DROPPED = Counter(
+    "fleet_live_events_dropped_total",
+    "Events on fleet/v1/events/* the live hub dropped: unsigned, bad_signature or bad_json.",
+    ["reason"],
+)
 
-class PhoneLocation(BaseModel):
-    """A location a driver's phone shares over the socket (WGS-84 degrees)."""
 
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    speed_kmh: float = Field(0, ge=0, le=300)
-    heading_deg: float = Field(0, ge=0, le=360)
-    accuracy_m: float | None = Field(None, ge=0, le=100_000)
-    ts: AwareDatetime | None = Field(None, description="Fix time; default now.")
+class MessageRefused(ValueError):
+    """A client message that is not strict JSON or not an object; the text names the field."""
+
+
+def parse_client_message(text: str) -> dict[str, Any]:
+    """The JSON object in ``text``; MessageRefused naming the field for a syntax error, a
+    number that is not finite (``NaN``, ``Infinity``, ``1e999``) or deep nesting."""
+    problem = json_body_problem(text.encode())
+    if problem is not None:
+        detail = json.loads(problem.body)["detail"][0]
+        where = ".".join(str(part) for part in detail["loc"][1:]) or "message"
+        raise MessageRefused(f"{where}: {detail['msg']}")
+    message = json.loads(text)
+    if not isinstance(message, dict):
+        raise MessageRefused("message: must be a JSON object with a 'type'")
+    return message
 
 
 @dataclass(eq=False)
 class LiveClient:
-    """One open socket and who is behind it."""
+    """One open socket, who is behind it, and the token it authenticated with."""
 
     ws: WebSocket
     user_id: int
     role: Role
     org_path: str
     driver_id: int | None
+    token: str = ""
+    token_version: int = 0
+    #: When the token expires (UTC); the socket is closed then.
+    expires_at: datetime | None = None
+    #: True when the user's subtree holds every organisation.
+    covers_all: bool = False
     queue: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE_SIZE))
     last_phone_s: float = 0.0
 
@@ -106,7 +136,7 @@ class LiveClient:
 
 
 class LiveHub:
-    """Fans MQTT events out to websocket clients; publishes phone locations to MQTT."""
+    """Fans the platform's MQTT events out to websocket clients; publishes phone locations."""
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
@@ -114,71 +144,83 @@ class LiveHub:
         self.clients: set[LiveClient] = set()
         self.live = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._mqtt: mqtt.Client | None = None
-        self._flusher: asyncio.Task[None] | None = None
+        self._mqtt: BrokerClient | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._pending: dict[int, dict[str, Any]] = {}
         self._last_sent_s: dict[int, float] = {}
         self._vehicle_paths: dict[int, str] = {}
         self._paths_loaded_s = 0.0
+        self._drop_warned_s = 0.0
 
     # -- life cycle -------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect to the broker in the background (retrying) and start flushing."""
+        """Connect to the broker in the background (retrying), start flushing positions and
+        sweeping for revoked users."""
         self._loop = asyncio.get_running_loop()
         await run_in_threadpool(self._load_vehicle_paths)
-        self._flusher = asyncio.create_task(self._flush_forever(), name="live-hub-flush")
+        self._tasks = [asyncio.create_task(self._flush_forever(), name="live-hub-flush"),
+                       asyncio.create_task(self._sweep_forever(), name="live-hub-revocations")]
         try:
-            address = parse_broker_url(self.settings.resolved_mqtt_url)
+            client = broker_client(self.settings, "web", max_queued=10_000, reconnect_max_s=15,
+                                   on_message=self._on_message, on_connect=self._on_connect,
+                                   on_disconnect=self._on_disconnect)
         except ValueError as exc:
             log.error("live_hub_bad_broker_url", error=str(exc))
             return
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
-        address.authenticate(client)
-        client.max_queued_messages_set(10_000)
-        client.reconnect_delay_set(min_delay=1, max_delay=15)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.connect_async(address.host, address.port, keepalive=30)
-        client.loop_start()
+        for topic in EVENT_TOPICS:
+            client.subscribe(topic, 0)
+        if client.signing_key is None:
+            log.warning("live_hub_events_unverified",
+                        reason="MQTT 3.1.1 (embedded broker) carries no signatures: events are taken unchecked")
         self._mqtt = client
+        client.start()
 
     async def stop(self) -> None:
-        """Close every socket, stop flushing and disconnect from the broker."""
+        """Close every socket, stop the background tasks and disconnect from the broker."""
         for client in list(self.clients):
             try:
                 client.queue.put_nowait(None)
             except asyncio.QueueFull:
                 await _close_quietly(client.ws, 1001, "server shutting down")
-        if self._flusher is not None:
-            self._flusher.cancel()
+        for task in self._tasks:
+            task.cancel()
         if self._mqtt is not None:
             client, self._mqtt = self._mqtt, None
-            await run_in_threadpool(_stop_mqtt, client)
+            await run_in_threadpool(client.close)
         self.live = False
 
     # -- MQTT side (paho's thread) ------------------------------------------------------
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        if reason.is_failure:
-            log.warning("live_hub_broker_refused", reason=str(reason))
-            return
-        client.subscribe([(topic, 0) for topic in EVENT_TOPICS])
+    def _on_connect(self, _session_present: bool) -> None:
         self._call_in_loop(self._set_live, True)
         log.info("live_hub_connected", url=self.settings.resolved_mqtt_url)
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+    def _on_disconnect(self) -> None:
         self._call_in_loop(self._set_live, False)
-        log.warning("live_hub_disconnected", reason=str(reason))
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, message: mqtt.MQTTMessage) -> None:
+        client = self._mqtt
+        if client is None:
+            return
+        if client.signing_key is not None:
+            verdict = signed_by_platform(message, client.signing_key)
+            if verdict is not True:
+                self._dropped("unsigned" if verdict is None else "bad_signature", message.topic)
+                return
         try:
             payload = json.loads(message.payload)
         except (ValueError, UnicodeDecodeError):
-            log.warning("live_hub_bad_event", topic=message.topic)
+            self._dropped("bad_json", message.topic)
             return
         self._call_in_loop(self._take_event, message.topic, payload)
+
+    def _dropped(self, reason: str, topic: str) -> None:
+        EVENTS_DROPPED.labels(reason).inc()
+        now_s = time.monotonic()
+        if now_s - self._drop_warned_s >= DROP_WARNING_INTERVAL_S:
+            self._drop_warned_s = now_s
+            log.warning("live_hub_event_dropped", reason=reason, topic=topic)
 
     def _call_in_loop(self, func: Callable[..., None], *args: Any) -> None:
         loop = self._loop
@@ -218,6 +260,9 @@ class LiveHub:
         self._broadcast(text, lambda c: c.watches_fleet and c.sees(path))
 
     async def _send_plan(self, plan: dict[str, Any]) -> None:
+        """A plan change goes to the drivers of its changed assignments and to the fleet
+        watchers whose scope holds one of them; one that names no assignment (so no
+        organisation) only to the watchers whose scope holds every organisation."""
         ids = [i for i in plan.get("changed_assignment_ids") or [] if isinstance(i, int)]
         paths, driver_ids = await run_in_threadpool(self._assignment_scope, ids)
         text = json.dumps({"type": "plan", **plan}, ensure_ascii=False)
@@ -225,7 +270,9 @@ class LiveHub:
         def wanted(client: LiveClient) -> bool:
             if client.role == Role.driver:
                 return client.driver_id in driver_ids
-            return client.watches_fleet and (not ids or any(client.sees(p) for p in paths))
+            if not client.watches_fleet:
+                return False
+            return any(client.sees(p) for p in paths) if ids else client.covers_all
 
         self._broadcast(text, wanted)
 
@@ -281,6 +328,51 @@ class LiveHub:
             self.clients.discard(client)
             asyncio.ensure_future(client.ws.close(CLOSE_TOO_SLOW, "too slow: reconnect and reload"))
 
+    # -- revocation -------------------------------------------------------------------------
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(REVOCATION_SWEEP_S)
+            try:
+                await self.sweep_revoked()
+            except SQLAlchemyError as exc:  # the database is away: the next sweep tries again
+                log.warning("live_hub_sweep_failed", error=str(exc).splitlines()[0])
+
+    async def sweep_revoked(self) -> None:
+        """Close (4401) every socket whose token expired or whose user was deactivated,
+        moved, given another role or had their tokens revoked; one query for all."""
+        clients = list(self.clients)
+        if not clients:
+            return
+        accounts = await run_in_threadpool(self._accounts, {c.user_id for c in clients})
+        now = datetime.now(UTC)
+        for client in clients:
+            reason = _revocation(client, accounts.get(client.user_id), now)
+            if reason is not None:
+                await self._revoke(client, reason)
+
+    def _accounts(self, user_ids: set[int]) -> dict[int, tuple[int, bool, str, str | None]]:
+        """user id -> (token version, active, role, organisation path)."""
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(User.id, User.token_version, User.is_active, User.role, Organisation.path)
+                .join(Organisation, col(Organisation.id) == User.org_id, isouter=True)
+                .where(col(User.id).in_(user_ids))
+            ).all()
+        return {user_id: (version, active, str(role), path) for user_id, version, active, role, path in rows}
+
+    async def _revoke(self, client: LiveClient, reason: str) -> None:
+        self.clients.discard(client)
+        log.info("live_socket_revoked", user_id=client.user_id, reason=reason)
+        await _close_quietly(client.ws, CLOSE_UNAUTHENTICATED, reason)
+
+    async def _still_authorised(self, client: LiveClient) -> bool:
+        """The client's token checked again (signature, expiry, version, active user), and
+        its role and scope unchanged since it connected."""
+        principal = await run_in_threadpool(_principal, self.engine, client.token, client.ws.app.state.signing_key)
+        return (principal is not None and principal.role == client.role
+                and principal.org_path == client.org_path)
+
     # -- database lookups (thread pool) ---------------------------------------------------
 
     def _load_vehicle_paths(self) -> None:
@@ -310,16 +402,40 @@ class LiveHub:
         client.queue.put_nowait(json.dumps({"type": "status", "live": self.live}))
         sender = asyncio.create_task(self._send_forever(client))
         try:
-            while True:
-                message = await client.ws.receive_json()
-                await self._handle_client_message(client, message)
+            while client in self.clients:
+                frame = await client.ws.receive()
+                if frame["type"] == "websocket.disconnect":
+                    break
+                await self._take_frame(client, frame)
         except (WebSocketDisconnect, RuntimeError):
             pass
-        except ValueError:
-            await _close_quietly(client.ws, 1003, "send JSON messages only")
         finally:
             self.clients.discard(client)
             sender.cancel()
+
+    async def _take_frame(self, client: LiveClient, frame: dict[str, Any]) -> None:
+        """Answer one frame; a bad one gets an error frame, never the end of the socket."""
+        text = frame.get("text")
+        if text is None:
+            self._reply(client, {"type": "error", "message": "message: send JSON text frames, not binary"})
+            return
+        try:
+            message = parse_client_message(text)
+        except MessageRefused as exc:
+            self._reply(client, {"type": "error", "message": str(exc)})
+            return
+        if not await self._still_authorised(client):
+            await self._revoke(client, "not authenticated: your session ended or your access changed; log in again")
+            return
+        try:
+            reply = await self._answer(client, message)
+        except Exception:  # one message must not end the socket
+            log.exception("live_message_failed", user_id=client.user_id)
+            reply = {"type": "error", "message": "message: could not be handled; try again"}
+        self._reply(client, reply)
+
+    def _reply(self, client: LiveClient, reply: dict[str, Any]) -> None:
+        self._enqueue(client, json.dumps(reply, ensure_ascii=False))
 
     async def _send_forever(self, client: LiveClient) -> None:
         try:
@@ -332,76 +448,52 @@ class LiveHub:
         except (WebSocketDisconnect, RuntimeError):
             self.clients.discard(client)
 
-    async def _handle_client_message(self, client: LiveClient, message: Any) -> None:
-        kind = message.get("type") if isinstance(message, dict) else None
+    async def _answer(self, client: LiveClient, message: dict[str, Any]) -> dict[str, Any]:
+        kind = message.get("type")
         if kind == "location":
-            reply = await self._phone_location(client, message)
-        elif kind == "ping":
-            reply = {"type": "pong", "live": self.live}
-        else:
-            reply = {"type": "error", "message": f"type: unknown message type {kind!r}; send 'location' or 'ping'"}
-        self._enqueue(client, json.dumps(reply, ensure_ascii=False))
+            return await self._phone_location(client, message)
+        if kind == "ping":
+            return {"type": "pong", "live": self.live}
+        if kind == "auth":  # already authenticated (by the session cookie)
+            return {"type": "status", "live": self.live}
+        return {"type": "error", "message": f"type: unknown message type {kind!r}; send 'location' or 'ping'"}
 
     async def _phone_location(self, client: LiveClient, message: dict[str, Any]) -> dict[str, Any]:
         if client.role != Role.driver or client.driver_id is None:
             return {"type": "error", "message": "only a driver's phone may share its location"}
         try:
-            fix = PhoneLocation.model_validate({k: v for k, v in message.items() if k != "type"})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            return {"type": "error", "message": f"{where}: {first['msg']}"}
+            fix = parse_location(message)
+        except PhoneFixRefused as exc:
+            return {"type": "error", "message": str(exc)}
         now_s = time.monotonic()
         if now_s - client.last_phone_s < PHONE_INTERVAL_S:
             return {"type": "error", "message": f"location: at most one fix every {PHONE_INTERVAL_S:g} s"}
         client.last_phone_s = now_s
-        car = await run_in_threadpool(self._driver_current_car, client.driver_id)
+        car = await run_in_threadpool(drivers_current_car, self.engine, self.settings, client.driver_id)
         if car is None:
             return {"type": "error", "message": "location: no trip of yours is assigned or under way today, "
                                                 "so there is no car to report for"}
         device_id, plate = car
         if self._mqtt is None or not self.live:
             return {"type": "error", "message": "location: live updates are unavailable (no MQTT broker); try later"}
-        payload = {
-            "device_id": device_id,
-            "ts": (fix.ts or utcnow()).isoformat(),
-            "lat": fix.lat,
-            "lon": fix.lon,
-            "speed_kmh": fix.speed_kmh,
-            "heading_deg": fix.heading_deg,
-            "ignition": True,
-            "source": "phone",
-        }
-        if fix.accuracy_m is not None:
-            payload["hdop"] = round(fix.accuracy_m / 5.0, 1)
-        self._mqtt.publish(topics.gps_topic(device_id), json.dumps(payload), qos=1)
+        publish_phone_fix(self._mqtt, device_id, fix)
         return {"type": "location_ack", "device_id": device_id, "plate": plate}
 
-    def _driver_current_car(self, driver_id: int) -> tuple[str, str] | None:
-        """The (device id, plate) of the car of the driver's trip under way, or else of
-        their next assigned trip today (display time zone)."""
-        tz = self.settings.tz
-        today = datetime.now(tz).date()
-        day_start = datetime.combine(today, dtime(0), tz)
-        with Session(self.engine) as session:
-            rows = session.exec(
-                select(Vehicle.gps_device_id, Vehicle.plate, TripRequest.state)
-                .join(Assignment, col(Assignment.vehicle_id) == Vehicle.id)
-                .join(TripRequest, col(TripRequest.id) == Assignment.request_id)
-                .where(Assignment.driver_id == driver_id)
-                .where(col(TripRequest.state).in_([RequestState.in_progress, RequestState.assigned]))
-                .where(col(Assignment.planned_pickup) >= day_start)
-                .where(col(Assignment.planned_pickup) < day_start + timedelta(days=1))
-                .where(col(Vehicle.gps_device_id).is_not(None))
-                .order_by(col(Assignment.planned_pickup))
-            ).all()
-        rows = sorted(rows, key=lambda r: r[2] != RequestState.in_progress)
-        return (rows[0][0], rows[0][1]) if rows else None
 
-
-def _stop_mqtt(client: mqtt.Client) -> None:
-    client.disconnect()
-    client.loop_stop()
+def _revocation(client: LiveClient, account: tuple[int, bool, str, str | None] | None, now: datetime) -> str | None:
+    """Why ``client`` may no longer listen (None when it still may)."""
+    if client.expires_at is not None and now >= client.expires_at:
+        return "not authenticated: your session expired; log in again"
+    if account is None:
+        return "not authenticated: your account no longer exists"
+    version, active, role, path = account
+    if not active:
+        return "not authenticated: your account was deactivated"
+    if version != client.token_version:
+        return "not authenticated: your session ended (logout or password change); log in again"
+    if role != client.role.value or path != client.org_path:
+        return "not authenticated: your role or organisation changed; log in again"
+    return None
 
 
 async def _close_quietly(ws: WebSocket, code: int, reason: str) -> None:
@@ -416,40 +508,52 @@ async def _close_quietly(ws: WebSocket, code: int, reason: str) -> None:
 router = APIRouter()
 
 
-def _principal_for(engine: Engine, token: str, key: str) -> tuple[User, str, int | None] | None:
-    try:
-        user_id = read_token(token, key)
-    except InvalidToken:
-        return None
+def _principal(engine: Engine, token: str, key: str) -> Principal | None:
     with Session(engine) as session:
-        user = session.get(User, user_id)
-        if user is None or not user.is_active:
+        return principal_from_token(session, token, key)
+
+
+def _connect_client(engine: Engine, ws: WebSocket, token: str, key: str) -> LiveClient | None:
+    """The live client behind ``token`` (None when it does not authenticate)."""
+    with Session(engine) as session:
+        principal = principal_from_token(session, token, key)
+        if principal is None:
             return None
-        org = session.get(Organisation, user.org_id)
-        if org is None:
-            return None
-        driver_id = session.exec(select(Driver.id).where(Driver.user_id == user.id)).first()
-        session.expunge(user)
-        return user, org.path, driver_id
+        driver_id = session.exec(select(Driver.id).where(Driver.user_id == principal.user.id)).first()
+    try:
+        claims = decode_token(token, key)
+        expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    except (InvalidToken, jwt.PyJWTError, KeyError):
+        return None
+    return LiveClient(ws=ws, user_id=principal.user.id, role=principal.role, org_path=principal.org_path,
+                      driver_id=driver_id, token=token, token_version=claims.version,
+                      expires_at=datetime.fromtimestamp(expires, UTC), covers_all=principal.covers_all)
+
+
+async def _first_message_token(ws: WebSocket) -> str | None:
+    """The token of a first ``{"type": "auth", "token": ...}`` message, within AUTH_TIMEOUT_S."""
+    try:
+        frame = await asyncio.wait_for(ws.receive_text(), AUTH_TIMEOUT_S)
+        first = parse_client_message(frame)
+    except (TimeoutError, WebSocketDisconnect, MessageRefused, RuntimeError, KeyError):
+        return None
+    token = first.get("token") if first.get("type") == "auth" else None
+    return token if isinstance(token, str) and token else None
 
 
 @router.websocket("/ws")
 async def live_socket(ws: WebSocket) -> None:
     """Live positions, alerts and plan changes for the caller's organisation subtree."""
     await ws.accept()
-    token = ws.query_params.get("token") or ws.cookies.get(SESSION_COOKIE)
-    if not token:
-        try:
-            first = await asyncio.wait_for(ws.receive_json(), AUTH_TIMEOUT_S)
-            token = first.get("token") if isinstance(first, dict) and first.get("type") == "auth" else None
-        except (TimeoutError, WebSocketDisconnect, ValueError, RuntimeError):
-            token = None
-    app = ws.app
-    found = await run_in_threadpool(_principal_for, app.state.engine, token, app.state.signing_key) if token else None
-    if found is None:
-        await _close_quietly(ws, CLOSE_UNAUTHENTICATED,
-                             "not authenticated: log in, or send ?token= or {\"type\": \"auth\", \"token\": ...}")
+    if "token" in ws.query_params:
+        await _close_quietly(ws, CLOSE_UNAUTHENTICATED, "token: not accepted in the URL (it would reach the "
+                                                        "logs); send {\"type\": \"auth\", \"token\": ...} first")
         return
-    user, org_path, driver_id = found
-    client = LiveClient(ws=ws, user_id=user.id, role=Role(user.role), org_path=org_path, driver_id=driver_id)
+    token = ws.cookies.get(SESSION_COOKIE) or await _first_message_token(ws)
+    app = ws.app
+    client = await run_in_threadpool(_connect_client, app.state.engine, ws, token, app.state.signing_key) if token else None
+    if client is None:
+        await _close_quietly(ws, CLOSE_UNAUTHENTICATED,
+                             "not authenticated: log in, or send {\"type\": \"auth\", \"token\": ...} first")
+        return
     await app.state.hub.serve(client)

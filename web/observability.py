@@ -1,7 +1,9 @@
-"""Operational endpoints: /livez, /readyz (database and broker), /metrics (Prometheus)."""
+"""Operational endpoints: /livez, /readyz (database and broker), /metrics (Prometheus, behind
+``FLEET_METRICS_TOKEN``)."""
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from fastapi import APIRouter, Request, Response
@@ -70,5 +72,16 @@ def _ping_database(request: Request) -> None:
 
 
 @router.get("/metrics", summary="Prometheus metrics")
-def metrics() -> Response:
+def metrics(request: Request) -> Response:
+    """The process's metrics, for a scraper that sends ``Authorization: Bearer
+    <FLEET_METRICS_TOKEN>``; with no token set, open in development mode only."""
+    settings = request.app.state.settings
+    if settings.metrics_token:
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(credentials.encode(), settings.metrics_token.encode()):
+            return JSONResponse({"detail": "metrics need the bearer token FLEET_METRICS_TOKEN"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+    elif settings.env == "production":
+        return JSONResponse({"detail": "metrics are closed in production until FLEET_METRICS_TOKEN is set"},
+                            status_code=403)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -19,8 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 
 from fleet.models import Role, User
-from fleet.security import InvalidToken, read_token
-from web.deps import SESSION_COOKIE
+from web.deps import SESSION_COOKIE, principal_from_token
 
 STATIC_DIR = Path(__file__).parent / "static"
 CONFIG_MARK = "<!--fleet-config-->"
@@ -70,13 +69,9 @@ def _logged_in_user(request: Request) -> User | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    try:
-        user_id = read_token(token, request.app.state.signing_key)
-    except InvalidToken:
-        return None
     with Session(request.app.state.engine) as session:
-        user = session.get(User, user_id)
-        return user if user is not None and user.is_active else None
+        principal = principal_from_token(session, token, request.app.state.signing_key)
+        return principal.user if principal is not None else None
 
 
 def _to_login(request: Request) -> RedirectResponse:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -24,7 +24,7 @@ expenses_app = typer.Typer(help="Fuel-card, charging and repair records: import 
 
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
@@ -43,25 +43,69 @@ def _actor(session: Session, username: str | None):  # type: ignore[no-untyped-d
 
 
 @audit_app.command("verify")
-def verify(as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
+def verify(
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="A signed checkpoint file, or an export bundle's manifest.json (which carries one); default "
+             "the checkpoint the platform keeps in the data folder, when there is one.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
     """Check every audit entry's SHA-256 link, in order, and the chain's end.
 
-    Any edited, deleted or reordered entry breaks the chain: the first broken entry is named
-    and the command exits with status 1.
+    Any edited, deleted or reordered entry breaks the chain, and so does an empty log on a
+    database with users, vehicles or trips. With a checkpoint, the chain must still hold the
+    entry it signed at its position: a truncated or rewound chain is caught even when its head
+    was rewritten to match. Exports and expense imports must agree with the hashes the chain
+    recorded for them. The first broken entry and every disagreeing row are named, and the
+    command exits with status 1.
     """
+    from fleet.compliance.audit_checkpoint import CheckpointError, checkpoint_path, kept_checkpoint, read_checkpoint
     from fleet.compliance.audit_verification import verify_audit_log
 
+    settings = get_settings()
+    if checkpoint is not None and not checkpoint.is_file():
+        _fail(f"--checkpoint: no such file {checkpoint}", 2)
+    source = checkpoint or checkpoint_path(settings)
+    try:
+        key = settings.audit_checkpoint_signing_key()
+        anchor = kept_checkpoint(settings) if checkpoint is None else read_checkpoint(checkpoint, key)
+    except CheckpointError as exc:
+        _fail(f"checkpoint {source} cannot be trusted: {exc}")
     with configured_session() as session:
-        result = verify_audit_log(session)
+        result = verify_audit_log(session, anchor)
     if as_json:
         typer.echo(json.dumps(result.as_json()))
     elif result.ok:
+        anchored = (f"; checkpoint {source} (entry #{anchor.entries} of {anchor.at.isoformat()}) still in the chain"
+                    if anchor else "")
         typer.echo(f"audit log intact: {result.entries_checked} entries, newest id {result.last_entry_id}, "
-                   f"head {result.last_hash[:16]}…")
+                   f"head {result.last_hash[:16]}…{anchored}")
     if not result.ok:
-        assert result.first_break is not None
-        _fail(f"audit log broken at entry {result.first_break.entry_id}: {result.first_break.reason} "
-              f"({result.entries_checked} entries read)")
+        for disagreement in result.disagreements:
+            typer.echo(f"disagrees: {disagreement.table} {disagreement.row_id}: {disagreement.reason}", err=True)
+        if result.first_break is not None:
+            _fail(f"audit log broken at entry {result.first_break.entry_id}: {result.first_break.reason} "
+                  f"({result.entries_checked} entries read)")
+        _fail(f"{len(result.disagreements)} row(s) disagree with the audit log")
+
+
+@audit_app.command("checkpoint")
+def checkpoint_command(
+    out: Annotated[Path | None, typer.Argument(help="File to write; default print the checkpoint.")] = None,
+) -> None:
+    """Sign a checkpoint of the audit chain as it stands now (entries, newest entry's id and
+    hash, time) with FLEET_AUDIT_CHECKPOINT_KEY. Keep it away from the database: `fleet audit
+    verify --checkpoint FILE` proves later that the chain was not truncated or rewound."""
+    from fleet.audit import head_checkpoint
+    from fleet.compliance.audit_checkpoint import write_checkpoint
+
+    with configured_session() as session:
+        current = head_checkpoint(session)
+    key = get_settings().audit_checkpoint_signing_key()
+    if out is None:
+        typer.echo(json.dumps(current.signed(key), indent=2, sort_keys=True))
+        return
+    write_checkpoint(out, current, key)
+    typer.echo(f"checkpoint of {current.entries} entries (newest id {current.entry_id}) written to {out}")
 
 
 @audit_app.command("verify-bundle")

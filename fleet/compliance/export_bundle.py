@@ -4,7 +4,10 @@ thresholds in force, and when and by whom it was generated.
 
 The export itself is recorded (an ``ExportRecord`` row and an audit entry holding the
 manifest's SHA-256, and the archive's for a zip), so ``verify_bundle`` can tell whether any
-file, the manifest itself or the archive changed since."""
+file, the manifest itself or the archive changed since; ``check_registered`` compares the
+manifest with both, so rewriting the row alone does not pass. The manifest carries a signed
+checkpoint of the audit chain as it stood (``fleet audit verify --checkpoint manifest.json``
+proves later that the chain was not truncated or rewound)."""
 
 from __future__ import annotations
 
@@ -25,8 +28,9 @@ from sqlmodel import Session, col, select
 
 import fleet
 from fleet import audit
-from fleet.audit import HEAD_ID
 from fleet.compliance import export_query as q
+from fleet.compliance.audit_checkpoint import MANIFEST_KEY
+from fleet.compliance.audit_verification import chained_entry_problem
 from fleet.compliance.working_time import WorkingHours
 from fleet.compliance.expense_rules import EXPENSE_RULE_VERSION, ExpenseThresholds
 from fleet.compliance.export_pdf import PdfSummary, ViolationMap
@@ -37,11 +41,12 @@ from fleet.compliance.export_writers import (
     iso_utc,
     safe_text,
 )
-from fleet.models import User, Vehicle, utcnow
-from fleet.models.compliance import AlertReviewStep, AuditChainHead, ExportRecord
+from fleet.models import AuditEntry, User, Vehicle, utcnow
+from fleet.models.compliance import AlertReviewStep, ExportRecord
+from fleet.settings import get_settings
 
 MANIFEST = "manifest.json"
-MANIFEST_FORMAT = "fleet-compliance-export/1"
+MANIFEST_FORMAT = "fleet-compliance-export/2"
 FORMATS = ("csv", "xlsx", "geojson", "pdf")
 #: Positions drawn per violation map at most (the track is thinned evenly beyond).
 MAP_MAX_POINTS = 600
@@ -84,16 +89,20 @@ def build_bundle(
     formats: tuple[str, ...] = FORMATS,
     as_zip: bool = False,
     tz: ZoneInfo | None = None,
+    checkpoint_key: str | None = None,
 ) -> BuiltBundle:
     """Write the bundle for ``scope`` to ``destination`` (a new folder, or a ``.zip`` file
     when ``as_zip``), record it and append an ``export.create`` audit entry, in the caller's
-    transaction. Raises ``FileExistsError`` when ``destination`` exists."""
+    transaction. The manifest's audit checkpoint is signed with ``checkpoint_key`` (default
+    the configured FLEET_AUDIT_CHECKPOINT_KEY). Raises ``FileExistsError`` when
+    ``destination`` exists."""
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
         raise q.ExportFilterError(f"formats: choose from {', '.join(FORMATS)} (got {', '.join(unknown) or 'none'})")
     if destination.exists():
         raise FileExistsError(f"{destination} already exists")
     tz = tz or ZoneInfo("Asia/Shanghai")
+    checkpoint_key = checkpoint_key or get_settings().audit_checkpoint_signing_key()
     by = actor.username if isinstance(actor, User) else actor
     record = ExportRecord(created_by=by, user_id=actor.id if isinstance(actor, User) else None,
                           org_id=scope.org.id if scope.org else None, filters=scope.as_json(),
@@ -105,7 +114,6 @@ def build_bundle(
     try:
         folder.mkdir(parents=True, exist_ok=True)
         files, rules = _write_files(session, scope, folder, formats, tz)
-        head = session.get(AuditChainHead, HEAD_ID)
         manifest = {
             "format": MANIFEST_FORMAT,
             "export_id": record.id,
@@ -119,8 +127,7 @@ def build_bundle(
                 "expense": {"rule_version": EXPENSE_RULE_VERSION, "thresholds": ExpenseThresholds().as_json()},
                 "working_time": WorkingHours.from_session(session).as_json(),
             },
-            "audit_chain_head": {"entry_id": head.last_entry_id if head else 0,
-                                 "hash": head.last_hash if head else audit.GENESIS_HASH},
+            MANIFEST_KEY: audit.head_checkpoint(session).signed(checkpoint_key),
             "files": files,
         }
         manifest_bytes = (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
@@ -391,3 +398,26 @@ def check_registered(session: Session, check: BundleCheck) -> None:
                               "from the one recorded)")
     if check.archive_sha256 is not None and record.archive_sha256 not in (None, check.archive_sha256):
         check.problems.append(f"{check.path.name}: the archive changed since export {export_id} was generated")
+    _check_chained(session, check, export_id)
+
+
+def _check_chained(session: Session, check: BundleCheck, export_id: int) -> None:
+    """Compare the manifest (and archive) hashes with the ``export.create`` audit entry, which
+    an edit of the ``compliance_export`` row cannot change without breaking the chain."""
+    entry = session.exec(select(AuditEntry).where(AuditEntry.action == "export.create")
+                         .where(AuditEntry.object_type == "export")
+                         .where(AuditEntry.object_id == str(export_id))).first()
+    if entry is None:
+        check.problems.append(f"{MANIFEST}: export {export_id} has no export.create entry in the audit log")
+        return
+    problem = chained_entry_problem(session, entry)
+    if problem is not None:
+        check.problems.append(f"{MANIFEST}: {problem}")
+        return
+    chained = entry.after or {}
+    if chained.get("manifest_sha256") != check.manifest_sha256:
+        check.problems.append(f"{MANIFEST}: its SHA-256 differs from the one audit entry {entry.id} chained for "
+                              f"export {export_id}")
+    if check.archive_sha256 is not None and chained.get("archive_sha256") not in (None, check.archive_sha256):
+        check.problems.append(f"{check.path.name}: the archive's SHA-256 differs from the one audit entry "
+                              f"{entry.id} chained for export {export_id}")

@@ -22,9 +22,11 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
+from fleet.geo import M_PER_DEG_LAT
+
 FONT = "STSong-Light"
 MAP_BOX_MM = (170.0, 170.0)
-KM_PER_DEG_LAT = 111.32
+KM_PER_DEG_LAT = M_PER_DEG_LAT / 1000
 
 
 @dataclass

@@ -6,10 +6,9 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-from fleet.models import import_all_models
+import fleet.models  # noqa: F401  (every table on SQLModel.metadata)
 from fleet.models.common import StrEnumType
 
-import_all_models()  # every table of every fleet.models module on SQLModel.metadata
 
 config = context.config
 target_metadata = SQLModel.metadata

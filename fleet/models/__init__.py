@@ -1,6 +1,8 @@
 """Domain models: one SQLModel family per noun (Base, Create, Update, Public, table)."""
 # ruff: noqa: F401  (re-exports; __all__ below lists them)
 
+# The feature modules too, so that importing this package puts every table on SQLModel.metadata.
+from fleet.models import compliance, device, login_throttle, replacement, telemetry
 from fleet.models.common import (
     NEV_ENERGIES,
     AlertSeverity,
@@ -19,6 +21,7 @@ from fleet.models.common import (
     ZoneKind,
     utcnow,
 )
+from fleet.models.dispatch_plan import DispatchPlan, DispatchPlanPublic, PlanStatus
 from fleet.models.driver import Driver, DriverCreate, DriverPublic, DriverUpdate
 from fleet.models.lessor import (
     Lessor,
@@ -75,17 +78,6 @@ from fleet.models.trip_request import (
     TripRequestUpdate,
 )
 from fleet.models.vehicle import Vehicle, VehicleCreate, VehiclePublic, VehicleUpdate
-
-
-
-def import_all_models() -> None:
-    """Import every module of this package so that all tables are on SQLModel.metadata
-    (modules added by later features need not be listed above)."""
-    import importlib
-    import pkgutil
-
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
 
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,5 +1,6 @@
 """Compliance records: alert review steps, imported expense records (fuel card, charging,
-repair) with their cross-check findings, inspector exports, and the audit chain's head.
+repair) with their cross-check findings, inspector exports, the audit chain's head
+and the organisations of audit entries' objects.
 
 Times are UTC (timezone-aware); money in CNY, fuel in litres, energy in kWh.
 """
@@ -27,7 +28,18 @@ class AuditChainHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     last_entry_id: int = 0
     last_hash: str = Field(max_length=64)
+    entry_count: int = Field(0, sa_type=BigInteger, description="Entries in the chain up to ``last_entry_id``.")
     updated_at: datetime = time_field(default_factory=utcnow)
+
+
+class AuditEntryOrg(SQLModel, table=True):
+    """An organisation an audit entry's object belongs to (before or after the change), so the
+    log is listed by the object's organisation scope, not the actor's. An entry has none when
+    its object belongs to no organisation (a lessor, a platform-wide import)."""
+
+    __tablename__ = "audit_entry_org"
+    entry_id: int = Field(foreign_key="audit_entry.id", primary_key=True)
+    org_id: int = Field(foreign_key="organisation.id", primary_key=True, index=True)
 
 
 class AlertReviewStepPublic(SQLModel):

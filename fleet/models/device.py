@@ -17,6 +17,8 @@ class DeviceStatePublic(SQLModel):
     last_position_at: datetime | None
     power_cut: bool
     antenna_cut: bool
+    dropped_fixes: int
+    last_dropped_at: datetime | None
 
 
 class DeviceState(SQLModel, table=True):
@@ -24,7 +26,9 @@ class DeviceState(SQLModel, table=True):
 
     ``online`` is the terminal's retained status (its MQTT last will says offline);
     ``last_position_at`` the event time of its newest stored fix (UTC); ``power_cut`` and
-    ``antenna_cut`` the alarm flags of that newest fix.
+    ``antenna_cut`` the alarm flags of that newest fix; ``dropped_fixes`` counts its valid
+    fixes the ingest dropped (GPS jumps, and points refused as no position), the newest at
+    ``last_dropped_at`` (arrival time, UTC).
     """
 
     __tablename__ = "device_state"
@@ -35,6 +39,8 @@ class DeviceState(SQLModel, table=True):
     last_position_at: datetime | None = time_field(None)
     power_cut: bool = False
     antenna_cut: bool = False
+    dropped_fixes: int = Field(0, ge=0, sa_column_kwargs={"server_default": "0"})
+    last_dropped_at: datetime | None = time_field(None)
 
 
 class IngestDirtyWindow(SQLModel, table=True):

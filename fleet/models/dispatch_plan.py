@@ -2,8 +2,8 @@
 
 A plan is ``proposed`` when made, ``accepted`` when a dispatcher confirms it, and
 ``superseded`` when a newer plan for the same date and organisation replaces it. Its
-assignments point back to it through ``assignment.plan_id`` (a nullable column this module
-adds to the assignment table; hand-made assignments have none). Money is CNY, times UTC.
+assignments point back to it through ``Assignment.plan_id`` (hand-made assignments have
+none). Money is CNY, times UTC.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
 from fleet.models.common import enum_field, time_field, utcnow
-from fleet.models.operations import Assignment, AssignmentPublic
+from fleet.models.operations import AssignmentPublic
 
 
 class PlanStatus(StrEnum):
@@ -68,11 +68,3 @@ class DispatchPlan(SQLModel, table=True):
     created_at: datetime = time_field(default_factory=utcnow)
     accepted_at: datetime | None = time_field(None)
 
-
-#: ``assignment.plan_id``: the plan an assignment came from (NULL for hand-made ones).
-#: Kept off the Assignment model's fields; read and write it through this column.
-if "plan_id" not in Assignment.__table__.c:
-    Assignment.__table__.append_column(
-        Column("plan_id", Integer, ForeignKey("dispatch_plan.id"), nullable=True, index=True)
-    )
-ASSIGNMENT_PLAN_ID = Assignment.__table__.c.plan_id

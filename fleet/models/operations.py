@@ -57,6 +57,11 @@ class Assignment(AssignmentBase, table=True):
     org_id: int = Field(foreign_key="organisation.id", index=True, description="Agency served.")
     confirmed: bool = False
     override_reason: str | None = Field(None, max_length=500)
+    plan_id: int | None = Field(None, foreign_key="dispatch_plan.id", index=True,
+                                description="The dispatch plan it came from; empty when made by hand.")
+    lease_slot: str | None = Field(None, max_length=120, description=(
+        "The leased car of its plan, <lessor>:<class>:<n> (dispatch.instance.lease_slots); "
+        "empty for pool cars and hand-made assignments."))
     created_at: datetime = time_field(default_factory=utcnow)
 
 

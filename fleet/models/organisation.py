@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 from sqlmodel import Field, SQLModel
 
 from fleet.models.common import OrgLevel, Role, enum_field, time_field, utcnow
+from fleet.password_policy import password_problem
 
 #: Which level may sit directly under which: agencies hang under any administrative level.
 ALLOWED_PARENT_LEVELS: dict[OrgLevel, frozenset[OrgLevel | None]] = {
@@ -61,13 +62,23 @@ class UserBase(SQLModel):
 
 
 class UserCreate(UserBase):
-    password: str = Field(min_length=8, max_length=128)
+    password: str = Field(
+        min_length=8,
+        max_length=128,
+        description="Hard to guess (zxcvbn strength 3 of 4); administrators: strength 4 and at "
+        "least 12 characters. The username and full name count as known words.",
+    )
 
     @field_validator("password")
     @classmethod
-    def _not_trivial(cls, value: str) -> str:
-        if len(set(value)) < 4:
-            raise ValueError("password must use at least 4 different characters")
+    def _hard_to_guess(cls, value: str, info: ValidationInfo) -> str:
+        problem = password_problem(
+            value,
+            admin=info.data.get("role") == Role.admin,
+            user_inputs=(info.data.get("username", ""), info.data.get("full_name", "")),
+        )
+        if problem:
+            raise ValueError(problem)
         return value
 
 
@@ -84,7 +95,16 @@ class UserPublic(UserBase):
 
 
 class User(UserBase, table=True):
+    #: Ids are never reused on SQLite either, so a token of a deleted user names nobody.
+    __table_args__ = {"sqlite_autoincrement": True}
+
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True, index=True)
     password_hash: str = Field(max_length=255)
+    token_version: int = Field(
+        default=0,
+        ge=0,
+        description="Raised on logout, password, role or organisation change and deactivation; "
+        "tokens issued under an older version are refused.",
+    )
     created_at: datetime = time_field(default_factory=utcnow)

@@ -1,5 +1,6 @@
 """What the telematics motion split and the rules keep beside trips and alerts: stops, speed
-zones, and the official working calendar an administrator loads per year.
+zones, the official working calendar an administrator loads per year, and the fixes the GPS
+jump filter set aside.
 
 Stops are derived from positions (like trips with a ``first_position_id``): re-evaluating a
 window replaces them. Times are UTC; distances in metres; durations in seconds.
@@ -8,12 +9,13 @@ window replaces them. Times are UTC; distances in metres; durations in seconds.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from fleet.models.common import time_field, utcnow
+from fleet.models.common import enum_field, time_field, utcnow
 from fleet.models.sites import PolygonChecked
 
 
@@ -99,3 +101,32 @@ class CalendarDay(SQLModel, table=True):
     year: int = Field(foreign_key="calendar_year.year", index=True)
     is_working_day: bool
     name: str = Field("", max_length=120)
+
+
+class SuspectState(StrEnum):
+    """Why a fix is out of the track: ``held`` until later fixes confirm it (it is then
+    stored and its row deleted), ``jump`` dropped as a GPS jump, ``marked`` a stored position
+    that later confirming fixes outvoted (moved here out of ``position``)."""
+
+    held = "held"
+    jump = "jump"
+    marked = "marked"
+
+
+class PositionSuspect(SQLModel, table=True):
+    """A fix the ingest's GPS jump filter keeps out of the vehicle's track, with the whole
+    position row it would be (``fix``, the ``position`` columns as JSON) so that nothing
+    received is lost. Times UTC; ``lat``/``lon`` WGS-84 degrees."""
+
+    __tablename__ = "position_suspect"
+    __table_args__ = (UniqueConstraint("vehicle_id", "ts", name="uq_position_suspect_vehicle_ts"),)
+    id: int | None = Field(default=None, primary_key=True)
+    vehicle_id: int = Field(foreign_key="vehicle.id", index=True)
+    ts: datetime = time_field()
+    lat: float
+    lon: float
+    speed_kmh: float = 0
+    state: SuspectState = enum_field(SuspectState, index=True)
+    reason: str = Field(max_length=200)
+    fix: dict[str, Any] = Field(sa_type=JSON)
+    marked_at: datetime = time_field(default_factory=utcnow)

@@ -38,6 +38,10 @@ class TripRequestBase(SQLModel):
     wait_and_return: bool = Field(False, description="The car waits and brings the party back.")
     return_at: datetime | None = time_field(None, description="Departure of the return leg.")
     priority: int = Field(0, ge=0, le=9, description="0 routine ... 9 most urgent.")
+    rider_id: int | None = Field(
+        None, foreign_key="user.id", index=True, ge=1, le=2**31 - 1,
+        description="The agency's official who rides, when someone else files the request for "
+                    "them; like the filer, they may not approve or reject it.")
 
 
 class TripRequestCreate(TripRequestBase):

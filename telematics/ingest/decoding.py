@@ -87,9 +87,14 @@ def _accept_whole(
     except ValidationError:
         return None
     for fix in fixes:
-        if (check_topic and fix.device_id != topic_device) or fix.ts > latest or not fix.valid:
+        if (check_topic and fix.device_id != topic_device) or fix.ts > latest or not fix.valid or _null_island(fix):
             return None
     return fixes or None
+
+
+def _null_island(fix: PositionPayload) -> bool:
+    """True for (0, 0): what terminals without a fix report, never a car's position."""
+    return fix.lat == 0 and fix.lon == 0
 
 
 def decode_gps(
@@ -103,7 +108,7 @@ def decode_gps(
 
     ``check_topic`` is False for topic-free replays; otherwise each point's ``device_id`` must
     equal the id in ``topic``. Fixes dated more than ``future_tolerance_s`` seconds after
-    ``now`` and fixes flagged ``valid: false`` are refused.
+    ``now``, fixes flagged ``valid: false`` and fixes at (0, 0) are refused.
     """
     topic_device = device_in_topic(topic) if check_topic else None
     latest = now + timedelta(seconds=future_tolerance_s)
@@ -138,6 +143,9 @@ def decode_gps(
             rejections.append(Rejection(topic, "future_ts", reason, item))
         elif not fix.valid:
             rejections.append(Rejection(topic, "no_fix", f"{where}valid: the terminal has no GPS fix", item))
+        elif _null_island(fix):
+            reason = f"{where}lat, lon: (0, 0) is what a terminal without a fix reports, not a position"
+            rejections.append(Rejection(topic, "null_island", reason, item))
         else:
             fixes.append(fix)
     return DecodedGps(fixes, rejections)

@@ -21,7 +21,6 @@ also sweeps for terminals that stay silent (``telematics.silence``).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -30,16 +29,14 @@ from datetime import datetime
 from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import structlog
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from fleet import topics
-from fleet.broker import parse_broker_url
+from fleet.broker import BrokerClient, broker_client
 from fleet.models.common import utcnow
 from fleet.models.operations import AlertPublic
 from fleet.settings import Settings
@@ -185,20 +182,15 @@ class Evaluator:
             stop.wait(max(0.0, interval_s - (time.monotonic() - started)))
 
 
-def _alert_publisher(settings: Settings) -> tuple[mqtt.Client, AlertSink]:
-    """A connected paho client and a sink that publishes each alert (QoS 1) on
+def _alert_publisher(settings: Settings) -> tuple[BrokerClient, AlertSink]:
+    """A connecting client and a sink that publishes each alert (QoS 1, signed) on
     ``fleet/v1/events/alerts``; paho queues them while the broker is away."""
-    address = parse_broker_url(settings.resolved_mqtt_url)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{settings.ingest_client_id}-alerts")
-    address.authenticate(client)
-    client.reconnect_delay_set(min_delay=1, max_delay=30)
-    client.max_queued_messages_set(0)
-    client.connect_async(address.host, address.port, keepalive=30)
-    client.loop_start()
+    client = broker_client(settings, "evaluator", client_id=f"{settings.ingest_client_id}-alerts")
+    client.start()
 
     def sink(alerts: list[dict[str, Any]]) -> None:
         for alert in alerts:
-            client.publish(topics.EVENTS_ALERTS, json.dumps(alert, ensure_ascii=False).encode(), qos=1)
+            client.publish_json(topics.EVENTS_ALERTS, alert, qos=1)
 
     return client, sink
 
@@ -233,6 +225,5 @@ def evaluator_main(stop: StopFlag, settings: Settings, counters: EvaluatorCounte
     try:
         Evaluator(engine, settings, sink).run(stop, on_round=count)
     finally:
-        client.disconnect()
-        client.loop_stop()
+        client.close()
         engine.dispose()

@@ -15,6 +15,14 @@ POSITIONS_DROPPED = Counter(
     "Valid fixes not written: duplicate (same device and time) or jump (GPS jump)",
     ["reason"],
 )
+POSITIONS_HELD = Counter(
+    "fleet_ingest_positions_held_total",
+    "Fixes held out of the track until agreeing fixes confirm them (GPS jump filter)",
+)
+POSITIONS_MARKED = Counter(
+    "fleet_ingest_positions_marked_total",
+    "Stored fixes outvoted by agreeing later fixes and moved out of the track",
+)
 REJECTED = Counter(
     "fleet_ingest_rejected_total",
     "Messages or points refused and sent to fleet/v1/ingest/rejected",

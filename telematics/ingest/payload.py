@@ -1,7 +1,9 @@
 """The wire format of a GPS terminal's report (one JSON object, or a JSON array of them).
 
 Times are event times: ``ts`` is when the fix was taken, as ISO-8601 with an offset or as
-epoch seconds; it is kept in UTC. Angles are WGS-84 degrees.
+epoch seconds (a number, or a string of one); it is kept in UTC. Angles are WGS-84 degrees.
+Every other field is strict: numbers must be JSON numbers (``"34.6"`` and ``true`` are no
+latitude) and flags JSON booleans (``"yes"`` and ``1`` are no ignition state).
 """
 
 from __future__ import annotations
@@ -59,8 +61,8 @@ class AlarmFlags(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    power_cut: bool = Field(False, description="External power was cut.")
-    antenna_cut: bool = Field(False, description="The GPS antenna was disconnected.")
+    power_cut: bool = Field(False, strict=True, description="External power was cut.")
+    antenna_cut: bool = Field(False, strict=True, description="The GPS antenna was disconnected.")
 
 
 class PositionPayload(BaseModel):
@@ -74,18 +76,18 @@ class PositionPayload(BaseModel):
     ts: EventTime = Field(
         description="Event time of the fix: ISO-8601 with offset, or epoch seconds (UTC)."
     )
-    lat: float = Field(ge=-90, le=90, description="Latitude, WGS-84 degrees.")
-    lon: float = Field(ge=-180, le=180, description="Longitude, WGS-84 degrees.")
-    speed_kmh: float = Field(ge=0, le=400, description="Reported ground speed, km/h.")
-    heading_deg: float = Field(ge=0, le=360, description="Course over ground, degrees from north.")
-    ignition: bool = Field(description="Ignition (or ready state of an NEV) on.")
-    odometer_km: float | None = Field(None, ge=0, le=2_000_000, description="Odometer, km.")
-    soc_pct: float | None = Field(None, ge=0, le=100, description="Battery state of charge, %.")
-    alt_m: float | None = Field(None, ge=-500, le=9000, description="Altitude, metres.")
-    sats: int | None = Field(None, ge=0, le=64, description="Satellites used in the fix.")
-    hdop: float | None = Field(None, ge=0, le=100, description="Horizontal dilution of precision.")
-    valid: bool = Field(True, description="False when the terminal has no GPS fix.")
-    seq: int | None = Field(None, ge=0, description="Terminal's message sequence number.")
+    lat: float = Field(ge=-90, le=90, strict=True, description="Latitude, WGS-84 degrees.")
+    lon: float = Field(ge=-180, le=180, strict=True, description="Longitude, WGS-84 degrees.")
+    speed_kmh: float = Field(ge=0, le=400, strict=True, description="Reported ground speed, km/h.")
+    heading_deg: float = Field(ge=0, le=360, strict=True, description="Course over ground, degrees from north.")
+    ignition: bool = Field(strict=True, description="Ignition (or ready state of an NEV) on.")
+    odometer_km: float | None = Field(None, ge=0, le=2_000_000, strict=True, description="Odometer, km.")
+    soc_pct: float | None = Field(None, ge=0, le=100, strict=True, description="Battery state of charge, %.")
+    alt_m: float | None = Field(None, ge=-500, le=9000, strict=True, description="Altitude, metres.")
+    sats: int | None = Field(None, ge=0, le=64, strict=True, description="Satellites used in the fix.")
+    hdop: float | None = Field(None, ge=0, le=100, strict=True, description="Horizontal dilution of precision.")
+    valid: bool = Field(True, strict=True, description="False when the terminal has no GPS fix.")
+    seq: int | None = Field(None, ge=0, strict=True, description="Terminal's message sequence number.")
     alarm: AlarmFlags | None = Field(None, description="Tamper alarm flags.")
     source: Literal["gps", "phone"] = Field(
         "gps", description="`phone` for a driver's phone standing in for a silent terminal."

@@ -1,6 +1,7 @@
 """Child processes of ``fleet ingest`` (the alert evaluator, extra ingest workers), started
 with ``spawn`` so that each gets its own interpreter (and CPU core) and its own database and
-MQTT connections."""
+MQTT connections. A child stops on its flag, on SIGTERM (a service manager signals the whole
+process group) or when the worker dies; the worker kills one that outlives its shutdown time."""
 
 from __future__ import annotations
 
@@ -35,11 +36,18 @@ def _child_main(target: ChildTarget, stop: StopFlag, settings: Settings, *args: 
 
     configure_logging(settings.log_level, settings.log_json)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: set_from_a_thread(stop))
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=lambda: (parent.join(), stop.set()), daemon=True).start()
     target(stop, settings, *args)
+
+
+def set_from_a_thread(flag: StopFlag) -> None:
+    """Set ``flag`` from a new daemon thread. A ``multiprocessing`` event's ``set`` takes the
+    lock its ``wait`` holds while waking, so calling it from a signal handler that interrupted
+    that ``wait`` (or from a process whose partner died holding the lock) would block forever."""
+    threading.Thread(target=flag.set, name="stop-flag", daemon=True).start()
 
 
 class Child:
@@ -65,9 +73,13 @@ class Child:
     def alive(self) -> bool:
         return self.process.is_alive()
 
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """Ask it to finish what it is doing and stop; kill it after ``timeout_s``."""
-        self._stop.set()
+    def request_stop(self) -> None:
+        """Ask it to finish what it is doing and stop (without waiting, even for the flag's
+        lock: see ``set_from_a_thread``)."""
+        set_from_a_thread(self._stop)
+
+    def join(self, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` seconds for it to end, then kill it."""
         self.process.join(timeout_s)
         if self.process.is_alive():
             log.warning("child_killed", name=self.name, pid=self.process.pid)

@@ -1,6 +1,6 @@
 """Bulk writes of one micro-batch: positions (INSERT ... ON CONFLICT DO NOTHING, so a
-redelivered or duplicated fix is a no-op), device states and the dirty windows awaiting
-evaluation, on SQLite and PostgreSQL."""
+redelivered or duplicated fix is a no-op), the fixes the jump filter set aside, device states
+and the dirty windows awaiting evaluation, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,19 +9,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, func, select, text
+from sqlalchemy import Table, case, delete, func, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fleet.models.common import as_utc
 from fleet.models.device import DeviceState, IngestDirtyWindow
 from fleet.models.operations import Position
+from fleet.models.telemetry import PositionSuspect, SuspectState
 
 POSITION_TABLE: Table = Position.__table__  # type: ignore[attr-defined]
 DEVICE_TABLE: Table = DeviceState.__table__  # type: ignore[attr-defined]
 DIRTY_TABLE: Table = IngestDirtyWindow.__table__  # type: ignore[attr-defined]
+SUSPECT_TABLE: Table = PositionSuspect.__table__  # type: ignore[attr-defined]
 
-#: Newest stored fix of a vehicle: (epoch seconds, lat, lon, speed_kmh).
+#: A stored fix of a vehicle: (epoch seconds, lat, lon, speed_kmh).
 StoredFix = tuple[float, float, float, float]
 
 
@@ -141,24 +143,112 @@ def _insert_positions_sqlite(session: Session, rows: Sequence[dict[str, Any]]) -
     return inserted
 
 
-def newest_fixes(session: Session, vehicle_ids: Sequence[int]) -> dict[int, StoredFix]:
-    """The newest stored fix of each vehicle that has one."""
+def recent_fixes(session: Session, vehicle_ids: Sequence[int], per_vehicle: int) -> dict[int, list[StoredFix]]:
+    """The newest ``per_vehicle`` stored fixes of each vehicle that has one, oldest first."""
     if not vehicle_ids:
         return {}
     p = POSITION_TABLE.c
-    newest = (
-        select(p.vehicle_id, func.max(p.ts).label("ts"))
-        .where(p.vehicle_id.in_(list(vehicle_ids)))
-        .group_by(p.vehicle_id)
-        .subquery()
+    rank = func.row_number().over(partition_by=p.vehicle_id, order_by=p.ts.desc()).label("rank")
+    ranked = (select(p.vehicle_id, p.ts, p.lat, p.lon, p.speed_kmh, rank)
+              .where(p.vehicle_id.in_(list(vehicle_ids))).subquery())
+    query = (select(ranked.c.vehicle_id, ranked.c.ts, ranked.c.lat, ranked.c.lon, ranked.c.speed_kmh)
+             .where(ranked.c.rank <= per_vehicle).order_by(ranked.c.vehicle_id, ranked.c.ts))
+    found: dict[int, list[StoredFix]] = {}
+    for vehicle_id, ts, lat, lon, speed in session.execute(query).all():
+        found.setdefault(vehicle_id, []).append((as_utc(ts).timestamp(), lat, lon, speed))
+    return found
+
+
+#: Columns of a position row that hold times (ISO-8601 text in its JSON form).
+_TIME_COLUMNS = ("ts", "received_at")
+
+
+def fix_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A position row (``_PG_COLUMNS`` and ``device_id``) as JSON, times in ISO-8601."""
+    return {key: value.isoformat() if key in _TIME_COLUMNS else value for key, value in row.items()}
+
+
+def fix_row(document: dict[str, Any]) -> dict[str, Any]:
+    """The position row a :func:`fix_json` document holds."""
+    return {key: datetime.fromisoformat(value) if key in _TIME_COLUMNS else value for key, value in document.items()}
+
+
+def held_fixes(session: Session, vehicle_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The position rows held for confirmation, per vehicle, oldest first."""
+    if not vehicle_ids:
+        return {}
+    s = SUSPECT_TABLE.c
+    query = (select(s.vehicle_id, s.fix)
+             .where(s.vehicle_id.in_(list(vehicle_ids)), s.state == SuspectState.held.value)
+             .order_by(s.vehicle_id, s.ts))
+    found: dict[int, list[dict[str, Any]]] = {}
+    for vehicle_id, document in session.execute(query).all():
+        found.setdefault(vehicle_id, []).append(fix_row(document))
+    return found
+
+
+def set_aside(session: Session, rows: Sequence[dict[str, Any]], state: SuspectState, reason: str, now: datetime) -> None:
+    """Record position ``rows`` as ``state`` (a held fix that becomes a jump is updated)."""
+    if not rows:
+        return
+    values = [
+        {"vehicle_id": row["vehicle_id"], "ts": row["ts"], "lat": row["lat"], "lon": row["lon"],
+         "speed_kmh": row["speed_kmh"], "state": state.value, "reason": reason, "fix": fix_json(row),
+         "marked_at": now}
+        for row in rows
+    ]
+    statement = _insert(session, SUSPECT_TABLE)
+    statement = statement.on_conflict_do_update(
+        index_elements=["vehicle_id", "ts"],
+        set_={"state": statement.excluded.state, "reason": statement.excluded.reason,
+              "marked_at": statement.excluded.marked_at},
     )
-    query = select(p.vehicle_id, p.ts, p.lat, p.lon, p.speed_kmh).join(
-        newest, and_(p.vehicle_id == newest.c.vehicle_id, p.ts == newest.c.ts)
+    session.execute(statement, values)
+
+
+def release_held(session: Session, keys: Sequence[tuple[int, datetime]]) -> None:
+    """Forget held fixes ``keys`` ((vehicle id, event time)): confirmed or duplicated."""
+    if keys:
+        s = SUSPECT_TABLE.c
+        session.execute(delete(SUSPECT_TABLE).where(
+            s.state == SuspectState.held.value, tuple_(s.vehicle_id, s.ts).in_(list(keys))))
+
+
+def mark_positions(
+    session: Session, keys: Sequence[tuple[int, datetime]], devices: dict[int, str], reason: str, now: datetime
+) -> list[dict[str, Any]]:
+    """Move stored positions ``keys`` ((vehicle id, event time)) out of the track into
+    ``position_suspect`` as marked; returns their rows, with the terminal id ``devices``
+    gives for each vehicle."""
+    if not keys:
+        return []
+    p = POSITION_TABLE.c
+    where = tuple_(p.vehicle_id, p.ts).in_(list(keys))
+    columns = [p[name] for name in _PG_COLUMNS]
+    rows = [dict(row._mapping) for row in session.execute(select(*columns).where(where)).all()]
+    for row in rows:
+        row["ts"], row["received_at"] = as_utc(row["ts"]), as_utc(row["received_at"])
+        row["device_id"] = devices[row["vehicle_id"]]
+    set_aside(session, rows, SuspectState.marked, reason, now)
+    session.execute(delete(POSITION_TABLE).where(where))
+    return rows
+
+
+def count_dropped(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Add dropped fixes to each terminal's count: ``rows`` of ``device_id``, ``vehicle_id``,
+    ``dropped`` (how many) and ``at`` (when)."""
+    if not rows:
+        return
+    values = [{"device_id": r["device_id"], "vehicle_id": r["vehicle_id"], "dropped_fixes": r["dropped"],
+               "last_dropped_at": r["at"]} for r in rows]
+    statement = _insert(session, DEVICE_TABLE)
+    stored = DEVICE_TABLE.c
+    statement = statement.on_conflict_do_update(
+        index_elements=["device_id"],
+        set_={"dropped_fixes": stored.dropped_fixes + statement.excluded.dropped_fixes,
+              "last_dropped_at": statement.excluded.last_dropped_at},
     )
-    return {
-        vehicle_id: (ts.timestamp(), lat, lon, speed)
-        for vehicle_id, ts, lat, lon, speed in session.execute(query).all()
-    }
+    session.execute(statement, values)
 
 
 def upsert_device_fixes(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -23,16 +23,13 @@ from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 import structlog
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from prometheus_client import start_http_server
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from fleet import topics
-from fleet.broker import parse_broker_url
+from fleet.broker import BrokerClient, broker_client
 from fleet.models.common import utcnow
 from fleet.settings import Settings
 from telematics.ingest import metrics
@@ -50,6 +47,9 @@ EVALUATOR_CHECK_S = 1.0
 #: How often the worker measures the evaluation backlog for /metrics, seconds (the count runs
 #: over the whole dirty log, on the worker's own time).
 BACKLOG_CHECK_S = 5.0
+#: Share of FLEET_INGEST_SHUTDOWN_S a helper worker takes for its own shutdown, so that it is
+#: done before the first worker stops waiting for it.
+HELPER_SHUTDOWN_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -94,70 +94,52 @@ class IngestWorker:
             settings.ingest_mqtt_protocol == "auto" and not settings.uses_embedded_broker
         )
         self.client = self._make_client()
+        #: Publishes live positions and dead letters: the receiving client where it signs
+        #: (MQTT 5) or the broker carries no signatures (embedded), else a signing one.
+        self.events = self.client if self.v5 or settings.uses_embedded_broker else broker_client(
+            settings, "ingest", client_id=f"{settings.ingest_client_id}-events")
         receive_maximum = settings.ingest_receive_maximum if self.v5 else 20
         self._max_messages = max(1, receive_maximum // 2)
 
-    def _make_client(self) -> mqtt.Client:
+    def _make_client(self) -> BrokerClient:
+        """The receiving client: QoS 1 with manual acknowledgements on a persistent session
+        (3.1.1: clean_session off; 5: session expiry and receive maximum), no bound on the
+        messages paho keeps while the broker is away, reconnects every 1-30 s."""
         settings = self.settings
-        if self.v5:
-            client = mqtt.Client(
-                CallbackAPIVersion.VERSION2, client_id=settings.ingest_client_id,
-                protocol=MQTTProtocolVersion.MQTTv5, manual_ack=True,
-            )
-        else:
-            client = mqtt.Client(
-                CallbackAPIVersion.VERSION2, client_id=settings.ingest_client_id,
-                clean_session=False, protocol=MQTTProtocolVersion.MQTTv311, manual_ack=True,
-            )
-        address = parse_broker_url(settings.resolved_mqtt_url)
-        address.authenticate(client)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
-        client.max_queued_messages_set(0)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
+        group = settings.mqtt_share_group
+        client = broker_client(
+            settings, "ingest", v5=self.v5, client_id=settings.ingest_client_id, persistent=True,
+            session_expiry_s=settings.ingest_session_expiry_s,
+            receive_maximum=settings.ingest_receive_maximum if self.v5 else None, manual_ack=True,
+            on_message=self._on_message, on_connect=self._on_connect, on_disconnect=self._connected.clear,
+        )
+        client.subscribe(topics.shared(topics.GPS_WILDCARD, group), 1)
+        client.subscribe(topics.shared(topics.STATUS_WILDCARD, group), 1)
         return client
 
-    # -- paho callbacks (network thread) ---------------------------------------------------
-    def _on_connect(self, client: mqtt.Client, _userdata, flags, reason, _properties) -> None:  # type: ignore[no-untyped-def]
-        if reason.is_failure:
-            log.error("mqtt_connect_refused", reason=str(reason))
-            return
+    # -- broker callbacks (network thread) -------------------------------------------------
+    def _on_connect(self, session_present: bool) -> None:
         self._session += 1
-        group = self.settings.mqtt_share_group
-        client.subscribe([
-            (topics.shared(topics.GPS_WILDCARD, group), 1),
-            (topics.shared(topics.STATUS_WILDCARD, group), 1),
-        ])
         self._connected.set()
-        log.info("mqtt_connected", session_present=flags.session_present, mqtt5=self.v5, share_group=group or None)
+        log.info("mqtt_connected", session_present=session_present, mqtt5=self.v5,
+                 share_group=self.settings.mqtt_share_group or None)
 
-    def _on_disconnect(self, _client, _userdata, _flags, reason, _properties) -> None:  # type: ignore[no-untyped-def]
-        self._connected.clear()
-        log.warning("mqtt_disconnected", reason=str(reason))
-
-    def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:  # type: ignore[no-untyped-def]
+    def _on_message(self, message: mqtt.MQTTMessage) -> None:
         self._inbox.put(_Received(self._session, message.topic, message.payload, message.mid, message.qos))
 
     # -- running ---------------------------------------------------------------------------
     def start(self) -> None:
         """Connect (retrying in the background until the broker answers)."""
-        address = parse_broker_url(self.settings.resolved_mqtt_url)
-        if self.v5:
-            properties = Properties(PacketTypes.CONNECT)
-            properties.SessionExpiryInterval = self.settings.ingest_session_expiry_s
-            properties.ReceiveMaximum = self.settings.ingest_receive_maximum
-            self.client.connect_async(address.host, address.port, keepalive=30, clean_start=False, properties=properties)
-        else:
-            self.client.connect_async(address.host, address.port, keepalive=30)
-        self.client.loop_start()
+        self.client.start()
+        if self.events is not self.client:
+            self.events.start()
 
     def wait_connected(self, timeout_s: float) -> bool:
         return self._connected.wait(timeout_s)
 
     def run(self, stop: StopFlag) -> None:
-        """Store batches until ``stop`` is set, then disconnect (unacknowledged messages stay
-        with the broker) and stop the evaluator (dirty windows stay in the database)."""
+        """Store batches until ``stop`` is set, then shut down within FLEET_INGEST_SHUTDOWN_S
+        (see :meth:`shut_down`)."""
         if self.settings.ingest_metrics_port:
             start_http_server(self.settings.ingest_metrics_port, addr=self.settings.host)
         if not self.helper:
@@ -171,13 +153,34 @@ class IngestWorker:
                 batch = self._collect(stop)
                 if batch:
                     self._handle(batch, stop)
-                self._check_children()
+                if not stop.is_set():  # a child that died of the same SIGTERM stays dead
+                    self._check_children()
         finally:
-            self.client.disconnect()
-            self.client.loop_stop()
-            for child in [*self.helpers, *([self.evaluator] if self.evaluator else [])]:
-                child.stop()
-            log.info("ingest_stopped")
+            self.shut_down(stop)
+
+    def shut_down(self, stop: StopFlag) -> None:
+        """Bounded by FLEET_INGEST_SHUTDOWN_S from now: tell the children to stop, store and
+        acknowledge what was already received (for at most half the time), disconnect (what
+        is still unacknowledged stays with the broker, which delivers it again), then wait for
+        the children until the time is up and kill those still running (their dirty windows
+        stay in the database)."""
+        started = time.monotonic()
+        budget_s = self.settings.ingest_shutdown_s
+        children = [*self.helpers, *([self.evaluator] if self.evaluator else [])]
+        for child in children:
+            child.request_stop()
+        flush_until = started + budget_s / 2
+        while time.monotonic() < flush_until and not self._inbox.empty():
+            batch = self._collect(stop)
+            if batch:
+                self._handle(batch, stop)
+        left = self._inbox.qsize()
+        self.client.close()
+        if self.events is not self.client:
+            self.events.close()
+        for child in children:
+            child.join(max(0.0, started + budget_s - time.monotonic()))
+        log.info("ingest_stopped", seconds=round(time.monotonic() - started, 2), left_with_broker=left)
 
     def _start_evaluator(self) -> None:
         self.counters = EvaluatorCounters(Child.shared_counter(), Child.shared_counter())
@@ -259,14 +262,15 @@ class IngestWorker:
 
     def _publish(self, outcome: BatchOutcome) -> None:
         for publication in outcome.publications:
-            self.client.publish(publication.topic, publication.payload, qos=publication.qos)
+            self.events.publish(publication.topic, publication.payload, qos=publication.qos)
 
 
 def _helper(settings: Settings, n: int) -> Child:
     """Helper worker ``n`` (1, 2, ...): its own session and metrics port."""
     port = settings.ingest_metrics_port + n if settings.ingest_metrics_port else 0
     own = settings.model_copy(update={"ingest_client_id": f"{settings.ingest_client_id}-{n}",
-                                      "ingest_metrics_port": port})
+                                      "ingest_metrics_port": port,
+                                      "ingest_shutdown_s": settings.ingest_shutdown_s * HELPER_SHUTDOWN_SHARE})
     return Child(f"fleet-ingest-{n}", helper_main, own)
 
 

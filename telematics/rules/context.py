@@ -4,42 +4,54 @@ as plain data (numpy arrays and shapely geometries) built by the service."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import time
 from typing import Any
 
 import numpy as np
+from pydantic import ConfigDict
 from shapely.geometry.base import BaseGeometry
 
-from telematics.rules.intervals import merge_intervals
+from fleet.settings import RuleThresholdSettings
+from telematics.motion.intervals import merge_intervals
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Rule thresholds; distances in metres, durations in seconds, times of day in seconds
-    after local midnight."""
+def _in_seconds(name: str, seconds_per_unit: float) -> property:
+    """The threshold ``name`` (kept in minutes or hours), read in seconds."""
+    return property(lambda self: getattr(self, name) * seconds_per_unit, doc=f"``{name}`` in seconds.")
 
-    stop_radius_m: float = 200.0
-    stop_min_duration_s: float = 180.0
-    order_grace_before_s: float = 1800.0
-    order_grace_after_s: float = 1800.0
-    order_match_radius_m: float = 500.0
-    order_overrun_max_s: float = 7200.0
-    private_use_min_s: float = 120.0
-    work_start_s: float = 8 * 3600.0
-    work_end_s: float = 18 * 3600.0
-    out_of_area_min_s: float = 120.0
-    route_corridor_m: float = 2000.0
-    route_deviation_min_s: float = 600.0
-    route_excess_share: float = 0.3
-    route_excess_min_m: float = 2000.0
-    route_detour_factor: float = 1.3
-    night_start_s: float = 22 * 3600.0
-    night_end_s: float = 6 * 3600.0
-    overnight_min_s: float = 4 * 3600.0
-    site_tolerance_m: float = 50.0
-    forbidden_stop_min_s: float = 600.0
-    offline_after_s: float = 1800.0
-    speed_limit_kmh: float = 120.0
-    speeding_min_s: float = 30.0
+
+def _time_of_day_s(name: str) -> property:
+    """The local time of day ``name``, read as seconds after local midnight."""
+
+    def seconds(self: RuleThresholdSettings) -> float:
+        t: time = getattr(self, name)
+        return t.hour * 3600.0 + t.minute * 60.0 + t.second
+
+    return property(seconds, doc=f"``{name}`` in seconds after local midnight.")
+
+
+class Thresholds(RuleThresholdSettings):
+    """Rule thresholds: the settings group ``RuleThresholdSettings`` (the same names, units and
+    defaults), read-only. The durations that group keeps in minutes, hours or as a local time
+    of day are also given as the rules use them: seconds, and times of day in seconds after
+    local midnight. Distances in metres."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_grace_before_s = _in_seconds("order_grace_before_min", 60)
+    order_grace_after_s = _in_seconds("order_grace_after_min", 60)
+    order_overrun_max_s = _in_seconds("order_overrun_max_min", 60)
+    overnight_min_s = _in_seconds("overnight_min_h", 3600)
+    offline_after_s = _in_seconds("offline_after_min", 60)
+    work_start_s = _time_of_day_s("work_start")
+    work_end_s = _time_of_day_s("work_end")
+    night_start_s = _time_of_day_s("night_start")
+    night_end_s = _time_of_day_s("night_end")
+
+    @classmethod
+    def from_settings(cls, settings: RuleThresholdSettings) -> Thresholds:
+        """The thresholds ``settings`` holds, field by field (already validated there)."""
+        return cls.model_construct(**{name: getattr(settings, name) for name in RuleThresholdSettings.model_fields})
 
     def as_evidence(self, *names: str) -> dict[str, float]:
         """The named thresholds, for an alert's ``thresholds`` field."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from telematics.motion import Motion
+from telematics.motion import Motion, Track
+from telematics.motion.intervals import runs
 from telematics.rules.context import Place, Thresholds, VehicleContext
 from telematics.rules.findings import DEVICE_OFFLINE, Finding, position_range, rounded
-from telematics.rules.intervals import runs
 from telematics.rules.parking import at_site
-from telematics.rules.track import Track
 
 
 def offline(track: Track, motion: Motion, ctx: VehicleContext, th: Thresholds) -> list[Finding]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from telematics.motion import Motion
+from telematics.motion import Motion, Track
 from telematics.rules.context import Thresholds, VehicleContext
 from telematics.rules.device import offline
 from telematics.rules.findings import Finding
@@ -17,7 +17,6 @@ from telematics.rules.private_use import (
 )
 from telematics.rules.service import as_served
 from telematics.rules.speeding import speeding
-from telematics.rules.track import Track
 
 RULES = (no_order, off_hours, out_of_area, route_deviation, off_site_overnight, forbidden_zone,
          offline, speeding)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from telematics.rules.track import Track
+from telematics.motion import Track
 
 #: 2: orders judged as served (rules.service); 3: a ride's driven distance leaves out standing
 #: jitter; 4: an excess distance must also reach route_excess_min_m, a ride begins at the last

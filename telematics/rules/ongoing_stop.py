@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from telematics.motion import Motion
+from telematics.motion import Motion, Track
 from telematics.rules.context import Thresholds, VehicleContext
 from telematics.rules.engine import judged
 from telematics.rules.findings import (
@@ -27,7 +27,6 @@ from telematics.rules.findings import (
     Finding,
 )
 from telematics.rules.parking import forbidden_zone, off_site_overnight
-from telematics.rules.track import Track
 
 #: Kinds judged on the stop as a whole, recomputed from its summary.
 STOP_KINDS = (OFF_SITE_OVERNIGHT, FORBIDDEN_ZONE)

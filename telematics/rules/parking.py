@@ -7,7 +7,8 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
-from telematics.motion import Motion
+from telematics.motion import LocalFrame, Motion, Track
+from telematics.motion.intervals import covered_s
 from telematics.rules.context import Place, Thresholds, VehicleContext
 from telematics.rules.findings import (
     FORBIDDEN_ZONE,
@@ -16,8 +17,6 @@ from telematics.rules.findings import (
     position_range,
     rounded,
 )
-from telematics.rules.intervals import covered_s
-from telematics.rules.track import LocalFrame, Track
 
 
 def at_site(lat: np.ndarray, lon: np.ndarray, site: Place | None, tolerance_m: float) -> np.ndarray:

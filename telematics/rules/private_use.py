@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from telematics.motion import Motion
+from fleet.geo import haversine_m
+from telematics.motion import LocalFrame, Motion, Track
+from telematics.motion.intervals import merge_intervals, runs, uncovered_span
 from telematics.rules.context import Thresholds, VehicleContext
 from telematics.rules.findings import (
     NO_ORDER,
@@ -17,8 +19,6 @@ from telematics.rules.findings import (
     position_range,
     rounded,
 )
-from telematics.rules.intervals import merge_intervals, runs, uncovered_span
-from telematics.rules.track import LocalFrame, Track, haversine_m
 
 
 def _significant_trips(motion: Motion, th: Thresholds) -> np.ndarray:

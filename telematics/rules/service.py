@@ -28,10 +28,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from telematics.motion import Motion
+from fleet.geo import haversine_m
+from telematics.motion import Motion, Track
 from telematics.rules.context import Orders, Place, Thresholds
 from telematics.rules.parking import at_site
-from telematics.rules.track import Track, haversine_m
 
 
 def _near(track: Track, lo: int, hi: int, lat: float, lon: float, radius_m: float) -> np.ndarray:

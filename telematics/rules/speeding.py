@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from telematics.motion import Motion
+from telematics.motion import Motion, Track
+from telematics.motion.intervals import runs
 from telematics.rules.context import Thresholds, VehicleContext
 from telematics.rules.findings import SPEEDING, Finding, position_range, rounded
-from telematics.rules.intervals import runs
-from telematics.rules.track import Track
 
 #: At this multiple of the limit a speeding alert is critical.
 CRITICAL_FACTOR = 1.5

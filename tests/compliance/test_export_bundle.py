@@ -142,8 +142,11 @@ def test_removed_added_and_rewritten_files_are_named(session, bundle):
     check = verify_bundle(bundle)
     assert check.ok  # the files alone agree with the forged manifest...
     check_registered(session, check)
-    assert check.problems == [("manifest.json: changed since export 1 was generated (its SHA-256 differs from the "
-                               "one recorded)")]
+    entry = session.exec(select(AuditEntry).where(AuditEntry.action == "export.create")).one()
+    assert check.problems == [
+        "manifest.json: changed since export 1 was generated (its SHA-256 differs from the one recorded)",
+        f"manifest.json: its SHA-256 differs from the one audit entry {entry.id} chained for export 1",
+    ]
 
 
 def test_zip_bundle_any_byte(session, tmp_path):

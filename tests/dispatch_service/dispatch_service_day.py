@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from dispatch.check import check_plan
 from dispatch.plan import Plan
-from dispatch.service import build_instance
+from dispatch.day_instance import build_instance
 from fleet.models import Driver, Lessor, LessorTariff, TripRequest, Vehicle
 from fleet.models.dispatch_plan import DispatchPlan
 

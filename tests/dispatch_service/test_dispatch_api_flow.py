@@ -9,7 +9,6 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime
 
-import paho.mqtt.client as mqtt
 import pytest
 from dispatch_service_day import (
     DAY,
@@ -22,7 +21,7 @@ from dispatch_service_day import (
 )
 
 from fleet import topics
-from fleet.broker import parse_broker_url
+from fleet.broker import BrokerClient, parse_broker_url
 from fleet.settings import get_settings
 from tests.web.conftest import app, client, world  # noqa: F401 (fixtures)
 
@@ -41,19 +40,12 @@ class PlanEvents:
     """Messages on fleet/v1/events/plans, received by a real subscriber."""
 
     def __init__(self, url: str) -> None:
-        address = parse_broker_url(url)
         self.messages: list[dict] = []
         self.arrived = threading.Condition()
-        subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        self.client.on_connect = lambda c, *a: c.subscribe(topics.EVENTS_PLANS, qos=1)
-        self.client.on_subscribe = lambda *a: subscribed.set()
-        self.client.on_message = self._on_message
-        self.client.connect(address.host, address.port)
-        self.client.loop_start()
-        assert subscribed.wait(5)
+        self.client = BrokerClient(parse_broker_url(url), name="test-plan-events", on_message=self._on_message).connect(5)
+        self.client.subscribe(topics.EVENTS_PLANS, 1, wait_s=5)
 
-    def _on_message(self, client, userdata, message) -> None:  # type: ignore[no-untyped-def]
+    def _on_message(self, message) -> None:  # type: ignore[no-untyped-def]
         with self.arrived:
             self.messages.append(json.loads(message.payload))
             self.arrived.notify_all()
@@ -68,8 +60,7 @@ class PlanEvents:
 def events(mqtt_url) -> Iterator[PlanEvents]:  # type: ignore[no-untyped-def]
     listener = PlanEvents(mqtt_url)
     yield listener
-    listener.client.loop_stop()
-    listener.client.disconnect()
+    listener.client.close()
 
 
 def test_plan_accept_override_for_a_dispatcher(client, day, session, events):

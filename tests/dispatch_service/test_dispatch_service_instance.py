@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from dispatch_service_day import DAY, add_fleet, add_request, local
 
-from dispatch.service import (
+from dispatch.day_instance import (
     PlanInputError,
     build_instance,
     day_window_utc,

@@ -16,7 +16,8 @@ from dispatch_service_day import (
 )
 from sqlmodel import select
 
-from dispatch.service import (
+from dispatch.day_instance import build_instance
+from dispatch.stored_plans import (
     PlanConflict,
     accept_plan,
     current_plan,
@@ -111,8 +112,12 @@ def test_day_plan_and_a_newer_plan_supersedes_it(session, w):
     assert plan_assignments(session, first.id) == []  # its unconfirmed assignments are gone
     assert len(plan_assignments(session, second.id)) == len(created)
     assert current_plan(session, [first, second]) is second
-    actions = [e.action for e in session.exec(select(AuditEntry).order_by(AuditEntry.id)).all()]
+    entries = session.exec(select(AuditEntry).order_by(AuditEntry.id)).all()
+    actions = [e.action for e in entries if e.object_type == "dispatch_plan"]
     assert actions == ["dispatch_plan.create", "dispatch_plan.create"]
+    first_plan = next(i for i, e in enumerate(entries) if e.object_type == "dispatch_plan")
+    moves = [(e.actor, e.action, int(e.object_id)) for e in entries[:first_plan]]
+    assert sorted(moves) == sorted(("platform", "trip_request.planned", r) for r in served)
 
 
 def test_accept_then_replan_keeps_confirmed_trips_on_their_cars(session, w):
@@ -182,3 +187,46 @@ def test_nothing_to_insert_into_a_superseded_plan(session, w):
     with pytest.raises(PlanConflict, match="superseded"):
         insert_request(session, first, late, "dispatcher")
     assert session.exec(select(DispatchPlan)).all()[-1].status == PlanStatus.proposed
+
+
+def test_leased_trips_keep_their_plan_and_leased_car_through_a_replan(session, w):
+    tariff = session.exec(select(LessorTariff).where(LessorTariff.lessor_id == w.ids["lessor"])).one()
+    tariff.base_cny, tariff.per_km_cny, tariff.per_hour_cny = 10, 0.1, 1
+    session.add(tariff)
+    session.commit()
+    for east in (0.0, 0.05):  # at the same time: two leased cars
+        add_request(session, w.ids, local("10:00"), north_deg=0.1, east_deg=east)
+    first, _ = _plan(session, w)
+    accept_plan(session, first, "dispatcher")
+    session.commit()
+    routes = {stop["request"]: route["vehicle"] for route in first.plan["plan"]["routes"] for stop in route["stops"]}
+    slots = {a.request_id: a.lease_slot for a in plan_assignments(session, first.id)}
+    assert all(a.plan_id == first.id for a in plan_assignments(session, first.id))
+    assert {f"R{r}": slot for r, slot in slots.items()} == routes
+    assert sorted(slots.values()) == [f"L{w.ids['lessor']}:sedan:1", f"L{w.ids['lessor']}:sedan:2"]
+    day = build_instance(session, DAY, w.ids["city"])
+    assert day.instance.confirmed == {f"R{r}": slot for r, slot in slots.items()}
+
+    second, _ = _plan(session, w)
+    assert {a.request_id: (a.plan_id, a.lease_slot) for a in plan_assignments(session, second.id)} == {
+        r: (second.id, slot) for r, slot in slots.items()}
+    accept_plan(session, second, "dispatcher")
+    session.commit()
+    assert {a.request_id: (a.plan_id, a.lease_slot) for a in plan_assignments(session, second.id)} == {
+        r: (second.id, slot) for r, slot in slots.items()}
+    assert figures(session, DAY, second).lease_trips == 2
+
+
+def test_urgent_insertion_into_an_accepted_plan_is_a_platform_step_in_the_audit_log(session, w):
+    add_request(session, w.ids, local("09:00"))
+    row, _ = _plan(session, w)
+    accept_plan(session, row, "dispatcher")
+    session.commit()
+    urgent = add_request(session, w.ids, local("15:05"), window_min=15, priority=9)
+    insert_request(session, row, urgent, "dispatcher")
+    session.commit()
+    [entry] = session.exec(select(AuditEntry).where(AuditEntry.object_type == "trip_request",
+                                                    AuditEntry.object_id == str(urgent))).all()
+    assert (entry.actor, entry.action, entry.before["state"], entry.after["state"]) == (
+        "platform", "trip_request.assigned", "approved", "assigned")
+    assert [a.plan_id for a in plan_assignments(session, row.id)] == [row.id, row.id]

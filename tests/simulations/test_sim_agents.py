@@ -3,8 +3,9 @@ faults that only reorder, delay or repeat them."""
 
 import numpy as np
 
+from fleet.geo import haversine_m
 from simulations.agents import Faults, Leg, Terminal, Timeline
-from simulations.city import Car, Path, Roads, haversine_m
+from simulations.city import Car, Path, Roads
 
 
 def _car() -> Car:

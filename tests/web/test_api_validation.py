@@ -147,3 +147,16 @@ def test_city_admin_does_not_see_another_city(client, world, session):
     session.commit()
     plates = [v["plate"] for v in client.get("/api/v1/vehicles", headers=world.auth("admin")).json()["items"]]
     assert plates == ["苏G12345"]
+
+
+def test_a_taken_unique_value_is_a_409_naming_the_field_not_the_database(client, world):
+    hdr = world.auth("admin")
+    r = client.post("/api/v1/vehicles", json=_vehicle(world, plate="苏G12345"), headers=hdr)
+    assert r.status_code == 409
+    assert r.json()["detail"] == "plate: 苏G12345 is already used by another vehicle"
+    other = client.post("/api/v1/vehicles", json=_vehicle(world, gps_device_id="dev-0077"), headers=hdr).json()
+    r = client.patch(f"/api/v1/vehicles/{other['id']}", json={"gps_device_id": "dev-0001"}, headers=hdr)
+    assert r.status_code == 409
+    assert r.json()["detail"] == "gps_device_id: dev-0001 is already used by another vehicle"
+    assert client.patch(f"/api/v1/vehicles/{other['id']}", json={"gps_device_id": "dev-0077"},
+                        headers=hdr).status_code == 200

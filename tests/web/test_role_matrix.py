@@ -79,6 +79,8 @@ CASES = [
     ("GET", "/vehicles/{vehicle}", None, FLEET_READ),
     ("POST", "/vehicles", vehicle_body, ADMIN_CREATE),
     ("PATCH", "/vehicles/{vehicle}", lambda w: {"status": "maintenance"}, only("admin", "dispatcher")),
+    ("POST", "/vehicles/{vehicle}/odometer-corrections",
+     lambda w: {"odometer_km": 79_000, "reason": "读数录入错误"}, ADMIN),
     ("GET", "/drivers", None, FLEET_READ),
     ("GET", "/drivers/{driver}", None, FLEET_READ),
     ("POST", "/drivers", lambda w: {"name": "王师傅", "org_id": w.ids["city"], "licence_class": "A1",

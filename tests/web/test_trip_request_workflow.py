@@ -5,11 +5,15 @@ from datetime import datetime, timedelta, timezone
 T = datetime(2026, 12, 3, 0, 30, tzinfo=timezone.utc)
 
 
-def _file(client, world, role="requester"):
-    body = {"agency_id": world.ids["agency"], "purpose": "防汛检查", "passengers": 3, "origin_lat": 34.60,
+def request_body(world):
+    """A valid new trip request of the world's agency."""
+    return {"agency_id": world.ids["agency"], "purpose": "防汛检查", "passengers": 3, "origin_lat": 34.60,
             "origin_lon": 119.20, "destination_lat": 34.52, "destination_lon": 118.75,
             "pickup_earliest": T.isoformat(), "pickup_latest": (T + timedelta(minutes=20)).isoformat()}
-    r = client.post("/api/v1/trip-requests", json=body, headers=world.auth(role))
+
+
+def _file(client, world, role="requester"):
+    r = client.post("/api/v1/trip-requests", json=request_body(world), headers=world.auth(role))
     assert r.status_code == 201, r.text
     return r.json()["id"]
 

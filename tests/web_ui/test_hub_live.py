@@ -4,15 +4,20 @@ published to the car's gps topic, and an honest status when the broker is away."
 
 from __future__ import annotations
 
-import time
-import uuid
 from datetime import date
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
-from web_ui_world import add_todays_work, free_port  # type: ignore[import-not-found]
+from web_ui_world import (  # type: ignore[import-not-found]
+    RUN,
+    add_todays_work,
+    free_port,
+    live_socket,
+    receive_until,
+    wait_live,
+)
 
 from fleet import topics
 from fleet.models import Role, User, Vehicle, utcnow
@@ -22,37 +27,13 @@ from tests.web.conftest import PASSWORD_HASH
 from web.app import create_app
 from web.hub import CLOSE_UNAUTHENTICATED
 
-#: Marks this run's positions: the broker may be shared with other test runs publishing
-#: on the same events topic.
-RUN = f"ui-{uuid.uuid4().hex[:8]}"
-
-
-def receive_until(ws: Any, kind: str, timeout_s: float = 5.0, **match: Any) -> dict[str, Any]:
-    """The next message of type ``kind`` (with the ``match`` fields), skipping others; of a
-    positions message only this run's items are kept."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        message = ws.receive_json()
-        if message.get("type") != kind or any(message.get(k) != v for k, v in match.items()):
-            continue
-        if kind == "positions":
-            message["items"] = [i for i in message["items"] if i.get("device_id") == RUN]
-            if not message["items"]:
-                continue
-        return message
-    raise AssertionError(f"no {kind} message within {timeout_s} s")
-
-
-def wait_live(ws: Any) -> None:
-    receive_until(ws, "status", live=True)
-
 
 def position(vehicle_id: int, lat: float, plate: str = "苏G12345") -> dict[str, Any]:
     return {"vehicle_id": vehicle_id, "device_id": RUN, "plate": plate, "ts": utcnow().isoformat(),
             "lat": lat, "lon": 119.2, "speed_kmh": 42.0, "heading_deg": 90.0, "ignition": True, "source": "gps"}
 
 
-def test_socket_needs_a_valid_token_sent_first_or_in_the_url(client, world):
+def test_socket_needs_a_valid_token_sent_first(client, world):
     with client.websocket_connect("/ws") as ws:
         ws.send_json({"type": "auth", "token": "not-a-token"})
         with pytest.raises(WebSocketDisconnect) as closed:
@@ -74,8 +55,8 @@ def test_positions_reach_only_clients_whose_scope_holds_the_car(client, world, s
     session.add_all([county_car, county_dispatcher])
     session.commit()
     county_token = issue_token(county_dispatcher.id, client.app.state.signing_key, 60)
-    with client.websocket_connect(f"/ws?token={world.tokens['dispatcher']}") as city_ws, \
-            client.websocket_connect(f"/ws?token={county_token}") as county_ws:
+    with live_socket(client, world.tokens['dispatcher']) as city_ws, \
+            live_socket(client, county_token) as county_ws:
         wait_live(city_ws)
         wait_live(county_ws)
         mqtt_probe.publish(topics.EVENTS_POSITIONS, [position(world.ids["today_vehicle"], 34.61),
@@ -88,7 +69,7 @@ def test_positions_reach_only_clients_whose_scope_holds_the_car(client, world, s
 
 def test_positions_are_coalesced_per_car(client, world, session, mqtt_probe):
     add_todays_work(session, world)
-    with client.websocket_connect(f"/ws?token={world.tokens['admin']}") as ws:
+    with live_socket(client, world.tokens['admin']) as ws:
         wait_live(ws)
         for lat in (34.601, 34.602, 34.603):
             mqtt_probe.publish(topics.EVENTS_POSITIONS, [position(world.ids["today_vehicle"], lat)])
@@ -105,7 +86,7 @@ def test_every_server_process_delivers_the_same_update(world, session, engine, m
     add_todays_work(session, world)
     with TestClient(create_app()) as first, TestClient(create_app()) as second:
         token = world.tokens["dispatcher"]
-        with first.websocket_connect(f"/ws?token={token}") as ws1, second.websocket_connect(f"/ws?token={token}") as ws2:
+        with live_socket(first, token) as ws1, live_socket(second, token) as ws2:
             wait_live(ws1)
             wait_live(ws2)
             mqtt_probe.publish(topics.EVENTS_POSITIONS, [position(world.ids["today_vehicle"], 34.62)])
@@ -116,7 +97,7 @@ def test_every_server_process_delivers_the_same_update(world, session, engine, m
 def test_alerts_go_to_fleet_watchers_in_scope(client, world, mqtt_probe):
     alert = {"id": 99, "kind": "parking.forbidden_zone", "vehicle_id": world.ids["vehicle"], "state": "open",
              "severity": "warning", "started_at": utcnow().isoformat()}
-    with client.websocket_connect(f"/ws?token={world.tokens['auditor']}") as ws:
+    with live_socket(client, world.tokens['auditor']) as ws:
         wait_live(ws)
         mqtt_probe.publish(topics.EVENTS_ALERTS, alert)
         got = receive_until(ws, "alert")
@@ -127,7 +108,7 @@ def test_plan_changes_reach_the_driver_of_a_changed_assignment(client, world, se
     add_todays_work(session, world)
     event = {"plan_id": 5, "service_date": "2026-12-01", "status": "accepted",
              "changed_assignment_ids": [world.ids["today_assignment"]]}
-    with client.websocket_connect(f"/ws?token={world.tokens['driver']}") as ws:
+    with live_socket(client, world.tokens['driver']) as ws:
         wait_live(ws)
         mqtt_probe.publish(topics.EVENTS_PLANS, event)
         got = receive_until(ws, "plan")
@@ -137,7 +118,7 @@ def test_plan_changes_reach_the_driver_of_a_changed_assignment(client, world, se
 def test_phone_location_is_published_to_the_cars_gps_topic(client, world, session, mqtt_probe):
     add_todays_work(session, world)
     mqtt_probe.subscribe(topics.gps_topic(world.device))
-    with client.websocket_connect(f"/ws?token={world.tokens['driver']}") as ws:
+    with live_socket(client, world.tokens['driver']) as ws:
         wait_live(ws)
         ws.send_json({"type": "location", "lat": 34.6012, "lon": 119.2034, "speed_kmh": 12, "accuracy_m": 8})
         ack = receive_until(ws, "location_ack")
@@ -148,7 +129,7 @@ def test_phone_location_is_published_to_the_cars_gps_topic(client, world, sessio
     assert fix["source"] == "phone" and fix["device_id"] == world.device
     assert (fix["lat"], fix["lon"], fix["ignition"]) == (34.6012, 119.2034, True)
     assert "lat" in refused["message"]
-    with client.websocket_connect(f"/ws?token={world.tokens['dispatcher']}") as ws:
+    with live_socket(client, world.tokens['dispatcher']) as ws:
         ws.send_json({"type": "location", "lat": 34.6, "lon": 119.2})
         refused = receive_until(ws, "error")
     assert "driver" in refused["message"]
@@ -159,5 +140,5 @@ def test_status_says_not_live_when_the_broker_is_down(world, engine, monkeypatch
     get_settings.cache_clear()
     with TestClient(create_app()) as down:
         assert down.get("/livez").status_code == 200
-        with down.websocket_connect(f"/ws?token={world.tokens['dispatcher']}") as ws:
+        with live_socket(down, world.tokens['dispatcher']) as ws:
             assert ws.receive_json() == {"type": "status", "live": False}

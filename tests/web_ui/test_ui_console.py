@@ -68,7 +68,7 @@ def test_log_in_and_watch_a_car_move(page, live_server, ui_world, mqtt_probe, in
     mqtt_probe.publish(topics.gps_topic(w.device), {
         "device_id": w.device, "ts": utcnow().isoformat(), "lat": 34.605, "lon": 119.207, "speed_kmh": 38.0,
         "heading_deg": 45.0, "ignition": True})
-    page.wait_for_function(f"window.fleetConsole.cars.cars.get({car}).lat === 34.605")
+    page.wait_for_function(f"() => window.fleetConsole.cars.cars.get({car}).lat === 34.605")
     assert page.evaluate(where) != before
     page.wait_for_selector(f"#n-moving:text('{moving_before + 1}')")
     assert not page.js_errors

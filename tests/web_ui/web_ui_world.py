@@ -1,21 +1,22 @@
 """Helpers shared by the page, hub and driver-action tests: today's work in the web world,
-a free port, a logged-in page, and an MQTT publisher/recorder on the test broker."""
+a free port, a logged-in page, an authenticated live socket, and an MQTT publisher/recorder on the test broker that signs
+what it publishes as the platform does."""
 
 from __future__ import annotations
 
 import json
 import random
 import socket
-import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-import paho.mqtt.client as mqtt
 from sqlmodel import Session
 
-from fleet.broker import parse_broker_url
+from fleet.broker import broker_client
 from fleet.models import (
     Assignment,
     AssignmentKind,
@@ -24,6 +25,7 @@ from fleet.models import (
     Vehicle,
     utcnow,
 )
+from fleet.settings import get_settings
 from tests.web.conftest import PASSWORD, World
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -89,26 +91,54 @@ def log_in(page: Any, server: Any, username: str, path: str = "/") -> None:
     page.wait_for_selector("body[data-ready='true']")
 
 
+#: Marks this run's positions: the broker may be shared with other test runs publishing
+#: on the same events topic.
+RUN = f"ui-{uuid.uuid4().hex[:8]}"
+
+
+def receive_until(ws: Any, kind: str, timeout_s: float = 5.0, **match: Any) -> dict[str, Any]:
+    """The next message of type ``kind`` (with the ``match`` fields), skipping others; of a
+    positions message only this run's items are kept."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        message = ws.receive_json()
+        if message.get("type") != kind or any(message.get(k) != v for k, v in match.items()):
+            continue
+        if kind == "positions":
+            message["items"] = [i for i in message["items"] if i.get("device_id") == RUN]
+            if not message["items"]:
+                continue
+        return message
+    raise AssertionError(f"no {kind} message within {timeout_s} s")
+
+
+@contextmanager
+def live_socket(client: Any, token: str) -> Iterator[Any]:
+    """A socket on /ws (of a TestClient) that authenticated with a first ``auth`` message."""
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "auth", "token": token})
+        yield ws
+
+
+def wait_live(ws: Any) -> None:
+    receive_until(ws, "status", live=True)
+
+
 class MqttProbe:
-    """A publisher and recorder on the test broker."""
+    """A publisher and recorder on the test broker; what it publishes carries the platform's
+    signature (key from the test's FLEET_SECRET_KEY), as the platform's own services' does."""
 
     def __init__(self, url: str) -> None:
-        address = parse_broker_url(url)
         self.messages: list[tuple[str, dict[str, Any]]] = []
-        self._subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
-        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, json.loads(m.payload)))
-        self.client.on_subscribe = lambda *args: self._subscribed.set()
-        self.client.connect(address.host, address.port)
-        self.client.loop_start()
+        settings = get_settings().model_copy(update={"mqtt_url": url})
+        self.client = broker_client(settings, "simulation", on_message=lambda m: self.messages.append(
+            (m.topic, json.loads(m.payload)))).connect(10)
 
     def subscribe(self, topic: str) -> None:
-        self._subscribed.clear()
-        self.client.subscribe(topic, qos=1)
-        assert self._subscribed.wait(5), f"could not subscribe to {topic}"
+        self.client.subscribe(topic, 1, wait_s=5)
 
     def publish(self, topic: str, payload: Any) -> None:
-        self.client.publish(topic, json.dumps(payload, ensure_ascii=False), qos=1).wait_for_publish(5)
+        self.client.publish_json(topic, payload, qos=1).wait_for_publish(5)
 
     def wait_for(self, topic: str, timeout_s: float = 5.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
@@ -120,7 +150,4 @@ class MqttProbe:
         raise AssertionError(f"nothing arrived on {topic} within {timeout_s} s")
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
+        self.client.close()

@@ -13,6 +13,7 @@ from fleet.models import Alert, AlertPublic, AlertState, Role, User, Vehicle
 from fleet.models.compliance import AlertReviewStep, AlertReviewStepPublic
 from web.crud import ObjectId
 from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
+from web.references import load_reference
 
 router = APIRouter(prefix="/alerts", tags=["alert review"])
 R = Role
@@ -46,10 +47,7 @@ def review(object_id: ObjectId, body: ReviewRequest, session: SessionDep, princi
     alert = _load(session, principal, object_id, lock=True)
     reviewer = None
     if body.reviewer_id is not None:
-        reviewer = session.get(User, body.reviewer_id)
-        if reviewer is None or not principal.in_scope(session, reviewer.org_id):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                detail=f"reviewer_id: user {body.reviewer_id} not found in your organisation's scope")
+        reviewer = load_reference(session, principal, "reviewer_id", User, body.reviewer_id)
     try:
         review_alert(session, alert, principal.user, body.to, body.reason, reviewer)
     except IllegalReviewStep as exc:

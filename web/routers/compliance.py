@@ -14,7 +14,9 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlmodel import col, or_, select
 
 from fleet.compliance import export_query as q
-from fleet.compliance.audit_verification import verify_audit_log
+from fleet.audit import GENESIS_HASH, ChainBreak
+from fleet.compliance.audit_checkpoint import CheckpointError, kept_checkpoint
+from fleet.compliance.audit_verification import AuditVerification, verify_audit_log
 from fleet.compliance.expense_import import ExpenseImportError, import_expenses
 from fleet.compliance.export_bundle import FORMATS, build_bundle
 from fleet.models import Role, Vehicle
@@ -143,7 +145,7 @@ def create_export(body: ExportRequest, request: Request, session: SessionDep, pr
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     destination = Path(settings.data_dir) / "exports" / f"export-{stamp}-{uuid4().hex[:8]}.zip"
     built = build_bundle(session, scope, principal.user, destination, tuple(dict.fromkeys(body.formats)),
-                         as_zip=True, tz=settings.tz)
+                         as_zip=True, tz=settings.tz, checkpoint_key=settings.audit_checkpoint_signing_key())
     session.commit()
     headers = {"X-Export-Id": str(built.record.id), "X-Manifest-SHA256": built.record.manifest_sha256}
     return FileResponse(destination, status_code=status.HTTP_201_CREATED, media_type="application/zip",
@@ -157,6 +159,13 @@ def list_exports(session: SessionDep, principal: CurrentPrincipal, page: PageDep
     return paginate(session, statement, page, col(ExportRecord.id).desc())
 
 
+class DisagreementPublic(BaseModel):
+    table: str
+    row_id: int
+    entry_id: int | None
+    reason: str
+
+
 class AuditVerificationPublic(BaseModel):
     ok: bool
     entries_checked: int
@@ -164,9 +173,20 @@ class AuditVerificationPublic(BaseModel):
     last_hash: str
     first_broken_entry_id: int | None
     reason: str | None
+    disagreements: list[DisagreementPublic] = Field(
+        description="Rows of hash-holding tables (exports, expense imports) that differ from the chain.")
+    checkpoint_entries: int | None
 
 
 @router.get("/audit/verification", response_model=AuditVerificationPublic, dependencies=[audit_readers])
-def audit_verification(session: SessionDep) -> dict:
-    """Check the whole audit log's SHA-256 chain now: the first broken entry, if any."""
-    return verify_audit_log(session).as_json()
+def audit_verification(session: SessionDep, request: Request) -> dict:
+    """Check the whole audit log's SHA-256 chain now (the first broken entry, if any, and an
+    empty log on a database with users, vehicles or trips), that it still holds the signed
+    checkpoint kept in the data folder (not truncated or rewound), and every export and
+    expense import against the hash the chain recorded for it."""
+    try:
+        anchor = kept_checkpoint(request.app.state.settings)
+    except CheckpointError as exc:
+        untrusted = ChainBreak(0, f"the kept audit checkpoint cannot be trusted: {exc}")
+        return AuditVerification(0, 0, GENESIS_HASH, untrusted).as_json()
+    return verify_audit_log(session, anchor).as_json()

@@ -15,8 +15,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from dispatch import service
-from fleet.models import AssignmentPublic, Role
+from dispatch import stored_plans
+from dispatch.day_instance import FIRST_SERVICE_DATE, LAST_SERVICE_DATE, PlanInputError
+from dispatch.plan_events import publish_plan_event
+from dispatch.stored_plans import PlanConflict
+from fleet.models import AssignmentPublic, Role, TripRequest
 from fleet.models.dispatch_plan import DispatchPlan, DispatchPlanPublic, UnservedRequest
 from fleet.settings import get_settings
 from web.crud import ObjectId
@@ -27,7 +30,7 @@ router = APIRouter(prefix="/dispatch", tags=["dispatch"])
 readers = Depends(require_roles(Role.admin, Role.dispatcher, Role.auditor))
 writers = Depends(require_roles(Role.admin, Role.dispatcher))
 
-ServiceDate = Annotated[date, Field(ge=service.FIRST_SERVICE_DATE, le=service.LAST_SERVICE_DATE,
+ServiceDate = Annotated[date, Field(ge=FIRST_SERVICE_DATE, le=LAST_SERVICE_DATE,
                                     description="Local service date (display time zone).")]
 
 
@@ -56,7 +59,7 @@ class PlanFilters(BaseModel):
 
 
 def _public(session: Session, row: DispatchPlan) -> DispatchPlanPublic:
-    assignments = service.plan_assignments(session, row.id or 0)
+    assignments = stored_plans.plan_assignments(session, row.id or 0)
     return DispatchPlanPublic(
         id=row.id or 0, service_date=row.service_date, org_id=row.org_id, status=row.status,
         total_cost_cny=row.total_cost_cny, pool_count=row.pool_count, lease_count=row.lease_count,
@@ -75,7 +78,7 @@ def _load(session: Session, principal: Principal, plan_id: int) -> DispatchPlan:
 
 
 def _refuse(exc: Exception) -> HTTPException:
-    if isinstance(exc, service.PlanConflict):
+    if isinstance(exc, PlanConflict):
         return HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc))
 
@@ -88,13 +91,13 @@ def create_plan(body: PlanCreate, session: SessionDep, principal: CurrentPrincip
     unless moving them saves more than the reassignment penalty. The plan is ``proposed``
     and supersedes the previous proposed plan of that date."""
     try:
-        row, changed = service.plan_day(session, body.service_date, principal.user.org_id,
+        row, changed = stored_plans.plan_day(session, body.service_date, principal.user.org_id,
                                         principal.user, body.time_limit_s)
-    except (service.PlanInputError, service.PlanConflict) as exc:
+    except (PlanInputError, PlanConflict) as exc:
         raise _refuse(exc) from None
     session.commit()
     session.refresh(row)
-    service.publish_plan_event(row, changed)
+    publish_plan_event(row, changed)
     return _public(session, row)
 
 
@@ -124,12 +127,12 @@ def accept_plan(object_id: ObjectId, session: SessionDep, principal: CurrentPrin
     """Confirm a proposed plan: its assignments become confirmed and its requests assigned."""
     row = _load(session, principal, object_id)
     try:
-        changed = service.accept_plan(session, row, principal.user)
-    except service.PlanConflict as exc:
+        changed = stored_plans.accept_plan(session, row, principal.user)
+    except PlanConflict as exc:
         raise _refuse(exc) from None
     session.commit()
     session.refresh(row)
-    service.publish_plan_event(row, changed)
+    publish_plan_event(row, changed)
     return _public(session, row)
 
 
@@ -140,17 +143,17 @@ def insert_request(
     """Insert one urgent approved request at its cheapest feasible place without moving the
     other trips (confirmed at once in an accepted plan). Re-plan the date to re-optimise."""
     row = _load(session, principal, object_id)
-    request = session.get(service.TripRequest, body.request_id)
+    request = session.get(TripRequest, body.request_id)
     if request is None or not principal.in_scope(session, request.agency_id):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail=f"request_id: trip request {body.request_id} not found")
     try:
-        changed = service.insert_request(session, row, body.request_id, principal.user)
-    except (service.PlanInputError, service.PlanConflict) as exc:
+        changed = stored_plans.insert_request(session, row, body.request_id, principal.user)
+    except (PlanInputError, PlanConflict) as exc:
         raise _refuse(exc) from None
     session.commit()
     session.refresh(row)
-    service.publish_plan_event(row, changed)
+    publish_plan_event(row, changed)
     return _public(session, row)
 
 
@@ -158,7 +161,7 @@ def insert_request(
 def fleet_figures(
     session: SessionDep, principal: CurrentPrincipal,
     service_date: Annotated[date | None, Query(
-        ge=service.FIRST_SERVICE_DATE, le=service.LAST_SERVICE_DATE,
+        ge=FIRST_SERVICE_DATE, le=LAST_SERVICE_DATE,
         description="Local service date; default today in the display time zone.")] = None,
 ) -> FleetFiguresPublic:
     """Trips served, pool and leased trips, cost, pool utilisation and NEV share of the
@@ -170,6 +173,6 @@ def fleet_figures(
         DispatchPlan.service_date == service_date,
         DispatchPlan.org_id == principal.user.org_id,
     )).all()
-    row = service.current_plan(session, list(plans))
-    return FleetFiguresPublic(**vars(service.figures(session, service_date, row)))
+    row = stored_plans.current_plan(session, list(plans))
+    return FleetFiguresPublic(**vars(stored_plans.figures(session, service_date, row)))
 

@@ -35,18 +35,14 @@ from fleet.request_workflow import (
     IllegalTransition,
     TransitionForbidden,
     check_transition,
+    move,
 )
+from fleet.odometer import OdometerRejected, check_new_reading
 from web.crud import ObjectId
 from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
 
 router = APIRouter(tags=["driver actions"])
 actors = Depends(require_roles(Role.admin, Role.dispatcher, Role.driver))
-
-#: Fastest average speed an official car can keep between two odometer readings, km/h.
-MAX_PLAUSIBLE_SPEED_KMH = 150.0
-#: Allowance on top of that for rounding and short hops, km.
-ODOMETER_SLACK_KM = 30.0
-
 
 class DriverEvent(StrEnum):
     arrived = "arrived"
@@ -102,31 +98,6 @@ def _load(session: Session, principal: Principal, assignment_id: int) -> Assignm
     return assignment
 
 
-def _last_reading(session: Session, vehicle: Vehicle) -> tuple[float, datetime]:
-    """The car's highest known odometer reading (km) and when it was taken."""
-    reading, taken = vehicle.odometer_km, vehicle.updated_at
-    trips = session.exec(select(Trip).where(Trip.vehicle_id == vehicle.id)
-                         .order_by(col(Trip.started_at).desc()).limit(5)).all()
-    for trip in trips:
-        for km, at in ((trip.start_odometer_km, trip.started_at), (trip.end_odometer_km, trip.ended_at)):
-            if km is not None and at is not None and km >= reading:
-                reading, taken = km, at
-    return reading, taken
-
-
-def check_odometer(reading_km: float, last_km: float, last_at: datetime, now: datetime, plate: str) -> None:
-    """Refuse a reading below ``last_km`` or more than a car could drive since ``last_at``."""
-    if reading_km < last_km:
-        raise _unprocessable(f"odometer_km: {reading_km:,.0f} km is below the last reading of {plate}, "
-                             f"{last_km:,.0f} km; check the figure on the dashboard")
-    hours = max((now - last_at).total_seconds() / 3600.0, 0.0)
-    possible_km = MAX_PLAUSIBLE_SPEED_KMH * hours + ODOMETER_SLACK_KM
-    if reading_km - last_km > possible_km:
-        raise _unprocessable(
-            f"odometer_km: {reading_km:,.0f} km is {reading_km - last_km:,.0f} km above the last reading of "
-            f"{plate} ({last_km:,.0f} km, {hours:.1f} h ago); at most {possible_km:,.0f} km is possible")
-
-
 def _open_trip(session: Session, assignment: Assignment) -> Trip | None:
     return session.exec(select(Trip).where(Trip.assignment_id == assignment.id)
                         .where(col(Trip.ended_at).is_(None)).order_by(col(Trip.id).desc())).first()
@@ -178,8 +149,10 @@ def _apply(session: Session, principal: Principal, assignment: Assignment, reque
     if vehicle is not None:
         if body.odometer_km is None:
             raise _unprocessable(f"odometer_km: enter the odometer reading of {vehicle.plate} to record '{body.event.value}'")
-        last_km, last_at = _last_reading(session, vehicle)
-        check_odometer(body.odometer_km, last_km, last_at, now, vehicle.plate)
+        try:
+            check_new_reading(session, vehicle, body.odometer_km, now)
+        except OdometerRejected as exc:
+            raise _unprocessable(str(exc)) from None
     trip = _open_trip(session, assignment)
     if body.event == DriverEvent.started:
         if vehicle is not None:
@@ -197,13 +170,7 @@ def _apply(session: Session, principal: Principal, assignment: Assignment, reque
         vehicle.status = VehicleStatus.in_service if body.event == DriverEvent.started else VehicleStatus.available
         vehicle.updated_at = now
         session.add(vehicle)
-    before = audit.snapshot(request)
-    request.state = STATE_FOR_EVENT[body.event]
-    request.updated_at = now
-    session.add(request)
-    session.flush()
-    audit.record(session, principal.user, f"trip_request.{request.state.value}", "trip_request", request.id,
-                 before, audit.snapshot(request))
+    move(session, request, STATE_FOR_EVENT[body.event], principal.user, at=now)
     return trip
 
 

@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from fastapi import HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel, col, select
 
 from fleet.models import (
     Depot,
@@ -18,6 +18,7 @@ from fleet.models import (
     Energy,
     Lessor,
     LicenceClass,
+    Organisation,
     Ownership,
     ParkingSite,
     ParkingSiteCreate,
@@ -37,12 +38,14 @@ from fleet.models import (
     ZoneKind,
     ZonePublic,
     ZoneUpdate,
+    utcnow,
 )
+from fleet.models.device import DeviceState, DeviceStatePublic
 from fleet.models.telemetry import SpeedZone, SpeedZoneCreate, SpeedZonePublic, SpeedZoneUpdate
 from fleet.models.vehicle import VehicleBase, check_vehicle_rules
-from web.crud import Noun, crud_router
-from web.deps import Principal
-from web.references import check_references
+from fleet.odometer import check_new_reading, correct_reading
+from web.crud import Noun, ObjectId, crud_router
+from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
 
 A, D, DR, AU = Role.admin, Role.dispatcher, Role.driver, Role.auditor
 PLACE_READERS = (A, D, DR, AU)
@@ -78,36 +81,38 @@ class DriverFilters(NamedFilters):
     active: bool | None = None
 
 
-def _parking_site_refs(session: Session, principal: Principal, data: dict[str, Any]) -> None:
-    check_references(session, principal, data, {"depot_id": Depot})
-
-
-def _vehicle_refs(session: Session, principal: Principal, data: dict[str, Any]) -> None:
-    check_references(
-        session, principal, data,
-        {"home_depot_id": Depot, "parking_site_id": ParkingSite, "lessor_id": Lessor},
-    )
+def _vehicle_rules(session: Session, principal: Principal, data: dict[str, Any], current: SQLModel | None) -> None:
     try:
         check_vehicle_rules(VehicleBase.model_construct(**data))
+        if isinstance(current, Vehicle) and data["odometer_km"] != current.odometer_km:
+            check_new_reading(session, current, data["odometer_km"], utcnow())
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
 
 
-def _driver_refs(session: Session, principal: Principal, data: dict[str, Any]) -> None:
-    check_references(session, principal, data, {"home_depot_id": Depot})
-    user_id = data.get("user_id")
-    if user_id is not None:
-        user = session.get(User, user_id)
-        if user is None or user.role != Role.driver:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                detail=f"user_id: user {user_id} does not exist or is not a driver",
-            )
+def _driver_rules(session: Session, principal: Principal, data: dict[str, Any], current: SQLModel | None) -> None:
     if data.get("shift_start") and data.get("shift_end") and data["shift_end"] <= data["shift_start"]:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="shift_end: must be after shift_start")
+    user_id = data.get("user_id")
+    if user_id is not None and (current is None or user_id != getattr(current, "user_id")):
+        _check_driver_login(session, user_id, data["org_id"])
 
 
-def _zone_rules(session: Session, principal: Principal, data: dict[str, Any]) -> None:
+def _check_driver_login(session: Session, user_id: int, org_id: int) -> None:
+    """A driver's login (already checked to lie in the caller's scope) has the driver role and
+    belongs to the driver's organisation or one under it."""
+    user = session.get(User, user_id)
+    assert user is not None
+    if user.role != Role.driver:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail=f"user_id: user {user_id} has role '{Role(user.role).value}', not driver")
+    driver_org, user_org = session.get(Organisation, org_id), session.get(Organisation, user.org_id)
+    if driver_org is None or user_org is None or not user_org.path.startswith(driver_org.path):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail=f"user_id: user {user_id} belongs to an organisation outside the driver's")
+
+
+def _zone_rules(session: Session, principal: Principal, data: dict[str, Any], current: SQLModel | None) -> None:
     if data.get("kind") == ZoneKind.forbidden_venue and data.get("category") is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail="category: required when kind is forbidden_venue")
@@ -121,16 +126,60 @@ NOUNS = [
          read_roles=PLACE_READERS, write_roles=(A,), filters=NamedFilters),
     Noun("parking_site", "parking-sites", ParkingSite, ParkingSiteCreate, ParkingSiteUpdate,
          ParkingSitePublic, read_roles=PLACE_READERS, write_roles=(A,), filters=ParkingSiteFilters,
-         validate=_parking_site_refs),
+         refs={"depot_id": Depot}),
     Noun("zone", "zones", Zone, ZoneCreate, ZoneUpdate, ZonePublic,
          read_roles=PLACE_READERS, write_roles=(A,), filters=ZoneFilters, validate=_zone_rules),
     Noun("speed_zone", "speed-zones", SpeedZone, SpeedZoneCreate, SpeedZoneUpdate, SpeedZonePublic,
          read_roles=PLACE_READERS, write_roles=(A,), filters=NamedFilters),
     Noun("vehicle", "vehicles", Vehicle, VehicleCreate, VehicleUpdate, VehiclePublic,
          read_roles=FLEET_READERS, write_roles=(A,), update_roles=(A, D), filters=VehicleFilters,
-         validate=_vehicle_refs),
+         refs={"home_depot_id": Depot, "parking_site_id": ParkingSite, "lessor_id": Lessor}, validate=_vehicle_rules),
     Noun("driver", "drivers", Driver, DriverCreate, DriverUpdate, DriverPublic,
-         read_roles=FLEET_READERS, write_roles=(A,), filters=DriverFilters, validate=_driver_refs),
+         read_roles=FLEET_READERS, write_roles=(A,), filters=DriverFilters,
+         refs={"home_depot_id": Depot, "user_id": User}, validate=_driver_rules),
 ]
 
-routers = [crud_router(noun) for noun in NOUNS]
+
+class OdometerCorrection(BaseModel):
+    """An administrator's correction of a car's odometer figure."""
+
+    odometer_km: float = Field(ge=0, le=2_000_000, description="The correct reading, km.")
+    reason: str = Field(min_length=1, max_length=500,
+                        description="Why the recorded figure was wrong (kept in the audit log).")
+
+
+corrections = APIRouter(prefix="/vehicles", tags=["vehicles"])
+
+
+@corrections.post("/{object_id}/odometer-corrections", response_model=VehiclePublic,
+                  dependencies=[Depends(require_roles(A))], summary="Correct a vehicle's odometer")
+def correct_odometer(object_id: ObjectId, body: OdometerCorrection, session: SessionDep,
+                     principal: CurrentPrincipal) -> Vehicle:
+    """Set the odometer to a figure the reading rule refuses (below the last reading, or more
+    than the car could have driven since), e.g. after a typing error or a replaced instrument
+    cluster. Updates through ``PATCH /vehicles/{id}`` only move the odometer forward."""
+    vehicle = session.get(Vehicle, object_id)
+    if vehicle is None or not principal.in_scope(session, vehicle.org_id):
+        raise not_found("vehicle", object_id)
+    reason = body.reason.strip()
+    if not reason:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="reason: say why the figure was wrong")
+    correct_reading(session, vehicle, body.odometer_km, reason, principal.user, utcnow())
+    session.commit()
+    session.refresh(vehicle)
+    return vehicle
+
+
+@corrections.get("/{object_id}/devices", response_model=list[DeviceStatePublic],
+                 dependencies=[Depends(require_roles(*FLEET_READERS))], summary="A vehicle's GPS terminals")
+def vehicle_devices(object_id: ObjectId, session: SessionDep, principal: CurrentPrincipal) -> list[DeviceState]:
+    """The car's GPS terminals as the ingest last heard them: online state, newest fix, and
+    ``dropped_fixes`` (GPS jumps and refused points), the newest at ``last_dropped_at``."""
+    vehicle = session.get(Vehicle, object_id)
+    if vehicle is None or not principal.in_scope(session, vehicle.org_id):
+        raise not_found("vehicle", object_id)
+    return list(session.exec(select(DeviceState).where(DeviceState.vehicle_id == vehicle.id)
+                             .order_by(col(DeviceState.device_id))).all())
+
+
+routers = [crud_router(noun) for noun in NOUNS] + [corrections]

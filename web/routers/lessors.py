@@ -20,11 +20,11 @@ from web.deps import (
     CurrentPrincipal,
     Principal,
     SessionDep,
-    forbid_out_of_scope,
     not_found,
     require_roles,
 )
 from web.pagination import Page, PageDep, paginate
+from web.references import check_org_reference
 
 router = APIRouter(prefix="/lessors", tags=["lessors"])
 readers = Depends(require_roles(Role.admin, Role.dispatcher, Role.auditor))
@@ -65,7 +65,7 @@ def get_lessor(object_id: ObjectId, session: SessionDep, principal: CurrentPrinc
 
 @router.post("", response_model=LessorPublic, status_code=status.HTTP_201_CREATED, dependencies=[admins])
 def create_lessor(body: LessorCreate, session: SessionDep, principal: CurrentPrincipal) -> LessorPublic:
-    forbid_out_of_scope(principal, session, body.org_id)
+    check_org_reference(session, principal, body.org_id)
     lessor = Lessor.model_validate(body.model_dump(exclude={"tariffs"}))
     session.add(lessor)
     session.flush()

@@ -20,21 +20,24 @@ from fleet.models import (
     UserUpdate,
 )
 from fleet.models.organisation import ALLOWED_PARENT_LEVELS
-from fleet.security import hash_password
+from fleet.password_policy import password_problem
+from fleet.security import hash_password, revoke_tokens
 from web.audited import save_audited
-from web.crud import ObjectId, apply_filters
+from web.crud import ObjectId, apply_filters, reject_duplicates
 from web.deps import (
     CurrentPrincipal,
     Principal,
     SessionDep,
-    forbid_out_of_scope,
     not_found,
     require_roles,
 )
 from web.pagination import Page, PageDep, paginate
+from web.references import check_org_reference
 
 router = APIRouter(tags=["organisations"])
 admins = Depends(require_roles(Role.admin))
+#: A change of any of these user fields revokes the user's tokens (as a password change does).
+REVOKING_FIELDS = ("role", "org_id", "is_active")
 everyone = Depends(require_roles(*Role))
 
 
@@ -77,10 +80,8 @@ def get_organisation(object_id: ObjectId, session: SessionDep, principal: Curren
 def create_organisation(body: OrganisationCreate, session: SessionDep, principal: CurrentPrincipal) -> Organisation:
     """Add an organisation under ``parent_id`` (a city has none); levels must nest properly."""
     if body.parent_id is not None:
+        check_org_reference(session, principal, body.parent_id, field="parent_id")
         parent = session.get(Organisation, body.parent_id)
-        if parent is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"parent_id: organisation {body.parent_id} does not exist")
-        forbid_out_of_scope(principal, session, parent.id, field="parent_id")
     else:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
@@ -92,6 +93,7 @@ def create_organisation(body: OrganisationCreate, session: SessionDep, principal
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=f"parent_id: a {body.level.value} cannot sit under a {parent_level.value}",
         )
+    reject_duplicates(session, "organisation", Organisation, {"code": body.code})
     org = Organisation.model_validate(body)
     session.add(org)
     session.flush()
@@ -105,7 +107,9 @@ def update_organisation(
 ) -> Organisation:
     org = _load_org(session, principal, object_id)
     before = audit.snapshot(org)
-    for key, value in body.model_dump(exclude_unset=True).items():
+    changes = body.model_dump(exclude_unset=True)
+    reject_duplicates(session, "organisation", Organisation, changes, object_id=org.id)
+    for key, value in changes.items():
         setattr(org, key, value)
     return save_audited(session, principal, "organisation.update", org, before)
 
@@ -133,7 +137,7 @@ def get_user(object_id: ObjectId, session: SessionDep, principal: CurrentPrincip
 @router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED, dependencies=[admins],
              tags=["users"])
 def create_user(body: UserCreate, session: SessionDep, principal: CurrentPrincipal) -> User:
-    forbid_out_of_scope(principal, session, body.org_id)
+    check_org_reference(session, principal, body.org_id)
     if session.exec(select(User).where(User.username == body.username)).first():
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"username: '{body.username}' is taken")
     user = User.model_validate(body.model_dump(exclude={"password"}) | {"password_hash": hash_password(body.password)})
@@ -146,14 +150,20 @@ def update_user(object_id: ObjectId, body: UserUpdate, session: SessionDep, prin
     before = audit.snapshot(user)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("org_id") is not None:
-        forbid_out_of_scope(principal, session, changes["org_id"])
+        check_org_reference(session, principal, changes["org_id"])
     password = changes.pop("password", None)
-    if password is not None:
-        user.password_hash = hash_password(password)
     for key, value in changes.items():
         if value is None and key in ("role", "org_id", "is_active"):
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{key}: may not be null")
         setattr(user, key, value)
+    if password is not None:
+        problem = password_problem(password, admin=Role(user.role) == Role.admin,
+                                   user_inputs=(user.username, user.full_name))
+        if problem:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"password: {problem}")
+        user.password_hash = hash_password(password)
+    if password is not None or any(before[key] != audit.snapshot(user)[key] for key in REVOKING_FIELDS):
+        revoke_tokens(user)
     session.add(user)
     audit.record(session, principal.user, "user.update", "user", user.id, before,
                  audit.snapshot(user) | ({"password_changed": True} if password else {}))

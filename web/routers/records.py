@@ -22,6 +22,7 @@ from fleet.models import (
     User,
     Vehicle,
 )
+from fleet.models.compliance import AuditEntryOrg
 from fleet.models.telemetry import Stop, StopPublic
 from web.crud import ObjectId
 from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
@@ -140,11 +141,16 @@ def get_alert(object_id: ObjectId, session: SessionDep, principal: CurrentPrinci
 @router.get("/audit-entries", response_model=Page[AuditEntryPublic], dependencies=[audit_readers])
 def list_audit_entries(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
                        filters: Annotated[AuditFilters, Query()]) -> dict:
-    """Audit entries made by users in the caller's scope (and by the system), oldest first."""
+    """Audit entries about objects of organisations in the caller's scope, whoever made the
+    change (a county auditor sees the city admin's edit of a county car), oldest first. Entries
+    about objects of no organisation (a platform-wide import) are listed when their
+    actor is in scope or is the system."""
+    about_scope = select(AuditEntryOrg.entry_id).where(
+        col(AuditEntryOrg.entry_id) == col(AuditEntry.id), principal.scope_filter(col(AuditEntryOrg.org_id)))
+    about_any = select(AuditEntryOrg.entry_id).where(col(AuditEntryOrg.entry_id) == col(AuditEntry.id))
     users_in_scope = select(User.id).where(principal.scope_filter(col(User.org_id)))
-    statement = select(AuditEntry).where(
-        col(AuditEntry.actor_id).in_(users_in_scope) | col(AuditEntry.actor_id).is_(None)
-    )
+    actor_in_scope = col(AuditEntry.actor_id).in_(users_in_scope) | col(AuditEntry.actor_id).is_(None)
+    statement = select(AuditEntry).where(about_scope.exists() | (~about_any.exists() & actor_in_scope))
     for key, value in filters.model_dump(exclude_none=True).items():
         statement = statement.where(getattr(AuditEntry, key) == value)
     return paginate(session, statement, page, col(AuditEntry.id))

@@ -55,11 +55,11 @@ from web.deps import (
     CurrentPrincipal,
     Principal,
     SessionDep,
-    forbid_out_of_scope,
     not_found,
     require_roles,
 )
 from web.pagination import Page, PageDep, paginate
+from web.references import check_org_reference, load_reference
 
 router = APIRouter(prefix="/replacement", tags=["replacement"])
 R = Role
@@ -269,7 +269,7 @@ def create_plan(body: PlanRequest, session: SessionDep, principal: CurrentPrinci
     """Plan the organisation's subtree from the database and keep the plan: per year each car
     to retire, its replacement, cost, NEV share, budget use, fuel and CO2 saved and the reason.
     An infeasible policy answers 422 with the binding constraints."""
-    forbid_out_of_scope(principal, session, body.org_id)
+    check_org_reference(session, principal, body.org_id)
     org = session.get(Organisation, body.org_id)
     assert org is not None
     start_year = body.start_year or datetime.now(UTC).year + 1
@@ -358,10 +358,7 @@ def put_policy(object_id: ObjectId, body: PolicyBody, session: SessionDep, princ
 def add_maintenance_cost(body: MaintenanceCostCreate, session: SessionDep, principal: CurrentPrincipal) -> Any:
     """Record a maintenance or repair bill of a car in scope (the planner fits each car's
     maintenance curve to them)."""
-    vehicle = session.get(Vehicle, body.vehicle_id)
-    if vehicle is None or not principal.in_scope(session, vehicle.org_id):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail=f"vehicle_id: vehicle {body.vehicle_id} does not exist in your scope")
+    load_reference(session, principal, "vehicle_id", Vehicle, body.vehicle_id)
     if body.incurred_on > datetime.now(UTC).date():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="incurred_on: must not be in the future")
     record = MaintenanceCostRecord.model_validate(body.model_dump())

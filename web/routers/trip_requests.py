@@ -20,6 +20,7 @@ from fleet.models import (
     TripRequestCreate,
     TripRequestPublic,
     TripRequestUpdate,
+    User,
     utcnow,
 )
 from fleet.models.trip_request import check_request_times
@@ -28,7 +29,7 @@ from fleet.request_workflow import (
     IllegalTransition,
     ReasonRequired,
     TransitionForbidden,
-    check_transition,
+    move,
 )
 from web.audited import save_audited
 from web.crud import ObjectId, reject_null_for_required
@@ -36,11 +37,11 @@ from web.deps import (
     CurrentPrincipal,
     Principal,
     SessionDep,
-    forbid_out_of_scope,
     not_found,
     require_roles,
 )
 from web.pagination import Page, PageDep, paginate
+from web.references import check_org_reference
 
 router = APIRouter(prefix="/trip-requests", tags=["trip requests"])
 R = Role
@@ -105,11 +106,17 @@ def get_trip_request(object_id: ObjectId, session: SessionDep, principal: Curren
 
 @router.post("", response_model=TripRequestPublic, status_code=status.HTTP_201_CREATED, dependencies=[filers])
 def create_trip_request(body: TripRequestCreate, session: SessionDep, principal: CurrentPrincipal) -> TripRequest:
-    """File a request (state ``draft``) for an agency in the caller's scope."""
-    forbid_out_of_scope(principal, session, body.agency_id, field="agency_id")
+    """File a request (state ``draft``) for an agency in the caller's scope; ``rider_id``
+    names the agency's official who rides when they are not the filer."""
+    check_org_reference(session, principal, body.agency_id, field="agency_id")
     agency = session.get(Organisation, body.agency_id)
     if agency is None or agency.level != OrgLevel.agency:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"agency_id: organisation {body.agency_id} is not an agency")
+    if body.rider_id is not None:
+        rider = session.get(User, body.rider_id)
+        if rider is None or rider.org_id != body.agency_id:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                detail=f"rider_id: user {body.rider_id} is not a user of agency {body.agency_id}")
     request = TripRequest.model_validate(body.model_dump() | {"requester_id": principal.user.id})
     return save_audited(session, principal, "trip_request.create", request)
 
@@ -141,28 +148,18 @@ def transition_trip_request(
     object_id: ObjectId, body: TransitionRequest, session: SessionDep, principal: CurrentPrincipal
 ) -> TripRequest:
     """Move a request to the next state. An illegal step answers 409 and says which steps are
-    allowed; a step this role may not take answers 403; reject and cancel need a reason."""
+    allowed; a step this role may not take answers 403, and so does a step against separation
+    of duties (nobody approves or rejects a request they filed or ride in; a requester acts on
+    their own requests only); reject and cancel need a reason."""
     request = _load(session, principal, object_id)
-    current = RequestState(request.state)
     try:
-        check_transition(current, body.to, principal.role, body.reason)
+        move(session, request, body.to, principal.user, body.reason)
     except IllegalTransition as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
     except TransitionForbidden as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from None
     except ReasonRequired as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
-    if principal.role == Role.approver and request.requester_id == principal.user.id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="an approver may not decide on their own request")
-    if principal.role == Role.requester and request.requester_id != principal.user.id and body.to != RequestState.cancelled:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="a requester may only submit their own requests")
-    before = audit.snapshot(request)
-    request.state = body.to
-    request.state_reason = body.reason
-    request.updated_at = utcnow()
-    session.add(request)
-    audit.record(session, principal.user, f"trip_request.{body.to.value}", "trip_request", request.id, before,
-                 audit.snapshot(request))
     session.commit()
     session.refresh(request)
     return request

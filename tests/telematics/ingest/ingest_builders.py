@@ -9,12 +9,11 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import paho.mqtt.client as mqtt
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from fleet.broker import parse_broker_url
+from fleet.broker import BrokerClient, parse_broker_url
 from fleet.models import Organisation, Position, Vehicle
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Lianyungang
@@ -78,25 +77,18 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0, every_s: fl
 
 
 class Client:
-    """A paho client that publishes (QoS 1, waiting for delivery) and records what arrives on
+    """A broker client that publishes (QoS 1, waiting for delivery) and records what arrives on
     the topics it subscribes to."""
 
     def __init__(self, url: str, subscribe: tuple[str, ...] = ()) -> None:
-        address = parse_broker_url(url)
         self.received: list[tuple[str, Any]] = []
         self._lock = threading.Lock()
-        self._ready = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, clean_session=True)
-        self.client.max_inflight_messages_set(200)
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *args: self._ready.set()
-        self.client.connect(address.host, address.port)
-        self.client.loop_start()
-        if subscribe:
-            self.client.subscribe([(topic, 1) for topic in subscribe])
-            assert self._ready.wait(10)
+        self.client = BrokerClient(parse_broker_url(url), name="test-client", max_inflight=200,
+                                   on_message=self._on_message).connect(10)
+        for topic in subscribe:
+            self.client.subscribe(topic, 1, wait_s=10)
 
-    def _on_message(self, _client, _userdata, message) -> None:  # type: ignore[no-untyped-def]
+    def _on_message(self, message) -> None:  # type: ignore[no-untyped-def]
         try:
             body = json.loads(message.payload)
         except ValueError:
@@ -114,5 +106,4 @@ class Client:
         info.wait_for_publish(10)
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.client.close()

@@ -64,6 +64,40 @@ def test_refusals_name_field_and_rule():
         assert set(body) == {"topic", "reason", "payload"} and body["topic"] == TOPIC
 
 
+def test_numbers_and_flags_must_have_their_json_types_as_the_schema_says():
+    cases = {
+        "lat": ("34.6", True), "lon": ("119.2", False), "speed_kmh": ("40",), "heading_deg": (True,),
+        "ignition": ("yes", 1, "true"), "valid": ("true", 0), "sats": (7.5, "7"), "odometer_km": ("1200",),
+    }
+    for field, values in cases.items():
+        for value in values:
+            point = {**fix("dev-0001", T0), field: value}
+            for shape in (point, [point]):
+                result = _decode(shape)
+                assert result.fixes == [], (field, value)
+                [rejection] = result.rejections
+                prefix = "[0]." if isinstance(shape, list) else ""
+                assert rejection.reason.startswith(f"{prefix}{field}: Input should be a valid"), rejection.reason
+                assert rejection.kind == "invalid_field"
+    flagged = _decode({**fix("dev-0001", T0), "alarm": {"power_cut": "yes"}})
+    assert flagged.rejections[0].reason.startswith("alarm.power_cut: Input should be a valid boolean")
+    # What the schema documents stays accepted: whole numbers, and epoch seconds as text.
+    whole_degrees = {**fix("dev-0001", T0), "lat": 34, "lon": 119, "speed_kmh": 0, "heading_deg": 0, "sats": 7}
+    epoch_text = {**fix("dev-0001", T0), "ts": str(int(T0.timestamp()))}
+    result = _decode([whole_degrees, epoch_text])
+    assert result.rejections == [] and [f.lat for f in result.fixes] == [34.0, 34.6]
+    assert result.fixes[1].ts == T0
+
+
+def test_a_fix_at_zero_zero_is_refused_as_no_position():
+    for shape in (fix("dev-0001", T0, lat=0, lon=0), [fix("dev-0001", T0, lat=0.0, lon=0.0)]):
+        result = _decode(shape)
+        assert result.fixes == []
+        [rejection] = result.rejections
+        assert rejection.kind == "null_island" and "lat, lon: (0, 0) is what a terminal without a fix reports" in rejection.reason
+    assert _decode(fix("dev-0001", T0, lat=0.0, lon=119.2)).fixes  # on the equator is a place
+
+
 def test_a_fix_just_inside_the_future_tolerance_is_accepted():
     assert _decode(fix("dev-0001", NOW + timedelta(minutes=4))).fixes
 

@@ -31,12 +31,15 @@ def _worker(db_url: str, mqtt_url: str, client_id: str, **extra: str) -> subproc
            "FLEET_INGEST_CLIENT_ID": client_id, "FLEET_INGEST_SESSION_EXPIRY_S": "120",
            "FLEET_INGEST_METRICS_PORT": "0", "FLEET_INGEST_BATCH_MAX_DELAY_S": "0.05",
            "FLEET_INGEST_RETRY_MAX_S": "0.5", "FLEET_INGEST_EVALUATION_INTERVAL_S": "0.5", **extra}
+    # In a process group of its own, as under a service manager that signals the whole group.
     process = subprocess.Popen([sys.executable, "-c", "from fleet.cli import main; main()", "ingest"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     connected = threading.Event()
+    process.log_lines = []  # type: ignore[attr-defined]
 
     def drain() -> None:  # watch for the subscription, and keep the pipe from filling
         for line in process.stderr:
+            process.log_lines.append(line)  # type: ignore[attr-defined]
             if "mqtt_connected" in line:
                 connected.set()
 
@@ -88,6 +91,42 @@ def test_worker_stores_refuses_and_survives_a_kill(engine, db_url, mqtt_url, cli
     finally:
         _stop(worker)
         listener.close()
+
+
+def _dirty(engine) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM ingest_dirty")).scalar_one()
+
+
+def test_sigterm_to_the_process_group_stops_within_the_shutdown_time_losing_nothing(engine, db_url, mqtt_url,
+                                                                                    client_id):
+    """SIGTERM to the worker and its children (as a service manager sends it) while cars
+    report: it exits within FLEET_INGEST_SHUTDOWN_S without killing a child, and what it had
+    not stored is delivered again to the next worker."""
+    devices = add_cars(engine, 3, prefix=client_id)
+    shutdown_s = 4.0
+    worker = _worker(db_url, mqtt_url, client_id, FLEET_INGEST_SHUTDOWN_S=str(shutdown_s))
+    try:
+        publisher = Client(mqtt_url)
+        tracks = {d: drive(d, T0, 120, 5) for d in devices}
+        for i in range(60):
+            for device, track in tracks.items():
+                publisher.publish(topics.gps_topic(device), track[2 * i: 2 * i + 2])
+            if i == 30:  # once the evaluator has evaluated (it waits between rounds)
+                assert wait_for(lambda: count_positions(engine) == 186 and not _dirty(engine), 60)
+                signalled = time.monotonic()
+                os.killpg(worker.pid, signal.SIGTERM)
+                worker.wait(shutdown_s + 10)
+                took = time.monotonic() - signalled
+        assert took < shutdown_s + 1.0, f"exited {took:.1f} s after SIGTERM: {worker.log_lines[-6:]}"
+        assert worker.returncode == 0
+        assert not [line for line in worker.log_lines if "child_killed" in line]  # type: ignore[attr-defined]
+        assert any("ingest_stopped" in line for line in worker.log_lines)  # type: ignore[attr-defined]
+        worker = _worker(db_url, mqtt_url, client_id)
+        assert wait_for(lambda: count_positions(engine) == 360, 60), count_positions(engine)
+        publisher.close()
+    finally:
+        _stop(worker)
 
 
 @pytest.mark.skipif(not os.environ.get("FLEET_TEST_DATABASE_URL"), reason="needs PostgreSQL (FLEET_TEST_DATABASE_URL)")

@@ -32,7 +32,7 @@ from fleet.models import (
 )
 from fleet.models.telemetry import SpeedZone, Stop
 from telematics.evaluation import reevaluate
-from telematics.rules.track import Track
+from telematics.motion import Track
 
 SHANGHAI = timezone(timedelta(hours=8))
 DEPOT = (34.6010, 119.2010)

@@ -7,8 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 from rule_traces import DEPOT, TOWN, Trace, local
 
-from telematics.motion import split_motion
-from telematics.rules.track import Track
+from telematics.motion import Track, split_motion
 
 DAY = date(2026, 12, 1)
 

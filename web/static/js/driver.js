@@ -30,7 +30,7 @@ function nextAction(stop) {
 function render() {
   const box = document.getElementById("stops");
   if (!stops.length) {
-    box.innerHTML = `<p class="note" style="margin: 8px">${t("driver.empty")}</p>`;
+    box.innerHTML = `<p class="note spaced">${t("driver.empty")}</p>`;
     return;
   }
   box.innerHTML = stops.map((stop) => {

@@ -6,6 +6,15 @@ import { say } from "./ui.js";
 
 const HOME = { admin: "/", dispatcher: "/", auditor: "/", driver: "/driver", requester: "/requests", approver: "/approvals" };
 
+/** The absolute address of `next` when it resolves to this origin, else null. Browsers read
+ * "//host" and "/\host" as another host, so only the resolved origin counts, and the absolute
+ * address is followed (a path such as "/.//host" resolves to "//host" here, another host there). */
+function localTarget(next) {
+  if (!next || !next.startsWith("/")) return null;
+  const target = new URL(next, location.origin);
+  return target.origin === location.origin ? target.href : null;
+}
+
 applyLabels();
 document.getElementById("lang-switch").addEventListener("click", () => setLang(lang() === "zh" ? "en" : "zh"));
 
@@ -18,8 +27,7 @@ document.getElementById("login-form").addEventListener("submit", async (event) =
       method: "POST",
       form: { username: document.getElementById("username").value, password: document.getElementById("password").value },
     });
-    const next = new URLSearchParams(location.search).get("next");
-    window.location.href = next && next.startsWith("/") && !next.startsWith("//") ? next : HOME[me.role] || "/";
+    window.location.href = localTarget(new URLSearchParams(location.search).get("next")) || HOME[me.role] || "/";
   } catch (error) {
     say(t("login.failed", { detail: error.message }), "error");
   } finally {

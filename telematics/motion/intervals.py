@@ -24,24 +24,10 @@ def range_sum(values: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.nda
     return np.where(ok, sums, 0.0)
 
 
-def range_any_count(mask: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """Number of True in ``mask[first[k] : last[k] + 1]`` for every k (exact integers)."""
-    cum = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
-    return np.where(last >= first, cum[np.maximum(last + 1, 0)] - cum[first], 0)
 
 
-def first_true_from(mask: np.ndarray) -> np.ndarray:
-    """For every index i, the smallest j >= i with mask[j] (len(mask) when none)."""
-    n = len(mask)
-    idx = np.where(mask, np.arange(n), n)
-    return np.minimum.accumulate(idx[::-1])[::-1] if n else idx
 
 
-def last_true_upto(mask: np.ndarray) -> np.ndarray:
-    """For every index i, the largest j <= i with mask[j] (-1 when none)."""
-    n = len(mask)
-    idx = np.where(mask, np.arange(n), -1)
-    return np.maximum.accumulate(idx) if n else idx
 
 
 def merge_intervals(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,11 +73,3 @@ def uncovered_span(a: np.ndarray, b: np.ndarray, ws: np.ndarray, we: np.ndarray
     b_inside = (j >= 0) & (b <= we[np.maximum(j, 0)])
     last = np.where(b_inside, ws[np.maximum(j, 0)], b)
     return uncovered, np.minimum(first, b), np.maximum(last, a)
-
-
-def in_intervals(t: np.ndarray, ws: np.ndarray, we: np.ndarray) -> np.ndarray:
-    """Whether each time lies in one of the disjoint sorted closed intervals [ws, we]."""
-    if len(ws) == 0:
-        return np.zeros(len(t), dtype=bool)
-    k = np.searchsorted(ws, t, side="right") - 1
-    return (k >= 0) & (t <= we[np.maximum(k, 0)])

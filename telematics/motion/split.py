@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from telematics.rules.intervals import range_sum, runs
-from telematics.rules.track import LocalFrame, Track
+from telematics.motion.intervals import range_sum, runs
+from telematics.motion.track import LocalFrame, Track
 
 
 @dataclass(frozen=True)

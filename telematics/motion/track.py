@@ -1,4 +1,5 @@
-"""Plain-data inputs of the motion split and the rules: one vehicle's fixes as numpy arrays.
+"""One vehicle's fixes as numpy arrays (the input of the motion split and the rules), and a
+flat local frame in metres.
 
 Times are epoch seconds (UTC, float64); coordinates WGS-84 degrees; speeds km/h. The arrays
 are sorted by time with no two fixes at the same time (the ingest guarantees both).
@@ -10,9 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-EARTH_RADIUS_M = 6_371_008.8
-#: Metres per degree of latitude (mean), for the local flat frame.
-M_PER_DEG_LAT = 111_195.0
+from fleet.geo import M_PER_DEG_LAT, haversine_m
 
 
 @dataclass(frozen=True)
@@ -50,15 +49,6 @@ class Track:
     def step_m(self) -> np.ndarray:
         """Great-circle distance from each fix to the next (length n - 1), metres."""
         return haversine_m(self.lat[:-1], self.lon[:-1], self.lat[1:], self.lon[1:])
-
-
-def haversine_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """Great-circle distance on the mean Earth sphere, metres (element-wise)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp = p2 - p1
-    dl = np.radians(lon2 - lon1)
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 @dataclass(frozen=True)

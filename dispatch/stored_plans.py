@@ -1,0 +1,433 @@
+"""Dispatch plans of a service day: solve and store a plan, accept it, insert an urgent
+request into it, and the day's fleet figures.
+
+Pure solving happens in :mod:`dispatch.solver`, run in a solver process
+(:mod:`dispatch.solver_pool`) so that a plan never stalls the server; the instance comes from
+:mod:`dispatch.day_instance`. Requests move through :func:`fleet.request_workflow.move` as
+the platform's own steps. This module flushes but never commits: the caller commits, then
+calls :func:`dispatch.plan_events.publish_plan_event`. Money is CNY, times timezone-aware.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from dispatch.assembly import assemble_plan
+from dispatch.check import check_plan
+from dispatch.day_instance import (
+    PLANNED_STATES,
+    SERVICE_PICKUP_S,
+    DayInstance,
+    PlanInputError,
+    assignment_car,
+    build_instance,
+    confirmed_assignments,
+    instance_request_id,
+)
+from dispatch.greedy import insert_urgent
+from dispatch.plan import Plan
+from dispatch.problem import Problem, busy_reason, compile_problem
+from dispatch.schedule import Schedule
+from dispatch.solver_pool import solve_apart
+from dispatch.travel import instance_matrix
+from fleet import audit, request_workflow
+from fleet.models import (
+    NEV_ENERGIES,
+    Assignment,
+    AssignmentKind,
+    RequestState,
+    Trip,
+    TripRequest,
+    User,
+    Vehicle,
+    utcnow,
+)
+from fleet.models.dispatch_plan import DispatchPlan, PlanStatus
+from fleet.settings import Settings
+
+
+class PlanConflict(Exception):
+    """The plan or request is not in a state that allows the step (HTTP 409)."""
+
+
+# ----------------------------------------------------------------------------- plans
+
+
+def plan_assignments(session: Session, plan_id: int) -> list[Assignment]:
+    """The assignments linked to plan ``plan_id``, by planned pickup."""
+    return list(session.exec(select(Assignment).where(Assignment.plan_id == plan_id)
+                             .order_by(col(Assignment.planned_pickup), col(Assignment.id))).all())
+
+
+def _car_index(problem: Problem) -> dict[str, int]:
+    return {car.id: c for c, car in enumerate(problem.cars)}
+
+
+def _chains_from_assignments(
+    problem: Problem, assignments: Iterable[Assignment]
+) -> dict[int, list[int]]:
+    """Car index -> request indices (by planned pickup) of live assignments on known cars."""
+    cars = _car_index(problem)
+    request_index = {r.id: i for i, r in enumerate(problem.instance.requests)}
+    chains: dict[int, list[tuple[datetime, int]]] = {}
+    seen: set[str] = set()
+    for a in sorted(assignments, key=lambda a: (not a.confirmed, a.id or 0)):
+        key = instance_request_id(a.request_id)
+        if key not in request_index or key in seen:
+            continue
+        seen.add(key)
+        car_key = assignment_car(a)
+        if car_key in cars:
+            chains.setdefault(cars[car_key], []).append((a.planned_pickup, request_index[key]))
+    return {c: [r for _, r in sorted(items)] for c, items in chains.items()}
+
+
+def _trip_costs(problem: Problem, c: int, chain: list[int]) -> list[float]:
+    """The route's cost split over its trips: fixed charge shared evenly, each trip pays its
+    approach and ride, the last one also the way home (sums to the route cost, CNY)."""
+    car = problem.cars[c]
+    costs: list[float] = []
+    point = car.home
+    for k, r in enumerate(chain):
+        km = problem.km[point, r] + problem.ride_km[r]
+        hours = problem.hours[point, r] + problem.hours[r, problem.destination(r)]
+        point = problem.destination(r)
+        if k == len(chain) - 1:
+            km += problem.km[point, car.home]
+            hours += problem.hours[point, car.home]
+        costs.append(car.fixed_cny / len(chain) + car.per_km_cny * km + car.per_hour_cny * hours)
+    return costs
+
+
+def _stored(plan: Plan, day: DayInstance) -> dict[str, Any]:
+    return {"plan": json.loads(plan.model_dump_json()), "lease_energy": day.lease_energy,
+            "nev_pool": sorted(day.nev_pool)}
+
+
+def _counts(plan: Plan) -> tuple[int, int]:
+    pool = sum(len(r.stops) // 2 for r in plan.routes if r.kind == "pool")
+    lease = sum(len(r.stops) // 2 for r in plan.routes if r.kind == "lease")
+    return pool, lease
+
+
+def _assignment_for(
+    day: DayInstance, problem: Problem, c: int, r: int, start_s: int, cost_cny: float,
+    explanation: str, plan_id: int,
+) -> Assignment:
+    """The assignment of request ``r`` on car ``c`` of plan ``plan_id``."""
+    car = problem.cars[c]
+    request_row = day.requests[problem.instance.requests[r].id]
+    pickup = problem.at(start_s)
+    dropoff = pickup + timedelta(seconds=SERVICE_PICKUP_S + int(problem.ride_s[r]))
+    common = {"request_id": request_row.id, "org_id": request_row.agency_id,
+              "planned_pickup": pickup, "planned_dropoff": dropoff,
+              "cost_cny": round(max(cost_cny, 0.0), 2), "explanation": explanation[:1000],
+              "plan_id": plan_id}
+    if car.kind == "pool":
+        vehicle_id, driver_id = day.pool[car.id]
+        return Assignment(kind=AssignmentKind.pool, vehicle_id=vehicle_id, driver_id=driver_id, **common)
+    return Assignment(kind=AssignmentKind.lease, lessor_id=day.lessors[car.lessor or ""],
+                      lease_slot=car.id, **common)
+
+
+def _remove_unconfirmed(session: Session, request_ids: list[int]) -> list[int]:
+    """Delete the unconfirmed assignments of these requests; their ids."""
+    if not request_ids:
+        return []
+    driven = select(Trip.assignment_id).where(col(Trip.assignment_id).is_not(None))
+    rows = session.exec(select(Assignment).where(
+        col(Assignment.request_id).in_(request_ids), col(Assignment.confirmed).is_(False),
+        col(Assignment.id).not_in(driven))).all()
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    return [row.id for row in rows]
+
+
+def plan_day(
+    session: Session, service_date: date, org_id: int, actor: User | str,
+    time_limit_s: float = 10.0, settings: Settings | None = None,
+) -> tuple[DispatchPlan, list[int]]:
+    """Solve ``service_date`` for ``org_id``'s subtree and store the plan as ``proposed``.
+
+    Older proposed plans of that date and organisation become ``superseded`` and lose their
+    unconfirmed assignments; routed approved requests move to ``planned``; planned requests
+    left out go back to ``approved``. Returns the plan and the ids of new assignments.
+    """
+    day = build_instance(session, service_date, org_id, settings)
+    matrix = instance_matrix(day.instance)
+    problem = compile_problem(day.instance, matrix)
+    request_ids = [row.id for row in day.requests.values()]
+    live = session.exec(select(Assignment).where(col(Assignment.request_id).in_(request_ids))).all()
+    seed = _chains_from_assignments(problem, live)
+    initial = {problem.cars[c].id: [problem.instance.requests[r].id for r in chain]
+               for c, chain in seed.items()}
+    plan = solve_apart(day.instance, matrix, time_limit_s=time_limit_s, initial=initial or None)
+    violations = check_plan(day.instance, plan, matrix)
+    if violations:  # the solver's plans always pass; never store one that does not
+        raise RuntimeError("plan failed its check: " + "; ".join(violations[:5]))
+
+    superseded = session.exec(select(DispatchPlan).where(
+        DispatchPlan.service_date == service_date, DispatchPlan.org_id == org_id,
+        DispatchPlan.status == PlanStatus.proposed)).all()
+    for old in superseded:
+        old.status = PlanStatus.superseded
+        session.add(old)
+    removed = _remove_unconfirmed(session, request_ids)
+
+    pool_count, lease_count = _counts(plan)
+    row = DispatchPlan(
+        service_date=service_date, org_id=org_id, status=PlanStatus.proposed,
+        total_cost_cny=plan.total_cost_cny, pool_count=pool_count, lease_count=lease_count,
+        pool_available=len(day.pool),
+        unserved=[{"request_id": day.requests[u.request].id, "reason": u.reason}
+                  for u in plan.unserved],
+        plan=_stored(plan, day), solve_s=plan.solve_s,
+        created_by=actor.username if isinstance(actor, User) else actor,
+    )
+    session.add(row)
+    session.flush()
+
+    cars = _car_index(problem)
+    request_index = {r.id: i for i, r in enumerate(problem.instance.requests)}
+    created: list[Assignment] = []
+    routed: set[int] = set()
+    for route in plan.routes:
+        c = cars[route.vehicle]
+        chain = [request_index[s.request] for s in route.stops if s.type == "pickup"]
+        starts = problem.timeline(c, chain) or []
+        for r, start_s, cost in zip(chain, starts, _trip_costs(problem, c, chain), strict=True):
+            key = problem.instance.requests[r].id
+            created.append(_assignment_for(day, problem, c, r, start_s, cost,
+                                           plan.explanations.get(key, ""), row.id))
+            routed.add(day.requests[key].id)
+    session.add_all(created)
+    session.flush()
+
+    moved_to_planned: list[int] = []
+    moved_back: list[int] = []
+    for request_row in day.requests.values():
+        if request_row.id in routed and request_row.state == RequestState.approved:
+            request_workflow.move(session, request_row, RequestState.planned, request_workflow.PLATFORM)
+            moved_to_planned.append(request_row.id)
+        elif request_row.id not in routed and request_row.state == RequestState.planned:
+            request_workflow.move(session, request_row, RequestState.approved, request_workflow.PLATFORM, next(
+                (u["reason"] for u in row.unserved if u["request_id"] == request_row.id), None))
+            moved_back.append(request_row.id)
+    audit.record(session, actor, "dispatch_plan.create", "dispatch_plan", row.id, None, {
+        "service_date": service_date, "org_id": org_id, "total_cost_cny": row.total_cost_cny,
+        "pool_count": pool_count, "lease_count": lease_count, "unserved": row.unserved,
+        "assignment_ids": [a.id for a in created], "removed_assignment_ids": removed,
+        "superseded_plan_ids": [p.id for p in superseded],
+        "requests_planned": moved_to_planned, "requests_back_to_approved": moved_back,
+    })
+    session.flush()
+    return row, [a.id for a in created]
+
+
+_COPIED = ("kind", "vehicle_id", "driver_id", "lessor_id", "lease_slot", "planned_pickup",
+           "planned_dropoff", "cost_cny", "explanation")
+
+
+def accept_plan(session: Session, row: DispatchPlan, actor: User | str) -> list[int]:
+    """Confirm every assignment of a proposed plan; returns the ids of changed assignments.
+
+    A request that already had a confirmed assignment keeps that assignment's id: the plan's
+    values are copied into it (a move is noted in ``override_reason``). Requests move from
+    planned to assigned; an older accepted plan of the date becomes superseded.
+    """
+    if row.status != PlanStatus.proposed:
+        raise PlanConflict(f"plan {row.id} is {row.status.value}; only a proposed plan can be accepted")
+    changed: list[int] = []
+    dropped: list[int] = []
+    assignments = plan_assignments(session, row.id)
+    confirmed = confirmed_assignments(session, [a.request_id for a in assignments])
+    for assignment in assignments:
+        request_row = session.get(TripRequest, assignment.request_id)
+        if request_row is None or request_row.state not in PLANNED_STATES:
+            dropped.append(assignment.id)  # cancelled since the plan was made
+            session.delete(assignment)
+            continue
+        kept = confirmed.get(assignment.request_id)
+        if kept is not None and kept.id != assignment.id:
+            moved = (kept.kind, kept.vehicle_id, kept.lessor_id) != (
+                assignment.kind, assignment.vehicle_id, assignment.lessor_id)
+            for name in _COPIED:
+                setattr(kept, name, getattr(assignment, name))
+            if moved:
+                kept.override_reason = f"re-planned by plan {row.id}"
+            kept.plan_id = row.id
+            session.add(kept)
+            session.delete(assignment)
+            session.flush()
+            changed.append(kept.id)
+        else:
+            assignment.confirmed = True
+            session.add(assignment)
+            changed.append(assignment.id)
+        if request_row.state == RequestState.planned:
+            request_workflow.move(session, request_row, RequestState.assigned, request_workflow.PLATFORM)
+    older = session.exec(select(DispatchPlan).where(
+        DispatchPlan.service_date == row.service_date, DispatchPlan.org_id == row.org_id,
+        DispatchPlan.status == PlanStatus.accepted, DispatchPlan.id != row.id)).all()
+    for old in older:
+        old.status = PlanStatus.superseded
+        session.add(old)
+    row.status = PlanStatus.accepted
+    row.accepted_at = utcnow()
+    session.add(row)
+    audit.record(session, actor, "dispatch_plan.accept", "dispatch_plan", row.id,
+                 {"status": "proposed"},
+                 {"status": "accepted", "confirmed_assignment_ids": changed,
+                  "dropped_assignment_ids": dropped, "superseded_plan_ids": [p.id for p in older]})
+    session.flush()
+    return changed
+
+
+def insert_request(
+    session: Session, row: DispatchPlan, request_id: int, actor: User | str,
+    settings: Settings | None = None,
+) -> list[int]:
+    """Put one approved request of the plan's date into the plan at its cheapest feasible
+    place (the other trips keep their cars and order); returns the changed assignment ids.
+
+    In an accepted plan the new assignment is confirmed at once and the request assigned;
+    in a proposed plan it is planned. Raises :class:`PlanConflict` when nothing can take it.
+    """
+    if row.status == PlanStatus.superseded:
+        raise PlanConflict(f"plan {row.id} is superseded; insert into the current plan")
+    request_row = session.get(TripRequest, request_id)
+    if request_row is None:
+        raise PlanInputError(f"request_id: trip request {request_id} not found")
+    if request_row.state != RequestState.approved:
+        raise PlanConflict(f"request_id: a request in state '{request_row.state.value}' cannot be "
+                           "inserted; it must be approved")
+    day = build_instance(session, row.service_date, row.org_id, settings)
+    key = instance_request_id(request_id)
+    if key not in day.requests:
+        raise PlanInputError(f"request_id: trip request {request_id} is not for "
+                             f"{row.service_date} in the plan's organisation")
+    matrix = instance_matrix(day.instance)
+    problem = compile_problem(day.instance, matrix)
+    assignments = plan_assignments(session, row.id)
+    chains = _chains_from_assignments(problem, assignments)
+    schedule = Schedule(problem, chains)
+    r = next(i for i, req in enumerate(problem.instance.requests) if req.id == key)
+    move = insert_urgent(schedule, r)
+    if move is None:
+        reason = problem.refusals.get(r) or busy_reason(problem, r)
+        raise PlanConflict(f"request_id: no car can take request {request_id} ({reason})")
+    car = problem.cars[move.car]
+    chain = schedule.chains[move.car]
+    starts = problem.timeline(move.car, chain) or []
+    label = "pool car" if car.kind == "pool" else "leased car"
+    new = _assignment_for(
+        day, problem, move.car, r, starts[chain.index(r)], move.cost_cny,
+        f"urgent insertion: {label} {car.id} adds {move.cost_cny:.2f} CNY, the cheapest "
+        "feasible place in the plan", row.id)
+    accepted = row.status == PlanStatus.accepted
+    new.confirmed = accepted
+    session.add(new)
+    session.flush()
+    changed = [new.id]
+    by_request = {a.request_id: a for a in assignments}
+    for other, start_s in zip(chain, starts, strict=True):  # later starts after the insertion
+        other_row = day.requests[problem.instance.requests[other].id]
+        assignment = by_request.get(other_row.id)
+        if assignment is None or other == r:
+            continue
+        pickup = problem.at(start_s)
+        if pickup != assignment.planned_pickup:
+            assignment.planned_pickup = pickup
+            assignment.planned_dropoff = pickup + timedelta(
+                seconds=SERVICE_PICKUP_S + int(problem.ride_s[other]))
+            session.add(assignment)
+            changed.append(assignment.id)
+    request_workflow.move(session, request_row,
+                          RequestState.assigned if accepted else RequestState.planned, request_workflow.PLATFORM)
+
+    stored = dict(row.plan)
+    try:
+        plan = assemble_plan(problem, schedule.routes(), 0.0, "feasible", explain=False)
+    except ValueError:  # a hand override left a chain the model finds infeasible
+        plan = None
+    if plan is not None:
+        old = stored.get("plan", {})
+        plan.explanations = dict(old.get("explanations", {}))
+        plan.explanations[key] = new.explanation
+        plan.solve_s = float(old.get("solve_s", 0.0))
+        stored["plan"] = json.loads(plan.model_dump_json())
+        row.total_cost_cny = plan.total_cost_cny
+        row.pool_count, row.lease_count = _counts(plan)
+    else:
+        row.total_cost_cny = round(row.total_cost_cny + move.cost_cny, 2)
+        if car.kind == "pool":
+            row.pool_count += 1
+        else:
+            row.lease_count += 1
+    row.plan = stored
+    row.unserved = [u for u in row.unserved if u["request_id"] != request_id]
+    session.add(row)
+    audit.record(session, actor, "dispatch_plan.insert", "dispatch_plan", row.id, None,
+                 {"request_id": request_id, "assignment_id": new.id, "vehicle": car.id,
+                  "added_cost_cny": round(move.cost_cny, 2), "changed_assignment_ids": changed})
+    session.flush()
+    return changed
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+@dataclass(frozen=True)
+class FleetFigures:
+    """A service date's figures from its current plan (accepted, else the newest proposed)."""
+
+    service_date: date
+    trips_served: int
+    pool_trips: int
+    lease_trips: int
+    cost_cny: float
+    pool_utilisation: float  # pool cars used / pool cars offered, 0..1
+    nev_share: float  # trips served by a BEV or PHEV / trips served, 0..1
+
+
+def current_plan(session: Session, plans: list[DispatchPlan]) -> DispatchPlan | None:
+    """The accepted plan if there is one, else the newest proposed one."""
+    for status in (PlanStatus.accepted, PlanStatus.proposed):
+        live = [p for p in plans if p.status == status]
+        if live:
+            return max(live, key=lambda p: p.id or 0)
+    return None
+
+
+def figures(session: Session, service_date: date, row: DispatchPlan | None) -> FleetFigures:
+    """Figures of plan ``row`` as it stands (overrides and insertions included)."""
+    if row is None:
+        return FleetFigures(service_date, 0, 0, 0, 0.0, 0.0, 0.0)
+    assignments = [a for a in plan_assignments(session, row.id)
+                   if (req := session.get(TripRequest, a.request_id)) is not None
+                   and req.state != RequestState.cancelled]
+    pool = [a for a in assignments if a.kind == AssignmentKind.pool]
+    lease_energy = row.plan.get("lease_energy", {})
+    nev = {e.value for e in NEV_ENERGIES}
+    nev_trips = 0
+    for a in assignments:
+        if a.kind == AssignmentKind.pool:
+            vehicle = session.get(Vehicle, a.vehicle_id) if a.vehicle_id else None
+            nev_trips += vehicle is not None and vehicle.energy in NEV_ENERGIES
+        else:
+            nev_trips += lease_energy.get(a.lease_slot or "", "") in nev
+    n = len(assignments)
+    used = len({a.vehicle_id for a in pool})
+    return FleetFigures(
+        service_date=service_date, trips_served=n, pool_trips=len(pool),
+        lease_trips=n - len(pool), cost_cny=round(sum(a.cost_cny for a in assignments), 2),
+        pool_utilisation=round(used / row.pool_available, 4) if row.pool_available else 0.0,
+        nev_share=round(nev_trips / n, 4) if n else 0.0,
+    )
