@@ -11,6 +11,7 @@ from rich.table import Table
 
 from dispatch.instance import InstanceError, load_instance
 from dispatch.plan import Plan
+from fleet.cli_input import file_argument
 
 dispatch_app = typer.Typer(
     help="Dispatch: turn approved trip requests into a least-cost plan of pool and leased cars.",
@@ -20,11 +21,10 @@ dispatch_app = typer.Typer(
 
 @dispatch_app.command("solve")
 def solve_command(
-    instance_file: Annotated[Path, typer.Argument(
-        metavar="INSTANCE.json",
-        help="Instance file: travel, depots, vehicles, lessors (with tariffs) and requests; "
-             "times in ISO-8601 with a UTC offset, e.g. 2026-11-03T08:30:00+08:00.",
-        show_default=False,
+    instance_file: Annotated[Path, file_argument(
+        "INSTANCE.json",
+        "Instance file: travel, depots, vehicles, lessors (with tariffs) and requests; "
+        "times in ISO-8601 with a UTC offset, e.g. 2026-11-03T08:30:00+08:00.",
     )],
     time_limit: Annotated[float, typer.Option(
         "--time-limit", min=0.1, max=3600,

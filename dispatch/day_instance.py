@@ -205,7 +205,7 @@ def build_instance(
     depot_ids = sorted({car.home_depot_id for car, _ in pairs})
     depots = session.exec(select(Depot).where(col(Depot.id).in_(depot_ids))).all() if depot_ids else []
 
-    per_km = settings.dispatch_pool_per_km_cny
+    per_km = settings.dispatch.pool_per_km_cny
     vehicles: list[dict[str, Any]] = []
     pool: dict[str, tuple[int, int]] = {}
     nev_pool: set[str] = set()
@@ -217,9 +217,9 @@ def build_instance(
             "seats": car.seats - 1, "energy": car.energy.value,
             "range_km": car.battery_range_km if car.energy == Energy.bev else None,
             "shift_start": shift_start.isoformat(), "shift_end": shift_end.isoformat(),
-            "fixed_cost_cny": settings.dispatch_pool_fixed_cny,
+            "fixed_cost_cny": settings.dispatch.pool_fixed_cny,
             "cost_per_km_cny": per_km[car.energy.value],
-            "cost_per_hour_cny": settings.dispatch_pool_per_hour_cny,
+            "cost_per_hour_cny": settings.dispatch.pool_per_hour_cny,
         })
         pool[key] = (car.id, driver.id)
         if car.energy in NEV_ENERGIES:
@@ -267,8 +267,8 @@ def build_instance(
     data: dict[str, Any] = {
         "depots": [{"id": f"D{d.id}", "lat": d.lat, "lon": d.lon} for d in depots],
         "vehicles": vehicles, "lessors": lessors, "requests": instance_requests,
-        "policy": {"winter_range_factor": settings.dispatch_winter_range_factor,
-                   "reassign_penalty_cny": settings.dispatch_reassign_penalty_cny},
+        "policy": {"winter_range_factor": settings.dispatch.winter_range_factor,
+                   "reassign_penalty_cny": settings.dispatch.reassign_penalty_cny},
     }
     try:
         draft = parse_instance(data)

@@ -288,7 +288,7 @@ def broker_client(settings: Settings, service: str, **options: Any) -> BrokerCli
     ``v5`` is given), the service's own login from FLEET_MQTT_SERVICE_CREDENTIALS (else the
     URL's), and the platform's message-signing key."""
     address = parse_broker_url(settings.resolved_mqtt_url)
-    login = settings.mqtt_service_credentials.get(service)
+    login = settings.mqtt.service_credentials.get(service)
     if login:
         username, _, password = login.partition(":")
         address = replace(address, username=username, password=password)
@@ -311,7 +311,7 @@ class EventPublisher:
         """The connected client for ``settings``; TimeoutError when the broker does not
         accept it within ``connect_timeout_s`` seconds (it keeps trying meanwhile)."""
         made_for = (settings.resolved_mqtt_url, settings.signing_key(),
-                    settings.mqtt_service_credentials.get(self.service, ""))
+                    settings.mqtt.service_credentials.get(self.service, ""))
         with self._lock:
             if self._client is not None and self._made_for != made_for:
                 self._client.close()

@@ -34,6 +34,8 @@ schema_app = typer.Typer(help="Print the JSON Schemas of the files the platform 
 app.add_typer(schema_app, name="schema")
 users_app = typer.Typer(help="Manage logins.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+settings_app = typer.Typer(help="The FLEET_* settings.", no_args_is_help=True)
+app.add_typer(settings_app, name="settings")
 
 
 @app.callback()
@@ -200,6 +202,13 @@ def seed_command(
     console.print(table)
 
 
+@settings_app.command("table")
+def settings_table() -> None:
+    """Print the configuration table of README: every FLEET_* variable by feature group, with its
+    default and meaning (Markdown)."""
+    from fleet.settings import configuration_table
+
+    typer.echo(configuration_table(), nl=False)
 
 
 def _read_json(file: Path) -> Any:

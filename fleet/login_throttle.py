@@ -37,11 +37,11 @@ class ThrottlePolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> ThrottlePolicy:
         return cls(
-            user_failures_max=settings.login_user_failures_max,
-            address_failures_max=settings.login_address_failures_max,
-            window_s=settings.login_failure_window_s,
-            lockout_s=settings.login_lockout_s,
-            lockout_max_s=settings.login_lockout_max_s,
+            user_failures_max=settings.login.user_failures_max,
+            address_failures_max=settings.login.address_failures_max,
+            window_s=settings.login.failure_window_s,
+            lockout_s=settings.login.lockout_s,
+            lockout_max_s=settings.login.lockout_max_s,
         )
 
     def lockout_for_s(self, failures: int, failures_max: int) -> float | None:

@@ -74,10 +74,10 @@ class ReasonRequired(ValueError):
     """The step needs a reason and none was given (HTTP 422)."""
 
 
-def _step(current: S, target: S, by_people: bool) -> Transition:
-    """The step from ``current`` to ``target``; for people, only steps some role may take."""
+def _step(current: S, target: S) -> Transition:
+    """The step from ``current`` to ``target``; :class:`IllegalTransition` when there is none."""
     step = TRANSITIONS.get((current, target))
-    if step is None or (by_people and not step.roles):
+    if step is None:
         allowed = sorted(dst.value for (src, dst), t in TRANSITIONS.items() if src == current and t.roles)
         raise IllegalTransition(
             f"a request in state '{current.value}' cannot go to '{target.value}'; "
@@ -88,10 +88,11 @@ def _step(current: S, target: S, by_people: bool) -> Transition:
 
 def check_transition(current: S, target: S, role: R, reason: str | None) -> None:
     """Raise unless ``role`` may move a request from ``current`` to ``target``."""
-    step = _step(current, target, by_people=True)
+    step = _step(current, target)
     if role not in step.roles:
         raise TransitionForbidden(
             f"role '{role.value}' may not move a request from '{current.value}' to '{target.value}'"
+            + ("; only the platform takes this step" if not step.roles else "")
         )
     if step.reason_required and not (reason and reason.strip()):
         raise ReasonRequired(f"reason: required to move a request to '{target.value}'")
@@ -121,7 +122,7 @@ def move(
     if isinstance(actor, User):
         check_transition(current, to, R(actor.role), reason)
         check_duties(request, to, actor)
-    elif actor != PLATFORM or not _step(current, to, by_people=False).by_platform:
+    elif actor != PLATFORM or not _step(current, to).by_platform:
         raise TransitionForbidden(
             f"{actor!r} may not move a request from '{current.value}' to '{to.value}'")
     before = audit.snapshot(request)

@@ -68,8 +68,8 @@ class TokenClaims:
     version: int
 
 
-def issue_token(user_id: int, key: str, ttl_minutes: int, version: int = 0) -> str:
-    """A signed token for ``user_id`` valid ``ttl_minutes`` minutes, bound to the user's
+def issue_token(user_id: int, key: str, ttl_s: float, version: int = 0) -> str:
+    """A signed token for ``user_id`` valid ``ttl_s`` seconds, bound to the user's
     token ``version`` (``User.token_version``)."""
     now = utcnow()
     claims = {
@@ -77,7 +77,7 @@ def issue_token(user_id: int, key: str, ttl_minutes: int, version: int = 0) -> s
         "jti": uuid.uuid4().hex,
         "ver": version,
         "iat": now,
-        "exp": now + timedelta(minutes=ttl_minutes),
+        "exp": now + timedelta(seconds=ttl_s),
     }
     return jwt.encode(claims, key, algorithm=TOKEN_ALGORITHM)
 

@@ -19,6 +19,9 @@ EVENTS_ALERTS = PREFIX + "/events/alerts"
 EVENTS_PLANS = PREFIX + "/events/plans"
 #: Messages the ingest worker refused, with the reason (dead letters).
 INGEST_REJECTED = PREFIX + "/ingest/rejected"
+#: How the reason of a dead letter from the jump filter begins: a well-formed fix set aside
+#: (held, dropped as a GPS jump, or moved out of the track), not a refused message.
+TRACK_FILTER_REASON = "lat, lon: "
 
 
 def gps_topic(device_id: str) -> str:

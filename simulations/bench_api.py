@@ -152,8 +152,8 @@ def main() -> None:
         counts = populate(url, args.vehicles, args.requests, rng)
         seed_s = time.perf_counter() - started
         port = _free_port()
-        env = os.environ | {"FLEET_DATABASE_URL": url, "FLEET_DATA_DIR": tmp, "FLEET_PORT": str(port),
-                            "FLEET_EMBEDDED_MQTT_PORT": str(_free_port()), "FLEET_LOG_LEVEL": "WARNING"}
+        env = os.environ | {"FLEET_DATABASE_URL": url, "FLEET_DATA_DIR": tmp, "FLEET_WEB_PORT": str(port),
+                            "FLEET_MQTT_EMBEDDED_PORT": str(_free_port()), "FLEET_LOG_LEVEL": "WARNING"}
         env.pop("FLEET_MQTT_URL", None)
         server = subprocess.Popen([sys.executable, "-c", "from fleet.cli import main; main()", "serve"], env=env)
         try:

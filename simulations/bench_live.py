@@ -39,7 +39,7 @@ from fleet.broker import EmbeddedBroker, broker_answers, broker_client
 from fleet.db import make_engine, upgrade
 from fleet.models import Organisation, Position, User, Vehicle
 from fleet.security import hash_password
-from fleet.settings import Settings
+from fleet.settings import MqttSettings, Settings
 
 CHROMIUM = "/usr/bin/chromium"
 #: The web app's secret key; the publisher signs its events with the key derived from it.
@@ -117,7 +117,7 @@ class Publisher:
 
     def __init__(self, mqtt_url: str, cars: int, run_id: str) -> None:
         self.cars = cars
-        settings = Settings(mqtt_url=mqtt_url, secret_key=SECRET_KEY)
+        settings = Settings(mqtt=MqttSettings(url=mqtt_url), secret_key=SECRET_KEY)
         self.client = broker_client(settings, "simulation").connect(10)
         self.published = 0
         self.run_id = run_id

@@ -223,6 +223,17 @@ class City:
         """Whether the point keeps ``margin_m`` away from every forbidden venue."""
         return all(haversine_m(lat, lon, *v.centre) > margin_m + 300 for v in self.venues)
 
+    def spot_near(self, centre: tuple[float, float], rng: np.random.Generator, min_m: float, max_m: float,
+                  tries: int) -> tuple[float, float] | None:
+        """A random point ``min_m``..``max_m`` from ``centre``, inside the city and clear of
+        venues, or None when ``tries`` draws find none."""
+        for _ in range(tries):
+            distance, bearing = rng.uniform(min_m, max_m), rng.uniform(0, 2 * math.pi)
+            point = offset(*centre, distance * math.cos(bearing), distance * math.sin(bearing))
+            if self.inside(*point) and self.clear_of_venues(*point):
+                return point
+        return None
+
     def level_of(self, org_id: int) -> str:
         """``city``, ``county`` or ``township``: the level of the agency's parent."""
         org = self.organisations[org_id]

@@ -10,14 +10,13 @@ distances metres.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from fleet.geo import haversine_m
-from simulations.city import City, offset
+from simulations.city import City
 
 #: Relative demand per local hour 0..23: morning peak at 8-9, second peak at 14.
 HOUR_WEIGHTS = np.array([0, 0, 0, 0, 0, 0, 0.2, 1.0, 3.0, 3.2, 2.4, 1.6, 0.6, 1.0, 2.6, 2.2, 1.6, 1.0,
@@ -140,13 +139,9 @@ def _time_in(start: datetime, end: datetime, rng: np.random.Generator, latest_be
 
 def _local_destination(city: City, origin: tuple[float, float], rng: np.random.Generator,
                        min_m: float, max_m: float) -> tuple[float, float]:
-    """A point ``min_m``..``max_m`` from the origin, inside the city and clear of venues."""
-    for _ in range(60):
-        distance, bearing = rng.uniform(min_m, max_m), rng.uniform(0, 2 * math.pi)
-        point = offset(*origin, distance * math.cos(bearing), distance * math.sin(bearing))
-        if city.inside(*point) and city.clear_of_venues(*point):
-            return point
-    return origin
+    """A point ``min_m``..``max_m`` from the origin, inside the city and clear of venues (the
+    origin itself when none is found)."""
+    return city.spot_near(origin, rng, min_m, max_m, tries=60) or origin
 
 
 def _nudge_clear(city: City, point: tuple[float, float], rng: np.random.Generator) -> tuple[float, float]:

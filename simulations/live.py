@@ -2,7 +2,7 @@
 
 ``fleet serve`` (the console at http://127.0.0.1:8000) and ``fleet ingest`` run as separate
 processes on the same settings as the demo (data folder, database, broker); the embedded
-broker runs in this process on FLEET_EMBEDDED_MQTT_PORT when no FLEET_MQTT_URL is set. The
+broker runs in this process on FLEET_MQTT_EMBEDDED_PORT when no FLEET_MQTT_URL is set. The
 day's requests from now on are filed, planned and accepted, then every car reports every 10 s
 while some drivers misbehave. Ctrl-C (or SIGTERM) stops everything.
 """
@@ -36,9 +36,9 @@ def run_live(settings: Settings, port: int, host: str | None = None, requests: i
     """Serve the seeded platform on ``host:port`` and play today until interrupted."""
     signal.signal(signal.SIGTERM, _interrupt)
     config = PlatformConfig(Path(settings.data_dir).resolve(), database_url=settings.database_url,
-                            mqtt_url=settings.mqtt_url, port=port,
-                            embedded_mqtt_port=settings.embedded_mqtt_port, log_level=settings.log_level,
-                            extra_env={"FLEET_HOST": host} if host else {})
+                            mqtt_url=settings.mqtt.url, port=port,
+                            embedded_mqtt_port=settings.mqtt.embedded_port, log_level=settings.log_level,
+                            extra_env={"FLEET_WEB_HOST": host} if host else {})
     stop = threading.Event()
     try:
         with running_platform(config) as platform:
@@ -88,6 +88,6 @@ def register(app: typer.Typer) -> None:
             except KeyboardInterrupt:
                 pass
             return
-        console = f"http://{host or settings.host}:{port or settings.port}"
+        console = f"http://{host or settings.web.host}:{port or settings.web.port}"
         typer.echo(f"console: {console}  (dispatcher / dispatcher-demo-2021; API docs at {console}/docs)")
-        run_live(settings, port or settings.port, host, requests)
+        run_live(settings, port or settings.web.port, host, requests)

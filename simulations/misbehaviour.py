@@ -29,20 +29,12 @@ import numpy as np
 from shapely.geometry import Point
 from shapely.ops import nearest_points
 
+from fleet.alert_kinds import (DEVICE_OFFLINE, FORBIDDEN_ZONE, NO_ORDER, OFF_HOURS, OFF_SITE_OVERNIGHT,
+                               OUT_OF_AREA, ROUTE_DEVIATION, SPEEDING)
 from fleet.geo import haversine_m
 from simulations.agents import Leg, Served, Timeline
 from simulations.city import City, Roads, offset
 
-NO_ORDER = "private_use.no_order"
-OFF_HOURS = "private_use.off_hours"
-OUT_OF_AREA = "private_use.out_of_area"
-ROUTE_DEVIATION = "private_use.route_deviation"
-OFF_SITE_OVERNIGHT = "parking.off_site_overnight"
-FORBIDDEN_ZONE = "parking.forbidden_zone"
-DEVICE_OFFLINE = "device.offline"
-SPEEDING = "speeding"
-ALERT_KINDS = (NO_ORDER, OFF_HOURS, OUT_OF_AREA, ROUTE_DEVIATION, OFF_SITE_OVERNIGHT, FORBIDDEN_ZONE,
-               DEVICE_OFFLINE, SPEEDING)
 #: Margin kept free of orders around a planted private trip (the rules' grace is 30 min).
 ORDER_MARGIN_S = 40 * 60
 PRIVATE_SPEED_KMH = 45.0
@@ -126,16 +118,6 @@ def _free_start(tl: Timeline, lo: float, hi: float, need_s: float, rng: np.rando
     return None
 
 
-def _spot_near(city: City, centre: tuple[float, float], rng: np.random.Generator, lo_m: float, hi_m: float
-               ) -> tuple[float, float] | None:
-    for _ in range(40):
-        d, b = rng.uniform(lo_m, hi_m), rng.uniform(0, 2 * math.pi)
-        p = offset(*centre, d * math.cos(b), d * math.sin(b))
-        if city.inside(*p) and city.clear_of_venues(*p):
-            return p
-    return None
-
-
 class Planter:
     """Plants misbehaviour into timelines over the run's event-time window."""
 
@@ -145,7 +127,7 @@ class Planter:
         self.t0, self.t1 = window
 
     def night_trip(self, tl: Timeline) -> Incident | None:
-        target = _spot_near(self.city, tl.car.home, self.rng, 2_500, 6_000)
+        target = self.city.spot_near(tl.car.home, self.rng, 2_500, 6_000, tries=40)
         if target is None:
             return None
         need = _round_trip_s(tl.car.home, target, 900)
@@ -215,7 +197,7 @@ class Planter:
                         crossing + 120, "beyond the city boundary without an order")
 
     def unplugged(self, tl: Timeline) -> list[Incident]:
-        target = _spot_near(self.city, tl.car.home, self.rng, 3_000, 7_000)
+        target = self.city.spot_near(tl.car.home, self.rng, 3_000, 7_000, tries=40)
         if target is None:
             return []
         silent_s = float(self.rng.uniform(35, 50) * 60)
@@ -239,7 +221,7 @@ class Planter:
         a, _ = self.cal.working_span()
         if self.t0 > self.cal.midnight_s + 2 * 3600:
             return []
-        home_of_driver = _spot_near(self.city, tl.car.home, self.rng, 3_000, 8_000)
+        home_of_driver = self.city.spot_near(tl.car.home, self.rng, 3_000, 8_000, tries=40)
         if home_of_driver is None:
             return []
         drive_s = haversine_m(*home_of_driver, *tl.car.home) * 1.15 / (PRIVATE_SPEED_KMH / 3.6)
@@ -257,7 +239,7 @@ class Planter:
 
     def holiday_use(self, tl: Timeline, rest_day_midnight_s: float) -> Incident | None:
         """A day out on a rest day before the run; returns the incident (legs added)."""
-        target = _spot_near(self.city, tl.car.home, self.rng, 8_000, 20_000)
+        target = self.city.spot_near(tl.car.home, self.rng, 8_000, 20_000, tries=40)
         if target is None:
             return None
         depart = rest_day_midnight_s + float(self.rng.uniform(9.5, 11.0) * 3600)

@@ -27,8 +27,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from fleet.alert_kinds import ALERT_KINDS
 from simulations.agents import BOARDING_S
-from simulations.misbehaviour import ALERT_KINDS
 from simulations.runner import RunData, write_json
 
 MATCH_SLACK_S = 900.0
@@ -153,7 +153,8 @@ def build_report(data: RunData) -> dict[str, Any]:
         "run": {"wall_s": round(data.wall_s, 1), "caught_up_s": round(data.caught_up_s, 1),
                 "day_s": round(data.wall_s + data.caught_up_s, 1), "drain_s": round(data.drain_s, 1),
                 "simulated_h": s.hours, "messages": data.messages, "fixes": data.fixes,
-                "rejected_messages": data.rejected, "notes": data.notes},
+                "rejected_messages": data.rejected,
+                "set_aside_fixes": data.set_aside, "notes": data.notes},
         "service": service_figures(data),
         "fleet": fleet_figures(data),
         "cost": cost_figures(data),

@@ -78,6 +78,8 @@ class RunData:
     messages: int = 0
     fixes: int = 0
     rejected: int = 0
+    #: well-formed fixes the jump filter set aside (held, dropped or moved out of a track)
+    set_aside: int = 0
     wall_s: float = 0.0
     caught_up_s: float = 0.0  # after the day, until the platform had stored and evaluated everything
     drain_s: float = 0.0  # caught_up_s and the quiet spell that confirms it
@@ -268,6 +270,7 @@ class EventListener:
         self.lags: list[tuple[float, float]] = []
         self.alert_seen: dict[int, float] = {}
         self.rejected = 0
+        self.set_aside = 0
         self.last_event_wall = time.monotonic()
         self.client = BrokerClient(parse_broker_url(mqtt_url), name="simulation-listener", on_message=self._on_message)
         for topic in (topics.EVENTS_POSITIONS, topics.EVENTS_ALERTS, topics.INGEST_REJECTED):
@@ -297,6 +300,8 @@ class EventListener:
             alert_id = body.get("id")
             if isinstance(alert_id, int):
                 self.alert_seen.setdefault(alert_id, self.clock())
+        elif str(body.get("reason", "")).startswith(topics.TRACK_FILTER_REASON):
+            self.set_aside += 1
         else:
             self.rejected += 1
 
@@ -427,6 +432,7 @@ def play(platform: Platform, scenario: Scenario, timelines: dict[int, Timeline],
     data.lag_at_s = [at for at, _ in listener.lags]
     data.alert_seen_s = dict(listener.alert_seen)
     data.rejected = listener.rejected
+    data.set_aside = listener.set_aside
 
 
 def _blind_areas(timelines: dict[int, Timeline], scenario: Scenario, rng: np.random.Generator, faults: Faults) -> None:

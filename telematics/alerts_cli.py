@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlmodel import col, select
 
+from fleet.cli_input import aware_time, file_argument
 from fleet.db import configured_session
 from fleet.models import Alert, AlertPublic, Vehicle
 from fleet.settings import get_settings
@@ -26,7 +27,7 @@ calendar_app = typer.Typer(
 
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
 
@@ -35,12 +36,9 @@ def _aware(name: str, value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        _fail(f"{name}: must be an ISO-8601 time such as 2026-12-01T08:00:00+08:00")
-    if parsed.tzinfo is None:
-        _fail(f"{name}: give a UTC offset, e.g. 2026-12-01T08:00:00+08:00")
-    return parsed
+        return aware_time(name, value)
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 def alerts_command(
@@ -92,11 +90,10 @@ def alerts_command(
 
 @calendar_app.command("load")
 def calendar_load(
-    file: Annotated[Path, typer.Argument(
-        metavar="SCHEDULE.json",
-        help='{"year": 2027, "source": "国办发明电〔2026〕x号", "rest_days": [{"date": "2027-02-11", '
-             '"name": "春节"}], "working_days": [{"date": "2027-02-14", "name": "调休上班"}]}',
-        show_default=False)],
+    file: Annotated[Path, file_argument(
+        "SCHEDULE.json",
+        '{"year": 2027, "source": "国办发明电〔2026〕x号", "rest_days": [{"date": "2027-02-11", '
+        '"name": "春节"}], "working_days": [{"date": "2027-02-14", "name": "调休上班"}]}')],
 ) -> None:
     """Load (or replace) a year's official holiday schedule: its rest days and make-up working
     days override the holidays library for that whole year, and the year's

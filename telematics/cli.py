@@ -35,7 +35,7 @@ def ingest_command() -> None:
     upgrade(url)
     broker = None
     if settings.uses_embedded_broker:
-        broker = EmbeddedBroker("127.0.0.1", settings.embedded_mqtt_port)
+        broker = EmbeddedBroker("127.0.0.1", settings.mqtt.embedded_port)
         broker.start()
     engine = make_engine(url)
     stop = threading.Event()

@@ -4,7 +4,7 @@ The gap rule (``telematics.rules.device.offline``) sees a silence only once the 
 reports again; an unplugged terminal may never do so. The sweep, run by the evaluator after
 each round, raises an open ``device.offline`` alert (``ended_at`` empty, evidence
 ``reason: silent, ongoing: true``) for every vehicle whose newest stored fix is more than
-FLEET_OFFLINE_AFTER_MIN older than the fleet's clock while that fix lies away from the
+FLEET_RULES_OFFLINE_AFTER_S older than the fleet's clock while that fix lies away from the
 designated parking site. When the terminal reports again, re-evaluation finds the gap with
 the same identity (kind and start) and closes the alert in place, review state kept; when a
 late upload fills the silence, the open alert is removed like any other that no longer holds.

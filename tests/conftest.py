@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
 from fleet.db import make_engine, upgrade
+from tests.builders import free_port
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FLEET_TEST_DATABASE_URL") else [])
@@ -101,14 +102,6 @@ def session(engine: Engine) -> Iterator[Session]:
         yield s
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def mqtt_url() -> Iterator[str]:
     """A broker for the tests: FLEET_TEST_MQTT_URL, else a local Mosquitto on 1883, else an
@@ -122,7 +115,7 @@ def mqtt_url() -> Iterator[str]:
     if broker_answers("mqtt://127.0.0.1:1883", timeout_s=1.0):
         yield "mqtt://127.0.0.1:1883"
         return
-    broker = EmbeddedBroker("127.0.0.1", _free_port())
+    broker = EmbeddedBroker("127.0.0.1", free_port())
     broker.start()
     yield broker.url
     broker.stop()

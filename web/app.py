@@ -83,9 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signing_key = settings.signing_key()
     app.state.hub = LiveHub(settings, app.state.engine)
     access_log.redact_tokens_in_request_logs()
-    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.request_body_max_bytes)
+    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.web.body_max_bytes)
     app.add_middleware(observability.MetricsMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.tile_url, hsts=settings.env == "production",
+    app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.web.tile_url, hsts=settings.env == "production",
                        docs_paths=documentation_paths(app))
     install_error_handlers(app)
     app.include_router(observability.router)

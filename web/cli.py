@@ -16,14 +16,14 @@ def _serve(host: str | None, port: int | None) -> None:
     upgrade(settings.resolved_database_url)
     broker = None
     if settings.uses_embedded_broker:
-        broker = EmbeddedBroker("127.0.0.1", settings.embedded_mqtt_port)
+        broker = EmbeddedBroker("127.0.0.1", settings.mqtt.embedded_port)
         broker.start()
     try:
         uvicorn.run(
             "web.app:create_app",
             factory=True,
-            host=host or settings.host,
-            port=port or settings.port,
+            host=host or settings.web.host,
+            port=port or settings.web.port,
             log_config=None,
             proxy_headers=True,
         )
@@ -37,12 +37,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("serve")
     def serve(
-        host: str = typer.Option(None, help="Address to bind (default FLEET_HOST, 127.0.0.1)."),
-        port: int = typer.Option(None, help="Port to bind (default FLEET_PORT, 8000)."),
+        host: str = typer.Option(None, help="Address to bind (default FLEET_WEB_HOST, 127.0.0.1)."),
+        port: int = typer.Option(None, help="Port to bind (default FLEET_WEB_PORT, 8000)."),
     ) -> None:
         """Upgrade the database and serve the API, docs and pages.
 
         With no FLEET_MQTT_URL an embedded MQTT broker starts on 127.0.0.1
-        (FLEET_EMBEDDED_MQTT_PORT, default 1884).
+        (FLEET_MQTT_EMBEDDED_PORT, default 1884).
         """
         _serve(host, port)

@@ -3,7 +3,8 @@ cookie), role checks and the user's organisation scope."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -122,3 +123,25 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
 def not_found(noun: str, object_id: int) -> HTTPException:
     """404 for an id that does not exist or lies outside the caller's scope."""
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{noun} {object_id} not found")
+
+
+def forbid_out_of_scope(principal: Principal, session: Session, org_id: int | None, field: str = "org_id") -> None:
+    """403 when the caller tries to write into an organisation outside their subtree."""
+    if org_id is not None and session.get(Organisation, org_id) is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{field}: organisation {org_id} does not exist")
+    if not principal.in_scope(session, org_id):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"{field}: organisation {org_id} lies outside your organisation's scope",
+        )
+
+
+@contextmanager
+def refused_as(statuses: Mapping[type[Exception], int]) -> Iterator[None]:
+    """Answer a domain error raised inside as an HTTP error: the status of the first listed
+    class it is an instance of, its message the detail."""
+    try:
+        yield
+    except tuple(statuses) as exc:
+        code = next(code for kind, code in statuses.items() if isinstance(exc, kind))
+        raise HTTPException(code, detail=str(exc)) from None

@@ -3,7 +3,7 @@
 - ``SecurityHeadersMiddleware`` puts a Content-Security-Policy (no inline script or style on
   the platform's pages), ``X-Content-Type-Options``, frame and referrer policies, and in
   production HSTS on every answer.
-- ``RequestGuardMiddleware`` reads at most ``request_body_max_bytes`` of a request body
+- ``RequestGuardMiddleware`` reads at most ``FLEET_WEB_BODY_MAX_BYTES`` of a request body
   (413 past that) and parses JSON bodies strictly before any route sees them: ``NaN``,
   ``Infinity`` and numbers too large for a float (``1e999``) are refused with 422 naming the
   field, as are bodies nested deeper than ``MAX_JSON_DEPTH`` and query values spelled as

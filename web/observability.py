@@ -1,5 +1,5 @@
 """Operational endpoints: /livez, /readyz (database and broker), /metrics (Prometheus, behind
-``FLEET_METRICS_TOKEN``)."""
+``FLEET_WEB_METRICS_TOKEN``)."""
 
 from __future__ import annotations
 
@@ -74,14 +74,14 @@ def _ping_database(request: Request) -> None:
 @router.get("/metrics", summary="Prometheus metrics")
 def metrics(request: Request) -> Response:
     """The process's metrics, for a scraper that sends ``Authorization: Bearer
-    <FLEET_METRICS_TOKEN>``; with no token set, open in development mode only."""
+    <FLEET_WEB_METRICS_TOKEN>``; with no token set, open in development mode only."""
     settings = request.app.state.settings
-    if settings.metrics_token:
+    if settings.web.metrics_token:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(credentials.encode(), settings.metrics_token.encode()):
-            return JSONResponse({"detail": "metrics need the bearer token FLEET_METRICS_TOKEN"}, status_code=401,
+        if scheme.lower() != "bearer" or not secrets.compare_digest(credentials.encode(), settings.web.metrics_token.encode()):
+            return JSONResponse({"detail": "metrics need the bearer token FLEET_WEB_METRICS_TOKEN"}, status_code=401,
                                 headers={"WWW-Authenticate": "Bearer"})
     elif settings.env == "production":
-        return JSONResponse({"detail": "metrics are closed in production until FLEET_METRICS_TOKEN is set"},
+        return JSONResponse({"detail": "metrics are closed in production until FLEET_WEB_METRICS_TOKEN is set"},
                             status_code=403)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -2,15 +2,18 @@
 pages and replacement planning, plus the static files they load from ``/static``.
 
 Every page but ``/login`` needs the session cookie from ``POST /api/v1/auth/login``; without
-a valid one it redirects to ``/login?next=<page>``. The pages are plain HTML files; the few
-settings they need (tile URL, display time zone) are put into each page as a JSON block.
+a valid one it redirects to ``/login?next=<page>``. Each page's body is a plain HTML file under
+``static``; one layout gives every page the same head and top bar, and the few settings they
+need (tile URL, display time zone) are put into each page as a JSON block.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from string import Template
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -22,18 +25,54 @@ from fleet.models import Role, User
 from web.deps import SESSION_COOKIE, principal_from_token
 
 STATIC_DIR = Path(__file__).parent / "static"
+LAYOUT = Template((Path(__file__).parent / "templates" / "page.html").read_text(encoding="utf-8"))
 CONFIG_MARK = "<!--fleet-config-->"
+NAV_LINKS = (
+    '  <a href="/" data-i18n="nav.console">调度台</a>',
+    '  <a href="/replacement" data-i18n="nav.replacement">更新规划</a>',
+)
 
 router = APIRouter(include_in_schema=False)
 
-#: Page path -> HTML file, and the page each role lands on from ``/``.
+@dataclass(frozen=True)
+class PageSpec:
+    """One page: its body under ``web/static`` and what the shared layout puts around it.
+
+    The layout (``web/templates/page.html``) holds the document head and the top bar every
+    page shares; ``heading`` is the bar's i18n key and its Chinese text. ``leaflet`` loads
+    Leaflet's stylesheet, ``preloads`` names ES modules under ``static/js`` to preload; the bar
+    shows the links to the console and replacement planning (``nav``), the live-feed status
+    (``live_status``), the logged-in user (``who``) and the logout button (``logout``).
+    """
+
+    file: str
+    title: str
+    heading: tuple[str, str]
+    body_class: str = ""
+    viewport: str = "width=device-width, initial-scale=1"
+    leaflet: bool = False
+    preloads: tuple[str, ...] = ()
+    nav: bool = False
+    live_status: bool = False
+    who: bool = True
+    logout: bool = True
+
+
+APP_TITLE = ("app.title", "公务用车调度平台")
+CONSOLE_MODULES = ("console", "api", "i18n", "live", "map", "ui", "vehicle_layer")
+
+#: Page path -> page, and the page each role lands on from ``/``.
 PAGES = {
-    "/": "console.html",
-    "/driver": "driver.html",
-    "/requests": "requests.html",
-    "/approvals": "approvals.html",
-    "/replacement": "replacement.html",
+    "/": PageSpec("console.html", "公务用车调度台", APP_TITLE, body_class="console", leaflet=True,
+                  preloads=CONSOLE_MODULES, nav=True, live_status=True),
+    "/driver": PageSpec("driver.html", "今日行程 · 驾驶员", ("driver.title", "今日行程"), body_class="driver",
+                        viewport="width=device-width, initial-scale=1, viewport-fit=cover", live_status=True,
+                        who=False),
+    "/requests": PageSpec("requests.html", "用车申请", ("requests.title", "用车申请"), leaflet=True),
+    "/approvals": PageSpec("approvals.html", "审批", ("approvals.title", "待审批申请")),
+    "/replacement": PageSpec("replacement.html", "车辆更新规划", APP_TITLE, nav=True),
 }
+LOGIN_PAGE = PageSpec("login.html", "登录 · 公务用车调度平台", APP_TITLE, who=False, logout=False)
 HOME_BY_ROLE = {
     Role.admin: "/",
     Role.dispatcher: "/",
@@ -49,20 +88,47 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=STATIC_DIR)
 
 
+def _topbar(page: PageSpec) -> str:
+    """The top bar's inner lines: heading, navigation, live status, user and buttons."""
+    key, text = page.heading
+    lines = [f'<strong data-i18n="{key}">{text}</strong>']
+    if page.nav:
+        lines += ["<nav>", *NAV_LINKS, "</nav>"]
+    if page.live_status:
+        lines.append('<span id="live-status" class="live-status connecting" role="status"></span>')
+    lines.append('<span class="spacer"></span>')
+    if page.who:
+        lines.append('<span id="who"></span>')
+    lines.append('<button id="lang-switch" type="button" data-i18n="lang.switch">English</button>')
+    if page.logout:
+        lines.append('<button id="logout" type="button" data-i18n="nav.logout">退出</button>')
+    return "".join(f"  {line}\n" for line in lines)
+
+
 @lru_cache(maxsize=16)
-def _page_text(name: str) -> str:
-    return (STATIC_DIR / name).read_text(encoding="utf-8")
+def _page_text(page: PageSpec) -> str:
+    """The page's whole document: the shared layout filled with its head, bar and body."""
+    head = ['<link rel="stylesheet" href="/static/vendor/leaflet-1.9.4.css">'] if page.leaflet else []
+    head += [f'<link rel="modulepreload" href="/static/js/{module}.js">' for module in page.preloads]
+    return LAYOUT.substitute(
+        viewport=page.viewport,
+        title=page.title,
+        head="".join(f"{line}\n" for line in head),
+        body_class=f' class="{page.body_class}"' if page.body_class else "",
+        topbar=_topbar(page),
+        main=(STATIC_DIR / page.file).read_text(encoding="utf-8"),
+    )
 
 
-def _render(request: Request, name: str) -> HTMLResponse:
+def _render(request: Request, page: PageSpec) -> HTMLResponse:
     settings = request.app.state.settings
-    config = {"tileUrl": settings.tile_url, "timeZone": settings.display_timezone}
+    config = {"tileUrl": settings.web.tile_url, "timeZone": settings.display_timezone}
     block = (
         '<script type="application/json" id="fleet-config">'
         + json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
         + "</script>"
     )
-    return HTMLResponse(_page_text(name).replace(CONFIG_MARK, block), headers={"Cache-Control": "no-store"})
+    return HTMLResponse(_page_text(page).replace(CONFIG_MARK, block), headers={"Cache-Control": "no-store"})
 
 
 def _logged_in_user(request: Request) -> User | None:
@@ -79,23 +145,23 @@ def _to_login(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
-def _page_route(path: str, name: str) -> None:
+def _page_route(path: str, spec: PageSpec) -> None:
     def page(request: Request) -> Response:
         user = _logged_in_user(request)
         if user is None:
             return _to_login(request)
         if path == "/" and HOME_BY_ROLE[Role(user.role)] != "/":
             return RedirectResponse(HOME_BY_ROLE[Role(user.role)], status_code=303)
-        return _render(request, name)
+        return _render(request, spec)
 
-    page.__name__ = f"page_{name.removesuffix('.html')}"
+    page.__name__ = f"page_{spec.file.removesuffix('.html')}"
     router.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse)
 
 
-for _path, _name in PAGES.items():
-    _page_route(_path, _name)
+for _path, _spec in PAGES.items():
+    _page_route(_path, _spec)
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> HTMLResponse:
-    return _render(request, "login.html")
+    return _render(request, LOGIN_PAGE)

@@ -126,8 +126,8 @@ def is_due(last: Checkpoint | None, current: Checkpoint, settings: Settings) -> 
     time since ``last``."""
     if last is None:
         return True
-    return (current.entries - last.entries >= settings.audit_checkpoint_every_entries
-            or current.at - last.at >= timedelta(seconds=settings.audit_checkpoint_interval_s))
+    return (current.entries - last.entries >= settings.audit.checkpoint_every_entries
+            or current.at - last.at >= timedelta(seconds=settings.audit.checkpoint_interval_s))
 
 
 def keep_checkpoint(settings: Settings, current: Checkpoint) -> bool:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from fleet.cli_input import aware_time
 from fleet.db import configured_session
 from fleet.settings import get_settings
 
@@ -145,12 +146,9 @@ def _parse_bound(value: str, field: str, end: bool) -> datetime:
         day = date.fromisoformat(value)
     except ValueError:
         try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            _fail(f"--{field}: {value!r} is neither YYYY-MM-DD nor an ISO-8601 time")
-        if moment.tzinfo is None:
-            _fail(f"--{field}: give the time with an offset, e.g. {value}+08:00")
-        return moment
+            return aware_time(f"--{field}", value, accepted="a day (YYYY-MM-DD) or an ISO-8601 time")
+        except ValueError as exc:
+            _fail(str(exc))
     start = datetime.combine(day, time(0), tz)
     return start + timedelta(days=1) if end else start
 

@@ -31,7 +31,7 @@ class WorkingHours:
     def from_session(cls, session: Session) -> WorkingHours:
         """The calendar in the database and the office hours of the settings."""
         settings = get_settings()
-        return cls(WorkingCalendar.from_session(session), settings.work_start, settings.work_end, settings.tz)
+        return cls(WorkingCalendar.from_session(session), settings.rules.work_start, settings.rules.work_end, settings.tz)
 
     def as_json(self) -> dict[str, str]:
         return {"rule_version": RULE_VERSION, "work_start": self.start.isoformat(),

@@ -26,17 +26,7 @@ from fleet.fleet_document.schema import (
     ZoneFeature,
     ZoneProperties,
 )
-from fleet.models import (
-    Depot,
-    Driver,
-    Lessor,
-    LessorTariff,
-    Organisation,
-    ParkingSite,
-    User,
-    Vehicle,
-    Zone,
-)
+from fleet.models import Depot, Driver, Lessor, LessorTariff, Organisation, ParkingSite, User, Vehicle, Zone
 
 
 def export_fleet(session: Session) -> FleetDocument:

@@ -14,17 +14,7 @@ from fleet.fleet_document.validate import (
     ValidatedDocument,
     validate_document,
 )
-from fleet.models import (
-    Depot,
-    Driver,
-    Lessor,
-    LessorTariff,
-    Organisation,
-    ParkingSite,
-    User,
-    Vehicle,
-    Zone,
-)
+from fleet.models import Depot, Driver, Lessor, LessorTariff, Organisation, ParkingSite, User, Vehicle, Zone
 from fleet.models.common import OrgLevel
 from fleet.security import hash_password
 

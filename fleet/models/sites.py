@@ -49,23 +49,31 @@ class PolygonChecked(SQLModel):
         return None if value is None else validate_polygon_geojson(value)
 
 
+def polygon_field() -> Any:
+    """A GeoJSON Polygon or MultiPolygon in WGS-84 degrees, stored as JSON."""
+    return Field(sa_type=JSON, description="GeoJSON Polygon or MultiPolygon, WGS-84 degrees.")
+
+
+class PolygonUpdate(PolygonChecked):
+    """What an update of any polygon place may change besides its own fields."""
+
+    name: str | None = Field(None, min_length=1, max_length=120)
+    geometry: dict[str, Any] | None = None
+
+
 class ParkingSiteBase(SQLModel):
     name: str = Field(min_length=1, max_length=120)
     org_id: int = Field(foreign_key="organisation.id", index=True)
     depot_id: int | None = Field(None, foreign_key="depot.id")
-    geometry: dict[str, Any] = Field(
-        sa_type=JSON, description="GeoJSON Polygon or MultiPolygon, WGS-84 degrees."
-    )
+    geometry: dict[str, Any] = polygon_field()
 
 
 class ParkingSiteCreate(PolygonChecked, ParkingSiteBase):
     pass
 
 
-class ParkingSiteUpdate(PolygonChecked):
-    name: str | None = Field(None, min_length=1, max_length=120)
+class ParkingSiteUpdate(PolygonUpdate):
     depot_id: int | None = None
-    geometry: dict[str, Any] | None = None
 
 
 class ParkingSitePublic(ParkingSiteBase):
@@ -84,9 +92,7 @@ class ZoneBase(SQLModel):
     category: VenueCategory | None = enum_field(
         VenueCategory, None, description="Required for forbidden venues, empty otherwise."
     )
-    geometry: dict[str, Any] = Field(
-        sa_type=JSON, description="GeoJSON Polygon or MultiPolygon, WGS-84 degrees."
-    )
+    geometry: dict[str, Any] = polygon_field()
 
 
 class ZoneCreate(PolygonChecked, ZoneBase):
@@ -99,10 +105,8 @@ class ZoneCreate(PolygonChecked, ZoneBase):
         return self
 
 
-class ZoneUpdate(PolygonChecked):
-    name: str | None = Field(None, min_length=1, max_length=120)
+class ZoneUpdate(PolygonUpdate):
     category: VenueCategory | None = None
-    geometry: dict[str, Any] | None = None
 
 
 class ZonePublic(ZoneBase):

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from fleet.models.common import enum_field, time_field, utcnow
-from fleet.models.sites import PolygonChecked
+from fleet.models.sites import PolygonChecked, PolygonUpdate, polygon_field
 
 
 class StopPublic(SQLModel):
@@ -53,19 +53,15 @@ class SpeedZoneBase(SQLModel):
     name: str = Field(min_length=1, max_length=120)
     org_id: int = Field(foreign_key="organisation.id", index=True)
     limit_kmh: float = Field(gt=0, le=300, description="Speed limit inside the zone, km/h.")
-    geometry: dict[str, Any] = Field(
-        sa_type=JSON, description="GeoJSON Polygon or MultiPolygon, WGS-84 degrees."
-    )
+    geometry: dict[str, Any] = polygon_field()
 
 
 class SpeedZoneCreate(PolygonChecked, SpeedZoneBase):
     pass
 
 
-class SpeedZoneUpdate(PolygonChecked):
-    name: str | None = Field(None, min_length=1, max_length=120)
+class SpeedZoneUpdate(PolygonUpdate):
     limit_kmh: float | None = Field(None, gt=0, le=300, description="Speed limit inside the zone, km/h.")
-    geometry: dict[str, Any] | None = None
 
 
 class SpeedZonePublic(SpeedZoneBase):

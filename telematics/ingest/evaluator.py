@@ -164,7 +164,7 @@ class Evaluator:
     def run(self, stop: StopFlag, on_round: Callable[[Round], None] | None = None) -> None:
         """Run a round every FLEET_INGEST_EVALUATION_INTERVAL_S seconds (at once when the last
         round took longer) until ``stop`` is set; database errors are retried."""
-        interval_s = self.settings.ingest_evaluation_interval_s
+        interval_s = self.settings.ingest.evaluation_interval_s
         while not stop.is_set():
             started = time.monotonic()
             try:
@@ -185,7 +185,7 @@ class Evaluator:
 def _alert_publisher(settings: Settings) -> tuple[BrokerClient, AlertSink]:
     """A connecting client and a sink that publishes each alert (QoS 1, signed) on
     ``fleet/v1/events/alerts``; paho queues them while the broker is away."""
-    client = broker_client(settings, "evaluator", client_id=f"{settings.ingest_client_id}-alerts")
+    client = broker_client(settings, "evaluator", client_id=f"{settings.ingest.client_id}-alerts")
     client.start()
 
     def sink(alerts: list[dict[str, Any]]) -> None:

@@ -147,12 +147,12 @@ class IngestPipeline:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        self.devices = DeviceDirectory(engine, settings.ingest_device_cache_s)
+        self.devices = DeviceDirectory(engine, settings.ingest.device_cache_s)
         self.rules = CleaningRules(
-            jump_speed_kmh=settings.gps_jump_speed_kmh,
-            jitter_radius_m=settings.gps_jitter_radius_m,
-            jitter_speed_kmh=settings.gps_jitter_speed_kmh,
-            confirm_fixes=settings.gps_jump_confirm_fixes,
+            jump_speed_kmh=settings.gps.jump_speed_kmh,
+            jitter_radius_m=settings.gps.jitter_radius_m,
+            jitter_speed_kmh=settings.gps.jitter_speed_kmh,
+            confirm_fixes=settings.gps.jump_confirm_fixes,
         )
         self._known: dict[int, _Known] = {}
         self._published_at: dict[int, float] = {}
@@ -170,7 +170,7 @@ class IngestPipeline:
             return Decoded(statuses=[(message.topic, status, now)])
         metrics.GPS_MESSAGES.inc()
         result = decode_gps(
-            message.topic, message.payload, now, self.settings.ingest_future_tolerance_s, check_topic
+            message.topic, message.payload, now, self.settings.ingest.future_tolerance_s, check_topic
         )
         return Decoded(message.topic, result.fixes, rejections=result.rejections)
 
@@ -202,7 +202,7 @@ class IngestPipeline:
                     raise
                 if stop is None:
                     time.sleep(delay_s)
-                delay_s = min(delay_s * 2, self.settings.ingest_retry_max_s)
+                delay_s = min(delay_s * 2, self.settings.ingest.retry_max_s)
 
     def store(self, batch: Sequence[Decoded]) -> BatchOutcome:
         """Store one batch in one transaction: positions, device states and the dirty windows
@@ -363,10 +363,10 @@ class IngestPipeline:
         """The reason recorded for a fix set aside as ``kind`` (held, jump or marked)."""
         limit = f"{self.rules.jump_speed_kmh:g} km/h"
         return {
-            "held": f"lat, lon: faster than {limit} from the car's track; held until "
+            "held": f"{topics.TRACK_FILTER_REASON}faster than {limit} from the car's track; held until "
                     f"{self.rules.confirm_fixes} agreeing fixes confirm it",
-            "jump": f"lat, lon: GPS jump, faster than {limit} from the confirmed track around it; dropped",
-            "marked": f"lat, lon: stored fix outvoted by {self.rules.confirm_fixes} agreeing fixes faster "
+            "jump": f"{topics.TRACK_FILTER_REASON}GPS jump, faster than {limit} from the confirmed track around it; dropped",
+            "marked": f"{topics.TRACK_FILTER_REASON}stored fix outvoted by {self.rules.confirm_fixes} agreeing fixes faster "
                       f"than {limit} from it; moved out of the track",
         }[kind]
 
@@ -409,7 +409,7 @@ class IngestPipeline:
             if (row["vehicle_id"], row["ts"]) in inserted:
                 latest[row["vehicle_id"]] = row
         now = time.monotonic()
-        interval = self.settings.ingest_positions_interval_s
+        interval = self.settings.ingest.positions_interval_s
         live = []
         for vehicle_id, row in latest.items():
             if now - self._published_at.get(vehicle_id, -float("inf")) < interval:

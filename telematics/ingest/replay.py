@@ -58,7 +58,7 @@ def _batches(
         decoded = pipeline.decode(Inbound(f"{source}:{number}", line.encode()), check_topic=False)
         batch.append(decoded)
         fixes += len(decoded.fixes)
-        if fixes >= pipeline.settings.ingest_batch_size:
+        if fixes >= pipeline.settings.ingest.batch_size:
             yield batch
             batch, fixes = [], 0
     if batch:

@@ -251,47 +251,38 @@ def count_dropped(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     session.execute(statement, values)
 
 
+def _upsert_newer(session: Session, rows: Sequence[dict[str, Any]], time_column: str,
+                  columns: tuple[str, ...], ties_win: bool) -> None:
+    """Upsert ``rows`` into the device table by ``device_id``: the vehicle always, ``columns``
+    only where the row's ``time_column`` is later than the stored one (or as late, with
+    ``ties_win``) or nothing is stored yet."""
+    if not rows:
+        return
+    statement = _insert(session, DEVICE_TABLE)
+    stored, incoming = DEVICE_TABLE.c, statement.excluded
+    later = incoming[time_column] >= stored[time_column] if ties_win else incoming[time_column] > stored[time_column]
+    newer = stored[time_column].is_(None) | later
+    statement = statement.on_conflict_do_update(
+        index_elements=["device_id"],
+        set_={"vehicle_id": incoming.vehicle_id}
+        | {name: case((newer, incoming[name]), else_=stored[name]) for name in columns},
+    )
+    session.execute(statement, list(rows))
+
+
 def upsert_device_fixes(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Record each device's newest fix time and alarm flags (keeping a newer stored one).
 
     ``rows``: ``device_id``, ``vehicle_id``, ``last_position_at``, ``power_cut``,
     ``antenna_cut``."""
-    if not rows:
-        return
-    statement = _insert(session, DEVICE_TABLE)
-    stored = DEVICE_TABLE.c
-    newer = stored.last_position_at.is_(None) | (
-        statement.excluded.last_position_at > stored.last_position_at
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["device_id"],
-        set_={
-            "vehicle_id": statement.excluded.vehicle_id,
-            "last_position_at": case((newer, statement.excluded.last_position_at), else_=stored.last_position_at),
-            "power_cut": case((newer, statement.excluded.power_cut), else_=stored.power_cut),
-            "antenna_cut": case((newer, statement.excluded.antenna_cut), else_=stored.antenna_cut),
-        },
-    )
-    session.execute(statement, list(rows))
+    _upsert_newer(session, rows, "last_position_at", ("last_position_at", "power_cut", "antenna_cut"),
+                  ties_win=False)
 
 
 def upsert_device_status(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Record each device's online state (``device_id``, ``vehicle_id``, ``online``,
     ``status_at``), keeping a newer stored one."""
-    if not rows:
-        return
-    statement = _insert(session, DEVICE_TABLE)
-    stored = DEVICE_TABLE.c
-    newer = stored.status_at.is_(None) | (statement.excluded.status_at >= stored.status_at)
-    statement = statement.on_conflict_do_update(
-        index_elements=["device_id"],
-        set_={
-            "vehicle_id": statement.excluded.vehicle_id,
-            "online": case((newer, statement.excluded.online), else_=stored.online),
-            "status_at": case((newer, statement.excluded.status_at), else_=stored.status_at),
-        },
-    )
-    session.execute(statement, list(rows))
+    _upsert_newer(session, rows, "status_at", ("online", "status_at"), ties_win=True)
 
 
 @dataclass(frozen=True)

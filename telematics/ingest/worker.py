@@ -70,7 +70,7 @@ class IngestWorker:
     """
 
     def __init__(self, settings: Settings, engine: Engine, helper: bool = False) -> None:
-        if settings.ingest_processes > 1 and not settings.mqtt_share_group:
+        if settings.ingest.processes > 1 and not settings.mqtt.share_group:
             raise ValueError(
                 "FLEET_INGEST_PROCESSES: more than one worker process needs FLEET_MQTT_SHARE_GROUP "
                 "(else every worker receives every message)"
@@ -90,15 +90,15 @@ class IngestWorker:
         metrics.PENDING.set_function(lambda: self._inbox.qsize() + self._in_batch)
         self._session = 0  # counts connections: acks for an older connection are not sent
         self._connected = threading.Event()
-        self.v5 = settings.ingest_mqtt_protocol == "5" or (
-            settings.ingest_mqtt_protocol == "auto" and not settings.uses_embedded_broker
+        self.v5 = settings.ingest.mqtt_protocol == "5" or (
+            settings.ingest.mqtt_protocol == "auto" and not settings.uses_embedded_broker
         )
         self.client = self._make_client()
         #: Publishes live positions and dead letters: the receiving client where it signs
         #: (MQTT 5) or the broker carries no signatures (embedded), else a signing one.
         self.events = self.client if self.v5 or settings.uses_embedded_broker else broker_client(
-            settings, "ingest", client_id=f"{settings.ingest_client_id}-events")
-        receive_maximum = settings.ingest_receive_maximum if self.v5 else 20
+            settings, "ingest", client_id=f"{settings.ingest.client_id}-events")
+        receive_maximum = settings.ingest.receive_maximum if self.v5 else 20
         self._max_messages = max(1, receive_maximum // 2)
 
     def _make_client(self) -> BrokerClient:
@@ -106,11 +106,11 @@ class IngestWorker:
         (3.1.1: clean_session off; 5: session expiry and receive maximum), no bound on the
         messages paho keeps while the broker is away, reconnects every 1-30 s."""
         settings = self.settings
-        group = settings.mqtt_share_group
+        group = settings.mqtt.share_group
         client = broker_client(
-            settings, "ingest", v5=self.v5, client_id=settings.ingest_client_id, persistent=True,
-            session_expiry_s=settings.ingest_session_expiry_s,
-            receive_maximum=settings.ingest_receive_maximum if self.v5 else None, manual_ack=True,
+            settings, "ingest", v5=self.v5, client_id=settings.ingest.client_id, persistent=True,
+            session_expiry_s=settings.ingest.session_expiry_s,
+            receive_maximum=settings.ingest.receive_maximum if self.v5 else None, manual_ack=True,
             on_message=self._on_message, on_connect=self._on_connect, on_disconnect=self._connected.clear,
         )
         client.subscribe(topics.shared(topics.GPS_WILDCARD, group), 1)
@@ -122,7 +122,7 @@ class IngestWorker:
         self._session += 1
         self._connected.set()
         log.info("mqtt_connected", session_present=session_present, mqtt5=self.v5,
-                 share_group=self.settings.mqtt_share_group or None)
+                 share_group=self.settings.mqtt.share_group or None)
 
     def _on_message(self, message: mqtt.MQTTMessage) -> None:
         self._inbox.put(_Received(self._session, message.topic, message.payload, message.mid, message.qos))
@@ -140,11 +140,11 @@ class IngestWorker:
     def run(self, stop: StopFlag) -> None:
         """Store batches until ``stop`` is set, then shut down within FLEET_INGEST_SHUTDOWN_S
         (see :meth:`shut_down`)."""
-        if self.settings.ingest_metrics_port:
-            start_http_server(self.settings.ingest_metrics_port, addr=self.settings.host)
+        if self.settings.ingest.metrics_port:
+            start_http_server(self.settings.ingest.metrics_port, addr=self.settings.web.host)
         if not self.helper:
             self._start_evaluator()
-            self.helpers = [_helper(self.settings, n) for n in range(1, self.settings.ingest_processes)]
+            self.helpers = [_helper(self.settings, n) for n in range(1, self.settings.ingest.processes)]
             for child in self.helpers:
                 child.start()
         self.start()
@@ -165,7 +165,7 @@ class IngestWorker:
         the children until the time is up and kill those still running (their dirty windows
         stay in the database)."""
         started = time.monotonic()
-        budget_s = self.settings.ingest_shutdown_s
+        budget_s = self.settings.ingest.shutdown_s
         children = [*self.helpers, *([self.evaluator] if self.evaluator else [])]
         for child in children:
             child.request_stop()
@@ -227,8 +227,8 @@ class IngestWorker:
         self._in_batch = 1
         batch = [(first, self.pipeline.decode(Inbound(first.topic, first.payload), now=now))]
         fixes = len(batch[0][1].fixes)
-        deadline = time.monotonic() + self.settings.ingest_batch_max_delay_s
-        while fixes < self.settings.ingest_batch_size and len(batch) < self._max_messages:
+        deadline = time.monotonic() + self.settings.ingest.batch_max_delay_s
+        while fixes < self.settings.ingest.batch_size and len(batch) < self._max_messages:
             try:
                 item = self._inbox.get_nowait()
             except queue.Empty:
@@ -267,10 +267,11 @@ class IngestWorker:
 
 def _helper(settings: Settings, n: int) -> Child:
     """Helper worker ``n`` (1, 2, ...): its own session and metrics port."""
-    port = settings.ingest_metrics_port + n if settings.ingest_metrics_port else 0
-    own = settings.model_copy(update={"ingest_client_id": f"{settings.ingest_client_id}-{n}",
-                                      "ingest_metrics_port": port,
-                                      "ingest_shutdown_s": settings.ingest_shutdown_s * HELPER_SHUTDOWN_SHARE})
+    port = settings.ingest.metrics_port + n if settings.ingest.metrics_port else 0
+    ingest = settings.ingest.model_copy(update={"client_id": f"{settings.ingest.client_id}-{n}",
+                                                "metrics_port": port,
+                                                "shutdown_s": settings.ingest.shutdown_s * HELPER_SHUTDOWN_SHARE})
+    own = settings.model_copy(update={"ingest": ingest})
     return Child(f"fleet-ingest-{n}", helper_main, own)
 
 

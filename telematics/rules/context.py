@@ -11,47 +11,39 @@ import numpy as np
 from pydantic import ConfigDict
 from shapely.geometry.base import BaseGeometry
 
-from fleet.settings import RuleThresholdSettings
+from fleet.settings import MotionThresholds, RuleThresholds, Settings
 from telematics.motion.intervals import merge_intervals
-
-
-def _in_seconds(name: str, seconds_per_unit: float) -> property:
-    """The threshold ``name`` (kept in minutes or hours), read in seconds."""
-    return property(lambda self: getattr(self, name) * seconds_per_unit, doc=f"``{name}`` in seconds.")
 
 
 def _time_of_day_s(name: str) -> property:
     """The local time of day ``name``, read as seconds after local midnight."""
 
-    def seconds(self: RuleThresholdSettings) -> float:
+    def seconds(self: RuleThresholds) -> float:
         t: time = getattr(self, name)
         return t.hour * 3600.0 + t.minute * 60.0 + t.second
 
     return property(seconds, doc=f"``{name}`` in seconds after local midnight.")
 
 
-class Thresholds(RuleThresholdSettings):
-    """Rule thresholds: the settings group ``RuleThresholdSettings`` (the same names, units and
-    defaults), read-only. The durations that group keeps in minutes, hours or as a local time
-    of day are also given as the rules use them: seconds, and times of day in seconds after
-    local midnight. Distances in metres."""
+class Thresholds(MotionThresholds, RuleThresholds):
+    """Rule thresholds: the settings groups ``motion`` and ``rules`` (the same names, units and
+    defaults), read-only. Durations in seconds, distances in metres; the local times of day are
+    also given in seconds after local midnight."""
 
     model_config = ConfigDict(frozen=True)
 
-    order_grace_before_s = _in_seconds("order_grace_before_min", 60)
-    order_grace_after_s = _in_seconds("order_grace_after_min", 60)
-    order_overrun_max_s = _in_seconds("order_overrun_max_min", 60)
-    overnight_min_s = _in_seconds("overnight_min_h", 3600)
-    offline_after_s = _in_seconds("offline_after_min", 60)
     work_start_s = _time_of_day_s("work_start")
     work_end_s = _time_of_day_s("work_end")
     night_start_s = _time_of_day_s("night_start")
     night_end_s = _time_of_day_s("night_end")
 
     @classmethod
-    def from_settings(cls, settings: RuleThresholdSettings) -> Thresholds:
-        """The thresholds ``settings`` holds, field by field (already validated there)."""
-        return cls.model_construct(**{name: getattr(settings, name) for name in RuleThresholdSettings.model_fields})
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        """The thresholds ``settings.motion`` and ``settings.rules`` hold, field by field
+        (already validated there)."""
+        groups = (settings.motion, settings.rules)
+        return cls.model_construct(**{name: getattr(group, name) for group in groups
+                                      for name in type(group).model_fields})
 
     def as_evidence(self, *names: str) -> dict[str, float]:
         """The named thresholds, for an alert's ``thresholds`` field."""

@@ -5,25 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleet.alert_kinds import (  # noqa: F401  (the rules and their callers import the kinds from here)
+    ALERT_KINDS,
+    DEVICE_OFFLINE,
+    FORBIDDEN_ZONE,
+    NO_ORDER,
+    OFF_HOURS,
+    OFF_SITE_OVERNIGHT,
+    OUT_OF_AREA,
+    ROUTE_DEVIATION,
+    SPEEDING,
+)
 from telematics.motion import Track
 
 #: 2: orders judged as served (rules.service); 3: a ride's driven distance leaves out standing
 #: jitter; 4: an excess distance must also reach route_excess_min_m, a ride begins at the last
 #: visit to the pickup before the destination, and two dwells that only touch are two stops.
 RULE_VERSION = "telematics-rules/4"
-
-NO_ORDER = "private_use.no_order"
-OFF_HOURS = "private_use.off_hours"
-OUT_OF_AREA = "private_use.out_of_area"
-ROUTE_DEVIATION = "private_use.route_deviation"
-OFF_SITE_OVERNIGHT = "parking.off_site_overnight"
-FORBIDDEN_ZONE = "parking.forbidden_zone"
-DEVICE_OFFLINE = "device.offline"
-SPEEDING = "speeding"
-
-#: Every kind of alert the rules raise (the names are part of the platform's interface).
-ALERT_KINDS = (NO_ORDER, OFF_HOURS, OUT_OF_AREA, ROUTE_DEVIATION, OFF_SITE_OVERNIGHT,
-               FORBIDDEN_ZONE, DEVICE_OFFLINE, SPEEDING)
 
 
 @dataclass

@@ -12,14 +12,14 @@ from typer.testing import CliRunner
 import dispatch.cli
 import fleet.cli
 from dispatch.plan import Plan
+from tests.builders import fleet_command_line
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _registered() -> None:
-    if not any(group.name == "dispatch" for group in fleet.cli.app.registered_groups):
-        dispatch.cli.register(fleet.cli.app)
+    fleet_command_line(dispatch.cli.register, "dispatch")
 
 
 def _write(tmp_path: Path, data: dict) -> Path:

@@ -4,10 +4,14 @@ match the ground truth the simulation planted."""
 
 from pathlib import Path
 
+import pytest
+
 from simulations.platform import PlatformConfig, running_platform
 from simulations.report import write_report
 from simulations.runner import run_scenario
 from simulations.scenario import SCENARIOS
+
+pytestmark = pytest.mark.slow  # a simulated hour of a city against served processes
 
 
 def test_small_city_report_matches_ground_truth(db_url: str, mqtt_url: str, tmp_path: Path) -> None:

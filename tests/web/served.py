@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 import httpx
+
+from tests.builders import free_port
 
 #: How long the server may take to answer its first ``/livez``, seconds.
 START_TIMEOUT_S = 60.0
@@ -46,17 +47,11 @@ class ServedFleet:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def fleet_server(log_path: Path, **env: str) -> Iterator[ServedFleet]:
     """Run `fleet serve` with this process's environment (the test's FLEET_* settings) and
     ``env`` on top; its stdout and stderr go to ``log_path``. Stopped on exit."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-c", "from fleet.cli import main; main()", "serve", "--port", str(port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)

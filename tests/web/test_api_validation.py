@@ -110,7 +110,7 @@ def test_county_admin_cannot_write_into_the_city(client, world, session):
                         password_hash=PASSWORD_HASH)
     session.add(county_admin)
     session.commit()
-    hdr = {"Authorization": f"Bearer {issue_token(county_admin.id, client.app.state.signing_key, 5)}"}
+    hdr = {"Authorization": f"Bearer {issue_token(county_admin.id, client.app.state.signing_key, 300)}"}
     r = client.post("/api/v1/depots", json={"name": "越权", "org_id": world.ids["city"], "lat": 34.6, "lon": 119.2},
                     headers=hdr)
     assert r.status_code == 403
@@ -135,15 +135,12 @@ def test_organisation_levels_must_nest(client, world):
 def test_city_admin_does_not_see_another_city(client, world, session):
     from datetime import date
 
-    from fleet.models import OrgLevel, Organisation, Vehicle
+    from fleet.models import OrgLevel
+    from tests.builders import organisation, vehicle
 
-    other_city = Organisation(name="徐州市", code="320300", level=OrgLevel.city)
-    session.add(other_city)
-    session.flush()
-    other_city.path = f"/{other_city.id}/"
-    session.add(Vehicle(plate="苏C12345", vin="LSVAA4180E2000999", org_id=other_city.id, vehicle_class="sedan",
-                        seats=5, energy="petrol", emission_standard="china6", purchase_date=date(2021, 1, 1),
-                        purchase_price_cny=100000))
+    other_city = organisation(session, "徐州市", "320300", OrgLevel.city)
+    vehicle(session, "苏C12345", "LSVAA4180E2000999", other_city.id, purchase_date=date(2021, 1, 1),
+            purchase_price_cny=100000)
     session.commit()
     plates = [v["plate"] for v in client.get("/api/v1/vehicles", headers=world.auth("admin")).json()["items"]]
     assert plates == ["苏G12345"]

@@ -35,8 +35,8 @@ def test_cookie_session_for_pages(client, world):
 
 
 def test_forged_expired_and_garbage_tokens_get_401(client, world):
-    forged = issue_token(world.ids["user_admin"], "another-key-of-sufficient-length-000000", 60)
-    expired = issue_token(world.ids["user_admin"], client.app.state.signing_key, -1)
+    forged = issue_token(world.ids["user_admin"], "another-key-of-sufficient-length-000000", 3600)
+    expired = issue_token(world.ids["user_admin"], client.app.state.signing_key, -60)
     for token in (forged, expired, "not-a-jwt"):
         r = client.get("/api/v1/vehicles", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401, token

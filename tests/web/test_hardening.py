@@ -17,12 +17,12 @@ import httpx
 import pytest
 import structlog
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
 from fleet.logs import configure_logging
 from fleet.models import Role, User
-from fleet.settings import get_settings
+from fleet.settings import MqttSettings, WebSettings, get_settings
 from tests.web.conftest import PASSWORD_HASH, World
 from tests.web.served import fleet_server, timing_livez
 from web.app import create_app
@@ -82,7 +82,7 @@ def test_validation_errors_name_the_field_without_echoing_the_input(client, worl
 
 @pytest.fixture
 def small_limit_client(engine, mqtt_url) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    settings = get_settings().model_copy(update={"mqtt_url": mqtt_url, "request_body_max_bytes": 4096})
+    settings = get_settings().model_copy(update={"mqtt": MqttSettings(url=mqtt_url), "web": WebSettings(body_max_bytes=4096)})
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -104,8 +104,8 @@ def test_bodies_over_the_limit_answer_413_before_any_route(small_limit_client):
 
 
 def test_the_default_body_limit_is_a_few_megabytes(client, world):
-    assert 1024**2 <= get_settings().request_body_max_bytes <= 8 * 1024**2
-    body = b'{"name": "' + b"x" * (get_settings().request_body_max_bytes + 1) + b'"}'
+    assert 1024**2 <= get_settings().web.body_max_bytes <= 8 * 1024**2
+    body = b'{"name": "' + b"x" * (get_settings().web.body_max_bytes + 1) + b'"}'
     r = client.post("/api/v1/zones", content=body, headers={**world.auth("admin"), **JSON})
     assert r.status_code == 413
 
@@ -129,7 +129,8 @@ def test_every_answer_carries_the_security_headers(client, world):
 
 def test_production_adds_hsts_and_the_tile_server_joins_the_policy(engine, mqtt_url):
     settings = get_settings().model_copy(update={
-        "env": "production", "mqtt_url": mqtt_url, "tile_url": "https://{s}.tiles.example/{z}/{x}/{y}.png"})
+        "env": "production", "mqtt": MqttSettings(url=mqtt_url),
+        "web": WebSettings(tile_url="https://{s}.tiles.example/{z}/{x}/{y}.png")})
     with TestClient(create_app(settings)) as client:
         r = client.get("/login")
     assert r.headers["strict-transport-security"].startswith("max-age=31536000")
@@ -155,15 +156,19 @@ def probe_app(app, engine):  # type: ignore[no-untyped-def]
                 session.add(User(username="twin", role=Role.admin, password_hash=PASSWORD_HASH))
                 session.flush()
 
-    def missing_table() -> None:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT secret_column FROM no_such_table_x"))
+    def unreachable_database() -> None:
+        if engine.dialect.name == "sqlite":
+            url = "sqlite:////no_such_folder_x/secret_column.db"
+        else:
+            url = engine.url.set(host="127.0.0.1", port=1, database="no_such_table_x")
+        with create_engine(url).connect():
+            pass
 
     def unbound_parameter() -> None:
         with engine.connect() as conn:
             conn.execute(text("SELECT :hidden_value"))
 
-    for path, endpoint in [("/probe/integrity", duplicate_user), ("/probe/operational", missing_table),
+    for path, endpoint in [("/probe/integrity", duplicate_user), ("/probe/operational", unreachable_database),
                            ("/probe/statement", unbound_parameter)]:
         app.add_api_route(path, endpoint, methods=["POST"])
     return app
@@ -186,8 +191,8 @@ def test_database_errors_answer_cleanly_without_driver_text(probe_app):
 
 def test_metrics_need_the_token_when_one_is_set(engine, mqtt_url):
     token = "metrics-scraper-token-0123456789"
-    base = get_settings().model_copy(update={"mqtt_url": mqtt_url})
-    with TestClient(create_app(base.model_copy(update={"metrics_token": token}))) as client:
+    base = get_settings().model_copy(update={"mqtt": MqttSettings(url=mqtt_url)})
+    with TestClient(create_app(base.model_copy(update={"web": WebSettings(metrics_token=token)}))) as client:
         assert client.get("/metrics").status_code == 401
         assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
         r = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
@@ -249,6 +254,7 @@ def _numeric_fields(schema: dict[str, Any], body: dict[str, Any]) -> list[str]:
     return fields
 
 
+@pytest.mark.slow  # `fleet serve` as a process
 def test_non_finite_numbers_at_every_json_endpoint_keep_livez_fast(world: World, tmp_path):
     """Against `fleet serve` in its own process: NaN and Infinity in every numeric field of
     every JSON body answer 422 naming the field, /livez stays under 200 ms meanwhile, and the

@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 from fleet.models import Role
 from fleet.password_policy import password_problem
 from fleet.seed import build_seed_document
-from fleet.settings import Settings, SettingsError
+from fleet.settings import AuditSettings, MqttSettings, Settings, SettingsError
 from tests.web.conftest import World
 
-PRODUCTION = {"env": "production", "mqtt_url": "mqtt://broker:1883", "audit_checkpoint_key": secrets.token_urlsafe(32)}
+PRODUCTION = {"env": "production", "mqtt": MqttSettings(url="mqtt://broker:1883"),
+              "audit": AuditSettings(checkpoint_key=secrets.token_urlsafe(32))}
 
 
 @pytest.mark.parametrize("key", ["a" * 40, "secret" * 6, "0123456789" * 4, "x9" * 20])

@@ -4,23 +4,17 @@ can neither cross counties nor be taken twice (a clean 409 naming the field)."""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session
 
-from fleet.models import Depot, Driver, Organisation, OrgLevel, Role, TripRequest, User
+from fleet.models import Depot, Driver, Organisation, OrgLevel, Role
 from fleet.security import issue_token
+from tests.builders import add, driver, organisation, trip_request, user
 from tests.web.conftest import PASSWORD_HASH, T0, World
 
 MISSING = 999_999
-
-
-def _user(session: Session, username: str, role: Role, org_id: int) -> User:
-    user = User(username=username, role=role, org_id=org_id, password_hash=PASSWORD_HASH)
-    session.add(user)
-    session.flush()
-    return user
 
 
 @pytest.fixture
@@ -28,29 +22,18 @@ def counties(client, world: World, session: Session) -> World:
     """A second county beside the world's with its own admin, depot and driver record, and a
     driver login in the world's county."""
     city = session.get(Organisation, world.ids["city"])
-    county_b = Organisation(name="赣榆区", code="320707", level=OrgLevel.county, parent_id=city.id)
-    session.add(county_b)
-    session.flush()
-    county_b.path = f"{city.path}{county_b.id}/"
-    admin_b = _user(session, "county_b_admin", Role.admin, county_b.id)
-    login_a = _user(session, "county_a_driver", Role.driver, world.ids["county"])
-    depot_b = Depot(name="赣榆车队", org_id=county_b.id, lat=34.84, lon=119.12)
-    session.add(depot_b)
-    session.flush()
-    driver_b = Driver(name="赵师傅", org_id=county_b.id, licence_class="B1", phone="13800000011",
-                      shift_start=time(8, 0), shift_end=time(18, 0))
-    agency_b = Organisation(name="赣榆区教育局", code="320707-EDU", level=OrgLevel.agency, parent_id=county_b.id)
-    session.add_all([driver_b, agency_b])
-    session.flush()
-    agency_b.path = f"{county_b.path}{agency_b.id}/"
-    request_b = TripRequest(agency_id=agency_b.id, requester_id=admin_b.id, purpose="调研", passengers=1,
-                            origin_lat=34.84, origin_lon=119.12, destination_lat=34.60, destination_lon=119.20,
-                            pickup_earliest=T0, pickup_latest=T0 + timedelta(hours=1), state="approved")
-    session.add(request_b)
+    county_b = organisation(session, "赣榆区", "320707", OrgLevel.county, city)
+    admin_b = user(session, "county_b_admin", Role.admin, county_b.id, PASSWORD_HASH)
+    login_a = user(session, "county_a_driver", Role.driver, world.ids["county"], PASSWORD_HASH)
+    depot_b = add(session, Depot(name="赣榆车队", org_id=county_b.id, lat=34.84, lon=119.12))
+    driver_b = driver(session, "赵师傅", county_b.id, phone="13800000011")
+    agency_b = organisation(session, "赣榆区教育局", "320707-EDU", OrgLevel.agency, county_b)
+    request_b = trip_request(session, agency_b.id, admin_b.id, T0, (34.60, 119.20), window=timedelta(hours=1),
+                             origin=(34.84, 119.12), purpose="调研", state="approved")
     session.commit()
     world.ids.update(county_b=county_b.id, user_county_b_admin=admin_b.id, user_county_a_driver=login_a.id,
                      depot_b=depot_b.id, driver_b=driver_b.id, request_b=request_b.id)
-    world.tokens["county_b_admin"] = issue_token(admin_b.id, client.app.state.signing_key, 5)
+    world.tokens["county_b_admin"] = issue_token(admin_b.id, client.app.state.signing_key, 300)
     return world
 
 

@@ -81,6 +81,7 @@ CASES = [
     ("PATCH", "/vehicles/{vehicle}", lambda w: {"status": "maintenance"}, only("admin", "dispatcher")),
     ("POST", "/vehicles/{vehicle}/odometer-corrections",
      lambda w: {"odometer_km": 79_000, "reason": "读数录入错误"}, ADMIN),
+    ("GET", "/vehicles/{vehicle}/devices", None, FLEET_READ),
     ("GET", "/drivers", None, FLEET_READ),
     ("GET", "/drivers/{driver}", None, FLEET_READ),
     ("POST", "/drivers", lambda w: {"name": "王师傅", "org_id": w.ids["city"], "licence_class": "A1",
@@ -142,7 +143,7 @@ CASES = [
     ("GET", "/audit/verification", None, only("admin", "auditor")),
     # Replacement planning. The world has no stored plan or filing: "{vehicle}" stands for an id
     # that is not one (admin and auditor pass the role check and get 404); filing by a county
-    # administrator and review by the city are tested in tests/replacement_service.
+    # administrator and review by the city are tested in tests/fleet/replacement.
     ("POST", "/replacement/plans", lambda w: {"org_id": w.ids["city"], "years": 1, "start_year": 2027,
                                               "time_limit_s": 5}, ADMIN_CREATE),
     ("GET", "/replacement/plans", None, only("admin", "auditor")),
@@ -192,6 +193,7 @@ def _call(client, world, method, path, body, role):  # type: ignore[no-untyped-d
     return url, response
 
 
+@pytest.mark.slow  # one request per route and role
 @pytest.mark.parametrize("method,path,body,expected", READS, ids=[f"{m} {p}" for m, p, _, _ in READS])
 def test_reads(client, world, method, path, body, expected):
     """Every role (and no credentials) against one read endpoint: reads change nothing."""
@@ -201,6 +203,7 @@ def test_reads(client, world, method, path, body, expected):
         assert response.status_code == want, f"{role} {method} {url}: {response.status_code} {response.text}"
 
 
+@pytest.mark.slow  # one request per route and role
 @pytest.mark.parametrize("method,path,body,expected", WRITES, ids=[f"{m} {p}" for m, p, _, _ in WRITES])
 def test_writes_refused(client, world, method, path, body, expected):
     """Roles outside a write get 403, no credentials 401, and the audit log stays empty."""
@@ -212,6 +215,7 @@ def test_writes_refused(client, world, method, path, body, expected):
     assert audit["total"] == 0
 
 
+@pytest.mark.slow  # one request per route and role
 @pytest.mark.parametrize("method,path,body,expected,role", ALLOWED_WRITES,
                          ids=[f"{m} {p} {r}" for m, p, _, _, r in ALLOWED_WRITES])
 def test_writes_allowed(client, world, method, path, body, expected, role):

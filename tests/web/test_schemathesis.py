@@ -4,11 +4,14 @@ whatever the body, query or path, the API never answers 5xx.
 Requests are made as the city administrator, who reaches every write path, against the
 small world of tests/web/conftest.py. Each operation gets ``EXAMPLES`` generated cases."""
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 EXAMPLES = 30
+
+pytestmark = pytest.mark.slow  # generated cases for every operation
 
 
 def test_no_server_errors(app, world):

@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import Session
 
 from fleet.models import Depot, Lessor, Organisation, OrgLevel
+from tests.builders import organisation
 from tests.web.conftest import World
 
 NAMES = ["满100%车队", "一_二车队", "东/西车队", "普通车队"]
@@ -26,10 +27,7 @@ def _lessors(session: Session, w: World) -> None:
 def _organisations(session: Session, w: World) -> None:
     county = session.get(Organisation, w.ids["county"])
     for number, name in enumerate(NAMES):
-        org = Organisation(name=name, code=f"320722-Q{number}", level=OrgLevel.agency, parent_id=county.id)
-        session.add(org)
-        session.flush()
-        org.path = f"{county.path}{org.id}/"
+        organisation(session, name, f"320722-Q{number}", OrgLevel.agency, county)
 
 
 @pytest.mark.parametrize("path,add", [("/depots", _depots), ("/lessors", _lessors),

@@ -9,13 +9,12 @@ from tests.web.conftest import PASSWORD_HASH, T0
 from tests.web.test_trip_request_workflow import _file, _move, request_body
 
 
-
 def _colleague(session, client, world):
     """A second requester of the world's agency, with a token under ``colleague``."""
     user = User(username="colleague", role=Role.requester, org_id=world.ids["agency"], password_hash=PASSWORD_HASH)
     session.add(user)
     session.commit()
-    world.tokens["colleague"] = issue_token(user.id, client.app.state.signing_key, 60)
+    world.tokens["colleague"] = issue_token(user.id, client.app.state.signing_key, 3600)
 
 
 def test_an_admin_may_not_approve_or_reject_a_request_they_filed(client, world, session):

@@ -4,7 +4,7 @@ lists the steps. Admins and dispatchers review; auditors read."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
@@ -12,7 +12,7 @@ from fleet.compliance.alert_review import IllegalReviewStep, ReviewError, review
 from fleet.models import Alert, AlertPublic, AlertState, Role, User, Vehicle
 from fleet.models.compliance import AlertReviewStep, AlertReviewStepPublic
 from web.crud import ObjectId
-from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
+from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, refused_as, require_roles
 from web.references import load_reference
 
 router = APIRouter(prefix="/alerts", tags=["alert review"])
@@ -48,12 +48,8 @@ def review(object_id: ObjectId, body: ReviewRequest, session: SessionDep, princi
     reviewer = None
     if body.reviewer_id is not None:
         reviewer = load_reference(session, principal, "reviewer_id", User, body.reviewer_id)
-    try:
+    with refused_as({IllegalReviewStep: status.HTTP_409_CONFLICT, ReviewError: status.HTTP_422_UNPROCESSABLE_CONTENT}):
         review_alert(session, alert, principal.user, body.to, body.reason, reviewer)
-    except IllegalReviewStep as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    except ReviewError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     session.commit()
     session.refresh(alert)
     return alert

@@ -24,7 +24,7 @@ from fleet.models import (
     Vehicle,
 )
 from web.audited import save_audited
-from web.crud import ObjectId
+from web.crud import ObjectId, apply_filters
 from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
 from web.pagination import Page, PageDep, paginate
 from web.references import check_references
@@ -75,9 +75,7 @@ def list_assignments(
     statement = select(Assignment).where(principal.scope_filter(col(Assignment.org_id)))
     if principal.role == Role.driver:
         statement = statement.where(col(Assignment.driver_id).in_(own_driver_ids(principal)))
-    for key, value in filters.model_dump(exclude_none=True).items():
-        statement = statement.where(getattr(Assignment, key) == value)
-    return paginate(session, statement, page, col(Assignment.planned_pickup))
+    return paginate(session, apply_filters(statement, Assignment, filters), page, col(Assignment.planned_pickup))
 
 
 @router.get("/{object_id}", response_model=AssignmentPublic, dependencies=[readers])

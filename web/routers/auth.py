@@ -57,7 +57,7 @@ def _authenticate(request: Request, session: SessionDep, username: str, password
 
 def _issue(request: Request, user: User) -> str:
     settings = request.app.state.settings
-    return issue_token(user.id, request.app.state.signing_key, settings.token_ttl_minutes, user.token_version)
+    return issue_token(user.id, request.app.state.signing_key, settings.web.token_ttl_s, user.token_version)
 
 
 @router.post(
@@ -68,8 +68,8 @@ def token(
     request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> TokenResponse:
     user = _authenticate(request, session, form.username, form.password)
-    ttl = request.app.state.settings.token_ttl_minutes
-    return TokenResponse(access_token=_issue(request, user), expires_in=ttl * 60)
+    ttl_s = request.app.state.settings.web.token_ttl_s
+    return TokenResponse(access_token=_issue(request, user), expires_in=ttl_s)
 
 
 @router.post(
@@ -85,7 +85,7 @@ def login(
     response.set_cookie(
         SESSION_COOKIE,
         _issue(request, user),
-        max_age=settings.token_ttl_minutes * 60,
+        max_age=settings.web.token_ttl_s,
         httponly=True,
         samesite="strict",
         secure=settings.env == "production",

@@ -22,8 +22,8 @@ from dispatch.stored_plans import PlanConflict
 from fleet.models import AssignmentPublic, Role, TripRequest
 from fleet.models.dispatch_plan import DispatchPlan, DispatchPlanPublic, UnservedRequest
 from fleet.settings import get_settings
-from web.crud import ObjectId
-from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
+from web.crud import ObjectId, apply_filters
+from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, refused_as, require_roles
 from web.pagination import Page, PageDep, paginate
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch"])
@@ -77,10 +77,16 @@ def _load(session: Session, principal: Principal, plan_id: int) -> DispatchPlan:
     return row
 
 
-def _refuse(exc: Exception) -> HTTPException:
-    if isinstance(exc, PlanConflict):
-        return HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc))
+#: A plan that conflicts with the stored state answers 409, bad planning input 422.
+PLAN_REFUSALS = {PlanConflict: status.HTTP_409_CONFLICT, PlanInputError: status.HTTP_422_UNPROCESSABLE_CONTENT}
+
+
+def _changed(session: Session, row: DispatchPlan, changed: list[int]) -> DispatchPlanPublic:
+    """Commit a change to a plan, tell the consoles which assignments it changed and answer the plan."""
+    session.commit()
+    session.refresh(row)
+    publish_plan_event(row, changed)
+    return _public(session, row)
 
 
 @router.post("/plans", response_model=DispatchPlanPublic, status_code=status.HTTP_201_CREATED,
@@ -90,15 +96,10 @@ def create_plan(body: PlanCreate, session: SessionDep, principal: CurrentPrincip
     with pool cars and leased cars at least cost; confirmed assignments stay where they are
     unless moving them saves more than the reassignment penalty. The plan is ``proposed``
     and supersedes the previous proposed plan of that date."""
-    try:
+    with refused_as(PLAN_REFUSALS):
         row, changed = stored_plans.plan_day(session, body.service_date, principal.user.org_id,
-                                        principal.user, body.time_limit_s)
-    except (PlanInputError, PlanConflict) as exc:
-        raise _refuse(exc) from None
-    session.commit()
-    session.refresh(row)
-    publish_plan_event(row, changed)
-    return _public(session, row)
+                                             principal.user, body.time_limit_s)
+    return _changed(session, row, changed)
 
 
 @router.get("/plans", response_model=Page[DispatchPlanPublic], dependencies=[readers])
@@ -108,11 +109,7 @@ def list_plans(
 ) -> dict:
     """Plans in your scope, newest first."""
     statement = select(DispatchPlan).where(principal.scope_filter(col(DispatchPlan.org_id)))
-    if filters.service_date is not None:
-        statement = statement.where(DispatchPlan.service_date == filters.service_date)
-    if filters.status is not None:
-        statement = statement.where(DispatchPlan.status == filters.status)
-    result = paginate(session, statement, page, col(DispatchPlan.id).desc())
+    result = paginate(session, apply_filters(statement, DispatchPlan, filters), page, col(DispatchPlan.id).desc())
     return result | {"items": [_public(session, row) for row in result["items"]]}
 
 
@@ -126,14 +123,9 @@ def get_plan(object_id: ObjectId, session: SessionDep, principal: CurrentPrincip
 def accept_plan(object_id: ObjectId, session: SessionDep, principal: CurrentPrincipal) -> DispatchPlanPublic:
     """Confirm a proposed plan: its assignments become confirmed and its requests assigned."""
     row = _load(session, principal, object_id)
-    try:
+    with refused_as(PLAN_REFUSALS):
         changed = stored_plans.accept_plan(session, row, principal.user)
-    except PlanConflict as exc:
-        raise _refuse(exc) from None
-    session.commit()
-    session.refresh(row)
-    publish_plan_event(row, changed)
-    return _public(session, row)
+    return _changed(session, row, changed)
 
 
 @router.post("/plans/{object_id}/insert", response_model=DispatchPlanPublic, dependencies=[writers])
@@ -147,14 +139,9 @@ def insert_request(
     if request is None or not principal.in_scope(session, request.agency_id):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail=f"request_id: trip request {body.request_id} not found")
-    try:
+    with refused_as(PLAN_REFUSALS):
         changed = stored_plans.insert_request(session, row, body.request_id, principal.user)
-    except (PlanInputError, PlanConflict) as exc:
-        raise _refuse(exc) from None
-    session.commit()
-    session.refresh(row)
-    publish_plan_event(row, changed)
-    return _public(session, row)
+    return _changed(session, row, changed)
 
 
 @router.get("/figures", response_model=FleetFiguresPublic, dependencies=[readers])

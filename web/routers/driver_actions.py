@@ -8,7 +8,7 @@ car's last one, or further above it than the car could have driven since, is ref
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated
 
@@ -39,6 +39,7 @@ from fleet.request_workflow import (
 )
 from fleet.odometer import OdometerRejected, check_new_reading
 from web.crud import ObjectId
+from web.day_assignments import assignments_of_day
 from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
 
 router = APIRouter(tags=["driver actions"])
@@ -195,15 +196,8 @@ def driver_today(
     tz = request.app.state.settings.tz
     day = service_date or datetime.now(tz).date()
     start = datetime.combine(day, time(0), tz)
-    rows = session.exec(
-        select(Assignment, TripRequest)
-        .join(TripRequest, col(TripRequest.id) == Assignment.request_id)
-        .where(Assignment.driver_id == driver.id)
-        .where(col(Assignment.planned_pickup) >= start)
-        .where(col(Assignment.planned_pickup) < start + timedelta(days=1))
-        .where(col(TripRequest.state).not_in([RequestState.cancelled, RequestState.rejected]))
-        .order_by(col(Assignment.planned_pickup))
-    ).all()
+    rows = assignments_of_day(session, start, Assignment.driver_id == driver.id,
+                              col(TripRequest.state).not_in([RequestState.cancelled, RequestState.rejected]))
     ids = [str(a.id) for a, _ in rows]
     arrived = set(session.exec(select(AuditEntry.object_id).where(AuditEntry.object_type == "assignment")
                                .where(AuditEntry.action == "assignment.arrived")

@@ -6,14 +6,15 @@ in the caller's organisation subtree."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from collections.abc import Callable
+from datetime import datetime, time
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from fleet.models import (
     Assignment,
@@ -25,13 +26,13 @@ from fleet.models import (
     PositionPublic,
     RequestState,
     Role,
-    TripRequest,
     Vehicle,
     VehiclePublic,
     Zone,
 )
 from web.crud import ObjectId
-from web.deps import CurrentPrincipal, SessionDep, not_found, require_roles
+from web.day_assignments import assignments_of_day
+from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
 
 router = APIRouter(prefix="/map", tags=["map layers"])
 place_readers = Depends(require_roles(Role.admin, Role.dispatcher, Role.driver, Role.auditor))
@@ -81,34 +82,34 @@ def _point(lon: float, lat: float) -> dict[str, Any]:
     return {"type": "Point", "coordinates": [lon, lat]}
 
 
+def _place_layer(session: Session, principal: Principal, table: Any, fields: tuple[str, ...],
+                 geometry: Callable[[Any], dict[str, Any]] | None = None) -> FeatureCollection:
+    """The rows of ``table`` in scope as features: ``fields`` and ``org_id`` as properties, the
+    geometry from ``geometry`` (default the row's own GeoJSON polygon)."""
+    rows = session.exec(select(table).where(principal.scope_filter(col(table.org_id)))).all()
+    return FeatureCollection(features=[
+        Feature(id=row.id, geometry=geometry(row) if geometry else row.geometry,
+                properties={name: getattr(row, name) for name in (*fields, "org_id")})
+        for row in rows])
+
+
 @router.get("/depots", response_model=FeatureCollection, dependencies=[place_readers])
 def depot_layer(session: SessionDep, principal: CurrentPrincipal) -> FeatureCollection:
     """Depots in scope as points."""
-    depots = session.exec(select(Depot).where(principal.scope_filter(col(Depot.org_id)))).all()
-    return FeatureCollection(features=[
-        Feature(id=d.id, geometry=_point(d.lon, d.lat), properties={"name": d.name, "address": d.address,
-                                                                    "org_id": d.org_id})
-        for d in depots])
+    return _place_layer(session, principal, Depot, ("name", "address"),
+                        lambda d: _point(d.lon, d.lat))
 
 
 @router.get("/parking-sites", response_model=FeatureCollection, dependencies=[place_readers])
 def parking_site_layer(session: SessionDep, principal: CurrentPrincipal) -> FeatureCollection:
     """Designated parking sites (定点停放) in scope as polygons."""
-    sites = session.exec(select(ParkingSite).where(principal.scope_filter(col(ParkingSite.org_id)))).all()
-    return FeatureCollection(features=[
-        Feature(id=s.id, geometry=s.geometry, properties={"name": s.name, "depot_id": s.depot_id,
-                                                          "org_id": s.org_id})
-        for s in sites])
+    return _place_layer(session, principal, ParkingSite, ("name", "depot_id"))
 
 
 @router.get("/zones", response_model=FeatureCollection, dependencies=[place_readers])
 def zone_layer(session: SessionDep, principal: CurrentPrincipal) -> FeatureCollection:
     """Allowed areas and forbidden venues in scope as polygons."""
-    zones = session.exec(select(Zone).where(principal.scope_filter(col(Zone.org_id)))).all()
-    return FeatureCollection(features=[
-        Feature(id=z.id, geometry=z.geometry, properties={"name": z.name, "kind": z.kind, "category": z.category,
-                                                          "org_id": z.org_id})
-        for z in zones])
+    return _place_layer(session, principal, Zone, ("name", "kind", "category"))
 
 
 @router.get("/vehicles", response_model=FeatureCollection, dependencies=[fleet_readers])
@@ -153,14 +154,7 @@ def vehicle_card(object_id: ObjectId, request: Request, session: SessionDep,
                         .order_by(col(Position.ts).desc()).limit(1)).first()
     tz = request.app.state.settings.tz
     day_start = datetime.combine(datetime.now(tz).date(), time(0), tz)
-    rows = session.exec(
-        select(Assignment, TripRequest)
-        .join(TripRequest, col(TripRequest.id) == Assignment.request_id)
-        .where(Assignment.vehicle_id == vehicle.id)
-        .where(col(Assignment.planned_pickup) >= day_start)
-        .where(col(Assignment.planned_pickup) < day_start + timedelta(days=1))
-        .order_by(col(Assignment.planned_pickup))
-    ).all()
+    rows = assignments_of_day(session, day_start, Assignment.vehicle_id == vehicle.id)
     today = []
     for assignment, trip_request in rows:
         driver = session.get(Driver, assignment.driver_id) if assignment.driver_id else None

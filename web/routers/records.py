@@ -24,7 +24,7 @@ from fleet.models import (
 )
 from fleet.models.compliance import AuditEntryOrg
 from fleet.models.telemetry import Stop, StopPublic
-from web.crud import ObjectId
+from web.crud import ObjectId, apply_filters
 from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
 from web.pagination import Page, PageDep, paginate
 from web.routers.assignments import own_driver_ids
@@ -61,9 +61,12 @@ def _vehicles_in_scope(principal: Principal):  # type: ignore[no-untyped-def]
     return select(Vehicle.id).where(principal.scope_filter(col(Vehicle.org_id)))
 
 
-def _time_filtered(statement, column, filters: TimeRange, vehicle_column):  # type: ignore[no-untyped-def]
+def _cars_rows(principal: Principal, table, column, filters: TimeRange):  # type: ignore[no-untyped-def]
+    """Rows of ``table`` (one with a ``vehicle_id``) of cars in scope, narrowed to the car and
+    the ``since``/``until`` bounds on the time ``column`` that the filters name."""
+    statement = select(table).where(col(table.vehicle_id).in_(_vehicles_in_scope(principal)))
     if filters.vehicle_id is not None:
-        statement = statement.where(vehicle_column == filters.vehicle_id)
+        statement = statement.where(col(table.vehicle_id) == filters.vehicle_id)
     if filters.since is not None:
         statement = statement.where(column >= filters.since)
     if filters.until is not None:
@@ -75,10 +78,9 @@ def _time_filtered(statement, column, filters: TimeRange, vehicle_column):  # ty
 def list_trips(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
                filters: Annotated[TimeRange, Query()]) -> dict:
     """Trips as driven of cars in scope; a driver sees only their own."""
-    statement = select(Trip).where(col(Trip.vehicle_id).in_(_vehicles_in_scope(principal)))
+    statement = _cars_rows(principal, Trip, col(Trip.started_at), filters)
     if principal.role == Role.driver:
         statement = statement.where(col(Trip.driver_id).in_(own_driver_ids(principal)))
-    statement = _time_filtered(statement, col(Trip.started_at), filters, col(Trip.vehicle_id))
     return paginate(session, statement, page, col(Trip.started_at))
 
 
@@ -98,9 +100,7 @@ def get_trip(object_id: ObjectId, session: SessionDep, principal: CurrentPrincip
 def list_positions(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
                    filters: Annotated[TimeRange, Query()]) -> dict:
     """GPS positions of cars in scope, in event-time order."""
-    statement = select(Position).where(col(Position.vehicle_id).in_(_vehicles_in_scope(principal)))
-    statement = _time_filtered(statement, col(Position.ts), filters, col(Position.vehicle_id))
-    return paginate(session, statement, page, col(Position.ts))
+    return paginate(session, _cars_rows(principal, Position, col(Position.ts), filters), page, col(Position.ts))
 
 
 @router.get("/stops", response_model=Page[StopPublic], dependencies=[fleet_readers])
@@ -108,16 +108,13 @@ def list_stops(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
                filters: Annotated[TimeRange, Query()]) -> dict:
     """Stops of cars in scope (where each stood, from when, for how long, on which fixes),
     by start time; ``since`` and ``until`` bound the start."""
-    statement = select(Stop).where(col(Stop.vehicle_id).in_(_vehicles_in_scope(principal)))
-    statement = _time_filtered(statement, col(Stop.started_at), filters, col(Stop.vehicle_id))
-    return paginate(session, statement, page, col(Stop.started_at))
+    return paginate(session, _cars_rows(principal, Stop, col(Stop.started_at), filters), page, col(Stop.started_at))
 
 
 @router.get("/alerts", response_model=Page[AlertPublic], dependencies=[fleet_readers])
 def list_alerts(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
                 filters: Annotated[AlertFilters, Query()]) -> dict:
-    statement = select(Alert).where(col(Alert.vehicle_id).in_(_vehicles_in_scope(principal)))
-    statement = _time_filtered(statement, col(Alert.started_at), filters, col(Alert.vehicle_id))
+    statement = _cars_rows(principal, Alert, col(Alert.started_at), filters)
     for key in ("kind", "state", "severity"):
         value = getattr(filters, key)
         if value is not None:
@@ -151,6 +148,4 @@ def list_audit_entries(session: SessionDep, principal: CurrentPrincipal, page: P
     users_in_scope = select(User.id).where(principal.scope_filter(col(User.org_id)))
     actor_in_scope = col(AuditEntry.actor_id).in_(users_in_scope) | col(AuditEntry.actor_id).is_(None)
     statement = select(AuditEntry).where(about_scope.exists() | (~about_any.exists() & actor_in_scope))
-    for key, value in filters.model_dump(exclude_none=True).items():
-        statement = statement.where(getattr(AuditEntry, key) == value)
-    return paginate(session, statement, page, col(AuditEntry.id))
+    return paginate(session, apply_filters(statement, AuditEntry, filters), page, col(AuditEntry.id))

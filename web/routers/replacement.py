@@ -50,14 +50,8 @@ from fleet.replacement.repository import (
     settings_for,
     store_plan,
 )
-from web.crud import ObjectId
-from web.deps import (
-    CurrentPrincipal,
-    Principal,
-    SessionDep,
-    not_found,
-    require_roles,
-)
+from web.crud import ObjectId, apply_filters
+from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
 from web.pagination import Page, PageDep, paginate
 from web.references import check_org_reference, load_reference
 
@@ -410,9 +404,7 @@ def list_filings(
 ) -> dict:
     """Filings of counties in scope: the city sees every county's, a county its own."""
     statement = select(ReplacementFiling).where(principal.scope_filter(col(ReplacementFiling.org_id)))
-    for key, value in filters.model_dump(exclude_none=True).items():
-        statement = statement.where(getattr(ReplacementFiling, key) == value)
-    return paginate(session, statement, page, col(ReplacementFiling.id))
+    return paginate(session, apply_filters(statement, ReplacementFiling, filters), page, col(ReplacementFiling.id))
 
 
 @router.get("/filings/{object_id}", response_model=FilingPublic, dependencies=[readers])

@@ -37,11 +37,12 @@ from web.deps import (
     CurrentPrincipal,
     Principal,
     SessionDep,
+    forbid_out_of_scope,
     not_found,
+    refused_as,
     require_roles,
 )
 from web.pagination import Page, PageDep, paginate
-from web.references import check_org_reference
 
 router = APIRouter(prefix="/trip-requests", tags=["trip requests"])
 R = Role
@@ -108,7 +109,7 @@ def get_trip_request(object_id: ObjectId, session: SessionDep, principal: Curren
 def create_trip_request(body: TripRequestCreate, session: SessionDep, principal: CurrentPrincipal) -> TripRequest:
     """File a request (state ``draft``) for an agency in the caller's scope; ``rider_id``
     names the agency's official who rides when they are not the filer."""
-    check_org_reference(session, principal, body.agency_id, field="agency_id")
+    forbid_out_of_scope(principal, session, body.agency_id, field="agency_id")
     agency = session.get(Organisation, body.agency_id)
     if agency is None or agency.level != OrgLevel.agency:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"agency_id: organisation {body.agency_id} is not an agency")
@@ -152,14 +153,9 @@ def transition_trip_request(
     of duties (nobody approves or rejects a request they filed or ride in; a requester acts on
     their own requests only); reject and cancel need a reason."""
     request = _load(session, principal, object_id)
-    try:
+    with refused_as({IllegalTransition: status.HTTP_409_CONFLICT, TransitionForbidden: status.HTTP_403_FORBIDDEN,
+                     ReasonRequired: status.HTTP_422_UNPROCESSABLE_CONTENT}):
         move(session, request, body.to, principal.user, body.reason)
-    except IllegalTransition as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    except TransitionForbidden as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from None
-    except ReasonRequired as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     session.commit()
     session.refresh(request)
     return request

@@ -6,7 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from fleet.broker import BrokerClient, parse_broker_url
-from fleet.models import Organisation, Position, Vehicle
+from fleet.models import Position
+from tests.builders import fix, organisation, vehicle
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Lianyungang
 
@@ -24,28 +25,14 @@ def add_cars(engine: Engine, count: int, prefix: str = "dev") -> dict[str, int]:
     id. Tests on a broker other runs share use a prefix of their own, since every worker
     subscribed there receives every vehicle's topic."""
     with Session(engine) as session:
-        city = Organisation(name="连云港市", code="320700", level="city")
-        session.add(city)
-        session.flush()
-        city.path = f"/{city.id}/"
-        devices = {}
-        for i in range(count):
-            vehicle = Vehicle(
-                plate=f"苏G{i:05d}", vin=f"LSVAA4180E{i:07d}", org_id=city.id, vehicle_class="sedan",
-                seats=5, energy="petrol", emission_standard="china6", purchase_date=date(2020, 5, 1),
-                purchase_price_cny=150000, gps_device_id=f"{prefix}-{i:04d}",
-            )
-            session.add(vehicle)
-            session.flush()
-            devices[f"{prefix}-{i:04d}"] = vehicle.id
+        city = organisation(session, "连云港市", "320700", "city")
+        devices = {
+            f"{prefix}-{i:04d}": vehicle(session, f"苏G{i:05d}", f"LSVAA4180E{i:07d}", city.id,
+                                         gps_device_id=f"{prefix}-{i:04d}").id
+            for i in range(count)
+        }
         session.commit()
     return devices
-
-
-def fix(device: str, ts: datetime, lat: float = 34.6, lon: float = 119.2, speed_kmh: float = 40.0, **extra: Any) -> dict[str, Any]:
-    """One gps point as a terminal sends it."""
-    return {"device_id": device, "ts": ts.isoformat(), "lat": lat, "lon": lon, "speed_kmh": speed_kmh,
-            "heading_deg": 90.0, "ignition": True, **extra}
 
 
 def drive(device: str, start: datetime, count: int, step_s: float = 10.0) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+import pytest
 from ingest_builders import T0, Client, add_cars, drive, fix, stored, wait_for
 from prometheus_client import REGISTRY
 from sqlmodel import Session, select
@@ -44,6 +45,7 @@ def _metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
+@pytest.mark.slow  # the ingest worker as a process
 def test_a_car_whose_first_fix_is_bad_recovers_through_the_worker(engine, db_url, mqtt_url, client_id):
     devices = add_cars(engine, 2, prefix=client_id)
     car, other = list(devices)

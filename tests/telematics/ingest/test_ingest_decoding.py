@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from ingest_builders import T0, fix
 from typer.testing import CliRunner
 
-import fleet.cli
 import telematics.cli
 from telematics.ingest.decoding import decode_gps, decode_status
+from tests.builders import fleet_command_line
 
 TOPIC = "fleet/v1/vehicles/dev-0001/gps"
 NOW = T0 + timedelta(hours=1)
@@ -127,9 +127,7 @@ def test_fuzzed_payloads_never_raise(raw: bytes):
 
 
 def test_schema_position_command_prints_a_schema_that_accepts_both_shapes():
-    if not any(c.name == "replay" for c in fleet.cli.app.registered_commands):
-        telematics.cli.register(fleet.cli.app)
-    result = CliRunner().invoke(fleet.cli.app, ["schema", "position"])
+    result = CliRunner().invoke(fleet_command_line(telematics.cli.register, "replay"), ["schema", "position"])
     assert result.exit_code == 0, result.output
     schema = json.loads(result.output)
     jsonschema.validate(fix("dev-0001", T0), schema)

@@ -15,18 +15,18 @@ from typer.testing import CliRunner
 import fleet.cli
 import telematics.cli
 from fleet.models import Position
-from fleet.models.operations import ALARM_POWER_CUT
 from fleet.models.device import DeviceState
-from fleet.settings import Settings
+from fleet.models.operations import ALARM_POWER_CUT
+from fleet.settings import IngestSettings, Settings
 from telematics.ingest.pipeline import Inbound, IngestPipeline
+from tests.builders import fleet_command_line
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _registered() -> None:
-    if not any(c.name == "replay" for c in fleet.cli.app.registered_commands):
-        telematics.cli.register(fleet.cli.app)
+    fleet_command_line(telematics.cli.register, "replay")
 
 
 def _lines(tmp_path: Path, payloads: list) -> Path:
@@ -84,7 +84,7 @@ def test_device_state_tracks_newest_fix_alarms_and_status(engine):
 
 def test_live_positions_follow_the_contract_and_are_throttled(engine):
     devices = add_cars(engine, 1)
-    pipeline = IngestPipeline(engine, Settings(ingest_positions_interval_s=60))
+    pipeline = IngestPipeline(engine, Settings(ingest=IngestSettings(positions_interval_s=60)))
     first = pipeline.store_with_retry([pipeline.decode(Inbound("fleet/v1/vehicles/dev-0000/gps", json.dumps(drive("dev-0000", T0, 3)).encode()))])
     [live] = [p for p in first.publications if p.topic == "fleet/v1/events/positions"]
     [position] = json.loads(live.payload)

@@ -24,6 +24,7 @@ from sqlalchemy import text
 
 from fleet import topics
 from fleet.db import make_engine
+from tests.builders import free_port
 
 
 def _worker(db_url: str, mqtt_url: str, client_id: str, **extra: str) -> subprocess.Popen:
@@ -60,6 +61,7 @@ def client_id() -> str:
     return f"test-ingest-{uuid.uuid4().hex[:10]}"
 
 
+@pytest.mark.slow  # the ingest worker as a process
 def test_worker_stores_refuses_and_survives_a_kill(engine, db_url, mqtt_url, client_id):
     devices = add_cars(engine, 3, prefix=client_id)
     dev = list(devices)
@@ -98,6 +100,7 @@ def _dirty(engine) -> int:  # type: ignore[no-untyped-def]
         return conn.execute(text("SELECT count(*) FROM ingest_dirty")).scalar_one()
 
 
+@pytest.mark.slow  # the ingest worker as a process
 def test_sigterm_to_the_process_group_stops_within_the_shutdown_time_losing_nothing(engine, db_url, mqtt_url,
                                                                                     client_id):
     """SIGTERM to the worker and its children (as a service manager sends it) while cars
@@ -129,6 +132,7 @@ def test_sigterm_to_the_process_group_stops_within_the_shutdown_time_losing_noth
         _stop(worker)
 
 
+@pytest.mark.slow  # the ingest worker as a process
 @pytest.mark.skipif(not os.environ.get("FLEET_TEST_DATABASE_URL"), reason="needs PostgreSQL (FLEET_TEST_DATABASE_URL)")
 def test_a_database_outage_is_retried_without_loss(engine, db_url, mqtt_url, client_id):
     if not db_url.startswith("postgresql"):
@@ -161,6 +165,7 @@ def test_a_database_outage_is_retried_without_loss(engine, db_url, mqtt_url, cli
         admin.dispose()
 
 
+@pytest.mark.slow  # the ingest worker as a process
 def test_an_alert_found_by_the_evaluator_is_published(engine, db_url, mqtt_url, client_id):
     devices = add_cars(engine, 1, prefix=client_id)
     dev = list(devices)
@@ -194,12 +199,6 @@ def test_an_alert_found_by_the_evaluator_is_published(engine, db_url, mqtt_url, 
         listener.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _mosquitto(conf: Path, port: int) -> subprocess.Popen:
     process = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     def answers() -> bool:
@@ -209,12 +208,13 @@ def _mosquitto(conf: Path, port: int) -> subprocess.Popen:
     return process
 
 
+@pytest.mark.slow  # the ingest worker as a process
 @pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs the mosquitto binary")
 def test_a_broker_restart_loses_nothing(engine, db_url, client_id):
     """Messages queued for the worker's persistent session while it is not reading, and
     messages published after the restart before the worker is back, are all delivered."""
     add_cars(engine, 2)
-    port = _free_port()
+    port = free_port()
     folder = Path(tempfile.mkdtemp(prefix="ingest-broker-"))
     folder.chmod(0o777)  # started by root, mosquitto saves its sessions as its own user
     conf = folder / "mosquitto.conf"
@@ -251,17 +251,18 @@ def test_a_broker_restart_loses_nothing(engine, db_url, client_id):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.slow  # the ingest worker as a process
 @pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs the mosquitto binary")
 def test_two_worker_processes_share_the_load(engine, db_url, client_id, tmp_path):
     """FLEET_INGEST_PROCESSES=2: the broker splits the messages between two sessions; each
     process stores its share (its own /metrics says how many) and nothing is lost."""
     add_cars(engine, 3)
-    port = _free_port()
+    port = free_port()
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 10000\n")
     broker = _mosquitto(conf, port)
     url = f"mqtt://127.0.0.1:{port}"
-    metrics_port = _free_port()
+    metrics_port = free_port()
     worker = _worker(db_url, url, client_id, FLEET_INGEST_PROCESSES="2", FLEET_MQTT_SHARE_GROUP="ingest",
                      FLEET_INGEST_METRICS_PORT=str(metrics_port))  # the helper's on metrics_port + 1
     try:
@@ -294,8 +295,8 @@ def _stored_metric(port: int) -> float | None:
 
 
 def test_several_processes_need_a_share_group(engine):
-    from fleet.settings import Settings
+    from fleet.settings import IngestSettings, MqttSettings, Settings
     from telematics.ingest.worker import IngestWorker
 
     with pytest.raises(ValueError, match="FLEET_INGEST_PROCESSES: more than one worker process needs FLEET_MQTT_SHARE_GROUP"):
-        IngestWorker(Settings(ingest_processes=2, mqtt_share_group=""), engine)
+        IngestWorker(Settings(ingest=IngestSettings(processes=2), mqtt=MqttSettings(share_group="")), engine)

@@ -7,34 +7,20 @@ venue zone, ``BESIDE_VENUE`` 300 m from it, ``TOWN`` 8 km east, ``FAR`` outside 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from fleet.models import (
-    Alert,
-    Assignment,
-    AssignmentKind,
-    Lessor,
-    Organisation,
-    OrgLevel,
-    ParkingSite,
-    Position,
-    Role,
-    Trip,
-    TripRequest,
-    User,
-    Vehicle,
-    Zone,
-)
+from fleet.models import Alert, Assignment, AssignmentKind, OrgLevel, ParkingSite, Position, Role, Trip, Zone
 from fleet.models.telemetry import SpeedZone, Stop
 from telematics.evaluation import reevaluate
 from telematics.motion import Track
+from tests.builders import World, box, lessor, organisation, trip_request, user, vehicle
+from tests.builders import local_time as local  # noqa: F401  (the rule tests read local times from here)
 
-SHANGHAI = timezone(timedelta(hours=8))
 DEPOT = (34.6010, 119.2010)
 VENUE = (34.6210, 119.2510)
 BESIDE_VENUE = (34.6237, 119.2510)  # 300 m north of the venue's centre, outside it
@@ -42,20 +28,8 @@ TOWN = (34.6010, 119.2885)  # about 8 km east of the depot
 FAR = (34.6010, 119.8000)  # east of the city boundary
 
 
-def box(lat: float, lon: float, half_deg: float) -> dict[str, Any]:
-    return {"type": "Polygon", "coordinates": [[
-        [lon - half_deg, lat - half_deg], [lon + half_deg, lat - half_deg],
-        [lon + half_deg, lat + half_deg], [lon - half_deg, lat + half_deg],
-        [lon - half_deg, lat - half_deg]]]}
-
-
 CITY_AREA = {"type": "Polygon", "coordinates": [[[118.9, 34.3], [119.6, 34.3], [119.6, 34.9],
                                                   [118.9, 34.9], [118.9, 34.3]]]}
-
-
-def local(day: date, hh: int, mm: int = 0, ss: int = 0) -> datetime:
-    """A local Shanghai time as an aware UTC datetime."""
-    return datetime(day.year, day.month, day.day, hh, mm, ss, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 @dataclass
@@ -108,44 +82,26 @@ class Trace:
                      np.array([f["ignition"] for f in self.fixes], dtype=bool))
 
 
-@dataclass
-class World:
-    ids: dict[str, int] = field(default_factory=dict)
-
-
 def build_world(session: Session) -> World:
     """City with its boundary, an agency, a designated site, a forbidden venue, a pool car, a
     leased car and a requester."""
     w = World()
-    city = Organisation(name="连云港市", code="320700", level=OrgLevel.city)
-    session.add(city)
-    session.flush()
-    city.path = f"/{city.id}/"
-    agency = Organisation(name="市财政局", code="320700-FIN", level=OrgLevel.agency, parent_id=city.id)
-    session.add(agency)
-    session.flush()
-    agency.path = f"/{city.id}/{agency.id}/"
-    user = User(username="requester", full_name="r", role=Role.requester, org_id=agency.id,
-                password_hash="x")
+    city = organisation(session, "连云港市", "320700", OrgLevel.city)
+    agency = organisation(session, "市财政局", "320700-FIN", OrgLevel.agency, city)
+    requester = user(session, "requester", Role.requester, agency.id, full_name="r")
     site = ParkingSite(name="车队停车场", org_id=city.id, geometry=box(*DEPOT, 0.001))
-    session.add_all([user, site,
+    session.add_all([site,
                      Zone(name="市界", org_id=city.id, kind="allowed_area", geometry=CITY_AREA),
                      Zone(name="某会所", org_id=city.id, kind="forbidden_venue", category="entertainment",
                           geometry=box(*VENUE, 0.0015))])
-    lessor = Lessor(name="港城租车", org_id=city.id, contract_start=date(2026, 1, 1),
-                    contract_end=date(2027, 12, 31), lat=34.59, lon=119.22)
-    session.add(lessor)
-    session.flush()
-    car = Vehicle(plate="苏G12345", vin="LSVAA4180E2000001", org_id=agency.id, vehicle_class="sedan", seats=5,
-                  energy="petrol", emission_standard="china6", purchase_date=date(2020, 5, 1),
-                  purchase_price_cny=150000, gps_device_id="dev-0001", parking_site_id=site.id)
-    leased = Vehicle(plate="苏G54321", vin="LSVAA4180E2000002", org_id=agency.id, vehicle_class="sedan", seats=5,
-                     energy="petrol", emission_standard="china6", purchase_date=date(2022, 5, 1),
-                     purchase_price_cny=150000, gps_device_id="dev-0002", ownership="leased",
-                     lessor_id=lessor.id, lease_start=date(2026, 12, 2), lease_end=date(2026, 12, 2))
-    session.add_all([car, leased])
+    leasing = lessor(session, "港城租车", city.id)
+    car = vehicle(session, "苏G12345", "LSVAA4180E2000001", agency.id, gps_device_id="dev-0001",
+                  parking_site_id=site.id)
+    leased = vehicle(session, "苏G54321", "LSVAA4180E2000002", agency.id, purchase_date=date(2022, 5, 1),
+                     gps_device_id="dev-0002", ownership="leased", lessor_id=leasing.id,
+                     lease_start=date(2026, 12, 2), lease_end=date(2026, 12, 2))
     session.commit()
-    w.ids.update(city=city.id, agency=agency.id, user=user.id, site=site.id, car=car.id,
+    w.ids.update(city=city.id, agency=agency.id, user=requester.id, site=site.id, car=car.id,
                  leased=leased.id)
     return w
 
@@ -154,13 +110,8 @@ def add_order(session: Session, w: World, vehicle_id: int, pickup: datetime, dro
               state: str = "assigned", origin: tuple[float, float] = DEPOT,
               destination: tuple[float, float] = TOWN, round_trip: bool = False) -> int:
     """A trip request in ``state`` with an assignment of ``vehicle_id``; returns the request id."""
-    request = TripRequest(agency_id=w.ids["agency"], requester_id=w.ids["user"], purpose="公务",
-                          passengers=1, origin_lat=origin[0], origin_lon=origin[1],
-                          destination_lat=destination[0], destination_lon=destination[1],
-                          pickup_earliest=pickup, pickup_latest=pickup, state=state,
-                          wait_and_return=round_trip, return_at=dropoff if round_trip else None)
-    session.add(request)
-    session.flush()
+    request = trip_request(session, w.ids["agency"], w.ids["user"], pickup, destination, origin=origin,
+                           state=state, wait_and_return=round_trip, return_at=dropoff if round_trip else None)
     session.add(Assignment(request_id=request.id, kind=AssignmentKind.pool, vehicle_id=vehicle_id,
                            planned_pickup=pickup, planned_dropoff=dropoff, org_id=w.ids["agency"]))
     session.commit()

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from fleet.models import Organisation, OrgLevel, Role, User
 from fleet.security import issue_token
 from fleet.settings import get_settings
+from tests.builders import organisation
 
 
 def test_alert_list_filters_by_agency_kind_and_time(session: Session, engine, mqtt_url, monkeypatch) -> None:
@@ -19,16 +20,13 @@ def test_alert_list_filters_by_agency_kind_and_time(session: Session, engine, mq
     world = build_world(session)
     evening = Trace().park(DEPOT, local(date(2026, 12, 1), 20), 10).drive(TOWN, 15).then_park(10)
     feed(session, world.ids["car"], evening.fixes)
-    other = Organisation(name="市教育局", code="320700-EDU", level=OrgLevel.agency, parent_id=world.ids["city"])
-    session.add(other)
-    session.flush()
-    other.path = f"/{world.ids['city']}/{other.id}/"
+    other = organisation(session, "市教育局", "320700-EDU", OrgLevel.agency, session.get(Organisation, world.ids["city"]))
     auditor = User(username="auditor", full_name="a", role=Role.auditor, org_id=world.ids["city"], password_hash="x")
     session.add(auditor)
     session.commit()
     monkeypatch.setenv("FLEET_MQTT_URL", mqtt_url)
     get_settings.cache_clear()
-    headers = {"Authorization": f"Bearer {issue_token(auditor.id, get_settings().signing_key(), 5)}"}
+    headers = {"Authorization": f"Bearer {issue_token(auditor.id, get_settings().signing_key(), 300)}"}
     with TestClient(create_app()) as client:
         def kinds(**params: object) -> list[str]:
             response = client.get("/api/v1/alerts", params=params, headers=headers)

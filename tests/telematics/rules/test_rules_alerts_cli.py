@@ -14,14 +14,14 @@ from typer.testing import CliRunner
 import fleet.cli
 import telematics.alerts_cli
 from fleet.working_calendar import WorkingCalendar
+from tests.builders import fleet_command_line
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _registered() -> None:
-    if not any(group.name == "calendar" for group in fleet.cli.app.registered_groups):
-        telematics.alerts_cli.register(fleet.cli.app)
+    fleet_command_line(telematics.alerts_cli.register, "calendar")
 
 
 @pytest.fixture

@@ -76,6 +76,7 @@ def test_any_arrival_order_gives_the_same_result(session, reference, data) -> No
     assert snapshot(session, world.ids["car"]) == expected
 
 
+@pytest.mark.slow  # re-evaluates every generated order
 @settings(max_examples=15, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())

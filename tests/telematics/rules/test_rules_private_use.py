@@ -217,7 +217,7 @@ def test_a_short_ride_a_kilometre_longer_than_planned_is_no_detour(session, worl
     the ride (until the car is within 500 m of the destination) is 3.8 km, 44 % over plan
     but only 1.2 km, under the 2 km route_excess_min_m."""
     if excess_min_m is not None:
-        monkeypatch.setenv("FLEET_ROUTE_EXCESS_MIN_M", excess_min_m)
+        monkeypatch.setenv("FLEET_RULES_ROUTE_EXCESS_MIN_M", excess_min_m)
         get_settings.cache_clear()
     near_east = (34.6010, 119.2230)
     add_order(session, world, world.ids["car"], local(WORKDAY, 10), local(WORKDAY, 10, 30), destination=near_east)

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from fleet.models import Organisation, OrgLevel, Role, User
 from fleet.security import issue_token
 from fleet.settings import get_settings
+from tests.builders import organisation
 
 
 def test_stop_list_shows_where_cars_in_scope_stood(session: Session, engine, mqtt_url, monkeypatch) -> None:
@@ -20,10 +21,7 @@ def test_stop_list_shows_where_cars_in_scope_stood(session: Session, engine, mqt
     day = date(2026, 12, 1)
     trace = Trace().park(DEPOT, local(day, 9), 20).drive(TOWN, 15).then_park(40).drive(DEPOT, 15).then_park(20)
     feed(session, world.ids["car"], trace.fixes)
-    sibling = Organisation(name="市教育局", code="320700-EDU", level=OrgLevel.agency, parent_id=world.ids["city"])
-    session.add(sibling)
-    session.flush()
-    sibling.path = f"/{world.ids['city']}/{sibling.id}/"
+    sibling = organisation(session, "市教育局", "320700-EDU", OrgLevel.agency, session.get(Organisation, world.ids["city"]))
     city_auditor = User(username="auditor", full_name="a", role=Role.auditor, org_id=world.ids["city"],
                         password_hash="x")
     sibling_auditor = User(username="auditor2", full_name="b", role=Role.auditor, org_id=sibling.id,
@@ -36,7 +34,7 @@ def test_stop_list_shows_where_cars_in_scope_stood(session: Session, engine, mqt
     with TestClient(create_app()) as client:
         def stops(user: User, **params: object) -> list[dict]:
             response = client.get("/api/v1/stops", params=params,
-                                  headers={"Authorization": f"Bearer {issue_token(user.id, key, 5)}"})
+                                  headers={"Authorization": f"Bearer {issue_token(user.id, key, 300)}"})
             assert response.status_code == 200, response.text
             return response.json()["items"]
 

@@ -12,7 +12,7 @@ const ZONE_STYLE = {
   allowed_area: { color: "#546e7a", weight: 2, dashArray: "6 4", fill: false },
 };
 
-/** A Leaflet map in element `id`; base tiles only when FLEET_TILE_URL is set. */
+/** A Leaflet map in element `id`; base tiles only when FLEET_WEB_TILE_URL is set. */
 export function createMap(id, { zoom = 11, center = CITY_CENTRE } = {}) {
   const map = L.map(id, { preferCanvas: true, zoomControl: true, minZoom: 3, maxZoom: 18, attributionControl: Boolean(config.tileUrl) });
   map.setView(center, zoom);
