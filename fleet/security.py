@@ -95,9 +95,3 @@ def decode_token(token: str, key: str) -> TokenClaims:
         return TokenClaims(user_id=int(claims["sub"]), token_id=str(claims["jti"]), version=version)
     except (jwt.PyJWTError, ValueError) as exc:
         raise InvalidToken(str(exc)) from exc
-
-
-def read_token(token: str, key: str) -> int:
-    """The user id inside a valid token; raises ``InvalidToken`` otherwise. The token's
-    version is not checked here: authorise requests with ``web.deps.principal_from_token``."""
-    return decode_token(token, key).user_id
