@@ -331,6 +331,23 @@ class RulesSettings(BaseSettings, RuleThresholds):
     model_config = _group_config("rules")
 
 
+class TripSettings(BaseSettings):
+    """The trip workflow: when a pickup may be asked for and when a driver may start."""
+
+    model_config = _group_config("trips")
+
+    pickup_grace_s: float = Field(
+        300, ge=0, le=86400,
+        description="A requester may ask for a pickup this long in the past (the minutes it takes to fill in "
+        "the form); an earlier one is refused, seconds.",
+    )
+    start_lead_s: float = Field(
+        7200, ge=0, le=86400,
+        description="A driver may start a trip from this long before its planned pickup; an earlier start is "
+        "refused, seconds.",
+    )
+
+
 class DispatchSettings(BaseSettings):
     """The costs the dispatch solver weighs."""
 
@@ -400,6 +417,7 @@ class Settings(BaseSettings):
     gps: GpsSettings = Field(default_factory=GpsSettings, description="The cleaning of GPS fixes.")
     motion: MotionSettings = Field(default_factory=MotionSettings, description="Stops and trips.")
     rules: RulesSettings = Field(default_factory=RulesSettings, description="The compliance rules.")
+    trips: TripSettings = Field(default_factory=TripSettings, description="The trip workflow.")
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings, description="The dispatch costs.")
 
     @field_validator("display_timezone")

@@ -13,7 +13,8 @@ import pytest
 from tests.web.conftest import SQUARE, World
 
 ROLES = ["admin", "dispatcher", "driver", "requester", "approver", "auditor"]
-T = datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)
+#: A pickup tomorrow (a requester may not ask for one in the past).
+T = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
 
 
 def everyone(code: int = 200) -> dict[str, int]:
@@ -38,8 +39,9 @@ def vehicle_body(w: World) -> dict:
 
 def request_body(w: World) -> dict:
     return {"agency_id": w.ids["agency"], "purpose": "会议", "passengers": 2, "origin_lat": 34.6,
-            "origin_lon": 119.2, "destination_lat": 34.7, "destination_lon": 119.3,
-            "pickup_earliest": T.isoformat(), "pickup_latest": (T + timedelta(minutes=30)).isoformat()}
+            "origin_lon": 119.2, "origin_address": "市政府", "destination_lat": 34.7, "destination_lon": 119.3,
+            "destination_address": "市会议中心", "pickup_earliest": T.isoformat(),
+            "pickup_latest": (T + timedelta(minutes=30)).isoformat()}
 
 
 # (method, path template, body factory or None, expected status per role)
@@ -96,6 +98,8 @@ CASES = [
     ("PATCH", "/lessors/{lessor}", lambda w: {"phone": "0518-1234567"}, ADMIN),
     ("GET", "/trip-requests", None, everyone()),
     ("GET", "/trip-requests/{request}", None, everyone()),
+    # every role reads it; the world's request is only planned, so there is no car yet to show
+    ("GET", "/trip-requests/{request}/assignment", None, everyone(404)),
     ("POST", "/trip-requests", request_body, only("admin", "requester", code=201)),
     ("PATCH", "/trip-requests/{draft_request}", lambda w: {"passengers": 4}, only("admin", "requester")),
     ("POST", "/trip-requests/{request}/transitions", lambda w: {"to": "assigned"}, only("admin", "dispatcher")),

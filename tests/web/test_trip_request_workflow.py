@@ -2,14 +2,15 @@
 
 from datetime import datetime, timedelta, timezone
 
-T = datetime(2026, 12, 3, 0, 30, tzinfo=timezone.utc)
+#: A pickup tomorrow (a requester may not ask for one in the past).
+T = datetime.now(timezone.utc).replace(minute=30, second=0, microsecond=0) + timedelta(days=1)
 
 
 def request_body(world):
     """A valid new trip request of the world's agency."""
     return {"agency_id": world.ids["agency"], "purpose": "防汛检查", "passengers": 3, "origin_lat": 34.60,
-            "origin_lon": 119.20, "destination_lat": 34.52, "destination_lon": 118.75,
-            "pickup_earliest": T.isoformat(), "pickup_latest": (T + timedelta(minutes=20)).isoformat()}
+            "origin_lon": 119.20, "origin_address": "市政府", "destination_lat": 34.52, "destination_lon": 118.75,
+            "destination_address": "东海县政府", "pickup_earliest": T.isoformat(), "pickup_latest": (T + timedelta(minutes=20)).isoformat()}
 
 
 def _file(client, world, role="requester"):

@@ -49,10 +49,15 @@ def own_driver_ids(principal: Principal):  # type: ignore[no-untyped-def]
 
 
 def _load(session: Session, principal: Principal, assignment_id: int) -> Assignment:
+    """An assignment the caller may see: a driver's own (whichever agency asked), or one of an
+    agency in the caller's subtree; 404 otherwise."""
     assignment = session.get(Assignment, assignment_id)
-    if assignment is None or not principal.in_scope(session, assignment.org_id):
+    if assignment is None:
         raise not_found("assignment", assignment_id)
-    if principal.role == Role.driver and assignment.driver_id not in session.exec(own_driver_ids(principal)).all():
+    if principal.role == Role.driver:
+        if assignment.driver_id not in session.exec(own_driver_ids(principal)).all():
+            raise not_found("assignment", assignment_id)
+    elif not principal.in_scope(session, assignment.org_id):
         raise not_found("assignment", assignment_id)
     return assignment
 
@@ -71,10 +76,11 @@ def _check_resources(session: Session, principal: Principal, data: dict) -> None
 def list_assignments(
     session: SessionDep, principal: CurrentPrincipal, page: PageDep, filters: Annotated[AssignmentFilters, Query()]
 ) -> dict:
-    """Assignments in scope; a driver sees only their own."""
-    statement = select(Assignment).where(principal.scope_filter(col(Assignment.org_id)))
+    """Assignments in scope; a driver sees only their own (from any agency)."""
     if principal.role == Role.driver:
-        statement = statement.where(col(Assignment.driver_id).in_(own_driver_ids(principal)))
+        statement = select(Assignment).where(col(Assignment.driver_id).in_(own_driver_ids(principal)))
+    else:
+        statement = select(Assignment).where(principal.scope_filter(col(Assignment.org_id)))
     return paginate(session, apply_filters(statement, Assignment, filters), page, col(Assignment.planned_pickup))
 
 

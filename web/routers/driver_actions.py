@@ -4,15 +4,21 @@ the odometer reading, report a problem; and the driver's list of today's trips.
 Starting moves the request to ``in_progress`` and opens a trip as driven; completing moves it
 to ``completed``, closes the trip and sets the car's odometer. An odometer reading below the
 car's last one, or further above it than the car could have driven since, is refused with a
-422 naming ``odometer_km``."""
+422 naming ``odometer_km``; a start earlier than FLEET_TRIPS_START_LEAD_S before the planned
+pickup is refused with a 409. Refusals carry a code the driver's page translates
+(:mod:`web.refusals`).
+
+A driver acts on the assignments given to their own driver record, whichever agency asked
+for the trip (a pool driver serves every agency); dispatchers and administrators act on the
+assignments of the agencies in their organisation subtree."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
@@ -22,6 +28,7 @@ from fleet.models import (
     AssignmentPublic,
     AuditEntry,
     Driver,
+    Organisation,
     RequestState,
     Role,
     Trip,
@@ -37,10 +44,11 @@ from fleet.request_workflow import (
     check_transition,
     move,
 )
-from fleet.odometer import OdometerRejected, check_new_reading
+from fleet.odometer import OdometerRejected, check_reading, last_reading
 from web.crud import ObjectId
 from web.day_assignments import assignments_of_day
 from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
+from web.refusals import refusal
 
 router = APIRouter(tags=["driver actions"])
 actors = Depends(require_roles(Role.admin, Role.dispatcher, Role.driver))
@@ -68,10 +76,12 @@ class DriverEventResult(BaseModel):
 
 
 class DriverStop(BaseModel):
-    """One trip of a driver's day: the assignment, its request, the car and what is done."""
+    """One trip of a driver's day: the assignment, its request and the agency that asked,
+    the car and what is done."""
 
     assignment: AssignmentPublic
     request: TripRequestPublic
+    agency: str | None
     plate: str | None
     arrived: bool
     trip_id: int | None
@@ -80,23 +90,23 @@ class DriverStop(BaseModel):
 STATE_FOR_EVENT = {DriverEvent.started: RequestState.in_progress, DriverEvent.completed: RequestState.completed}
 
 
-def _unprocessable(detail: str) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
-
-
 def _own_driver(session: Session, principal: Principal) -> Driver | None:
     return session.exec(select(Driver).where(Driver.user_id == principal.user.id)).first()
 
 
 def _load(session: Session, principal: Principal, assignment_id: int) -> Assignment:
+    """The assignment the caller may act on: a driver's own (by driver record, whatever the
+    requesting agency), or one of an agency in a dispatcher's or administrator's subtree;
+    404 otherwise."""
     assignment = session.get(Assignment, assignment_id)
-    if assignment is None or not principal.in_scope(session, assignment.org_id):
-        raise not_found("assignment", assignment_id)
-    if principal.role == Role.driver:
-        driver = _own_driver(session, principal)
-        if driver is None or assignment.driver_id != driver.id:
-            raise not_found("assignment", assignment_id)
-    return assignment
+    if assignment is not None:
+        if principal.role == Role.driver:
+            driver = _own_driver(session, principal)
+            if driver is not None and assignment.driver_id == driver.id:
+                return assignment
+        elif principal.in_scope(session, assignment.org_id):
+            return assignment
+    raise not_found("assignment", assignment_id)
 
 
 def _open_trip(session: Session, assignment: Assignment) -> Trip | None:
@@ -106,9 +116,10 @@ def _open_trip(session: Session, assignment: Assignment) -> Trip | None:
 
 @router.post("/assignments/{object_id}/events", response_model=DriverEventResult, dependencies=[actors])
 def record_driver_event(object_id: ObjectId, body: DriverEventCreate, session: SessionDep,
-                        principal: CurrentPrincipal) -> DriverEventResult:
+                        principal: CurrentPrincipal, http: Request) -> DriverEventResult:
     """Arrived at the pickup, started, completed (both with ``odometer_km``), or a problem
-    (with a ``note``). Started and completed move the request on; an illegal step is 409."""
+    (with a ``note``). Started and completed move the request on; an illegal step is 409, and
+    so is a start earlier than FLEET_TRIPS_START_LEAD_S before the planned pickup."""
     assignment = _load(session, principal, object_id)
     request = session.get(TripRequest, assignment.request_id)
     if request is None:
@@ -117,14 +128,16 @@ def record_driver_event(object_id: ObjectId, body: DriverEventCreate, session: S
     now = utcnow()
     if body.event == DriverEvent.problem:
         if not (body.note and body.note.strip()):
-            raise _unprocessable("note: describe the problem")
+            raise refusal(status.HTTP_422_UNPROCESSABLE_CONTENT, "note", "note_missing", "describe the problem")
     elif body.event == DriverEvent.arrived:
         if current != RequestState.assigned:
-            raise HTTPException(status.HTTP_409_CONFLICT,
-                                detail=f"event: cannot arrive for a trip whose request is '{current.value}'; "
-                                       "arrival is recorded before the trip starts (state 'assigned')")
+            raise refusal(status.HTTP_409_CONFLICT, "event", "arrival_not_assigned",
+                          f"cannot arrive for a trip whose request is '{current.value}'; "
+                          "arrival is recorded before the trip starts (state 'assigned')", state=current.value)
     else:
         _check_step(current, STATE_FOR_EVENT[body.event], principal.role)
+        if body.event == DriverEvent.started:
+            _check_start_time(assignment, now, http.app.state.settings.trips.start_lead_s)
     trip = _apply(session, principal, assignment, request, body, now)
     audit.record(session, principal.user, f"assignment.{body.event.value}", "assignment", assignment.id, None,
                  {"event": body.event.value, "odometer_km": body.odometer_km, "note": body.note,
@@ -138,7 +151,38 @@ def _check_step(current: RequestState, target: RequestState, role: Role) -> None
     try:
         check_transition(current, target, role, None)
     except (IllegalTransition, TransitionForbidden) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"event: {exc}") from None
+        raise refusal(status.HTTP_409_CONFLICT, "event", "illegal_step", str(exc), state=current.value,
+                      to=target.value) from None
+
+
+def _check_start_time(assignment: Assignment, now: datetime, lead_s: float) -> None:
+    """Refuse (409) a start earlier than ``lead_s`` seconds before the planned pickup."""
+    earliest = assignment.planned_pickup - timedelta(seconds=lead_s)
+    if now < earliest:
+        raise refusal(status.HTTP_409_CONFLICT, "event", "start_too_early",
+                      f"too early to start: the pickup is planned for {assignment.planned_pickup.isoformat()}, "
+                      f"and the trip can be started from {earliest.isoformat()} "
+                      f"({lead_s / 3600:g} h before the pickup)",
+                      planned_pickup=assignment.planned_pickup.isoformat(), earliest_start=earliest.isoformat(),
+                      lead_s=lead_s)
+
+
+def _check_odometer(session: Session, vehicle: Vehicle, event: DriverEvent, reading_km: float | None,
+                    now: datetime) -> None:
+    """Refuse (422 naming ``odometer_km``) a missing reading for ``event`` or one the odometer
+    rule refuses (km)."""
+    if reading_km is None:
+        raise refusal(status.HTTP_422_UNPROCESSABLE_CONTENT, "odometer_km", "odometer_missing",
+                      f"enter the odometer reading of {vehicle.plate} to record '{event.value}'", plate=vehicle.plate)
+    last = last_reading(session, vehicle)
+    try:
+        check_reading(reading_km, last, now, vehicle.plate)
+    except OdometerRejected as exc:
+        code = "odometer_below_last" if reading_km < last.km else "odometer_above_possible"
+        hours = max((now - last.at).total_seconds() / 3600.0, 0.0)
+        raise refusal(status.HTTP_422_UNPROCESSABLE_CONTENT, "odometer_km", code,
+                      str(exc).removeprefix("odometer_km: "), plate=vehicle.plate, reading_km=reading_km,
+                      last_km=last.km, hours=round(hours, 1)) from None
 
 
 def _apply(session: Session, principal: Principal, assignment: Assignment, request: TripRequest,
@@ -148,12 +192,7 @@ def _apply(session: Session, principal: Principal, assignment: Assignment, reque
         return _open_trip(session, assignment)
     vehicle = session.get(Vehicle, assignment.vehicle_id) if assignment.vehicle_id else None
     if vehicle is not None:
-        if body.odometer_km is None:
-            raise _unprocessable(f"odometer_km: enter the odometer reading of {vehicle.plate} to record '{body.event.value}'")
-        try:
-            check_new_reading(session, vehicle, body.odometer_km, now)
-        except OdometerRejected as exc:
-            raise _unprocessable(str(exc)) from None
+        _check_odometer(session, vehicle, body.event, body.odometer_km, now)
     trip = _open_trip(session, assignment)
     if body.event == DriverEvent.started:
         if vehicle is not None:
@@ -181,15 +220,17 @@ def driver_today(
     service_date: Annotated[date | None, Query(description="Day in the display time zone; default today.")] = None,
     driver_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Dispatchers: whose day.")] = None,
 ) -> list[DriverStop]:
-    """A driver's trips of one day in pickup order (a driver sees their own; a dispatcher
-    names the driver)."""
+    """A driver's trips of one day in pickup order, whichever agency asked for them (a driver
+    sees their own; a dispatcher names the driver)."""
     if principal.role == Role.driver:
         driver = _own_driver(session, principal)
         if driver is None:
-            raise _unprocessable("driver_id: your login is not linked to a driver record; ask the administrator")
+            raise refusal(status.HTTP_422_UNPROCESSABLE_CONTENT, "driver_id", "driver_unlinked",
+                          "your login is not linked to a driver record; ask the administrator")
     else:
         if driver_id is None:
-            raise _unprocessable("driver_id: name the driver whose day to show")
+            raise refusal(status.HTTP_422_UNPROCESSABLE_CONTENT, "driver_id", "driver_id_missing",
+                          "name the driver whose day to show")
         driver = session.get(Driver, driver_id)
         if driver is None or not principal.in_scope(session, driver.org_id):
             raise not_found("driver", driver_id)
@@ -205,10 +246,12 @@ def driver_today(
     stops = []
     for assignment, trip_request in rows:
         vehicle = session.get(Vehicle, assignment.vehicle_id) if assignment.vehicle_id else None
+        agency = session.get(Organisation, trip_request.agency_id)
         trip = session.exec(select(Trip.id).where(Trip.assignment_id == assignment.id)
                             .order_by(col(Trip.id).desc())).first()
         stops.append(DriverStop(assignment=AssignmentPublic.model_validate(assignment),
                                 request=TripRequestPublic.model_validate(trip_request),
+                                agency=agency.name if agency else None,
                                 plate=vehicle.plate if vehicle else None,
                                 arrived=str(assignment.id) in arrived, trip_id=trip))
     return stops

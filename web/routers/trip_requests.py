@@ -1,16 +1,26 @@
 """Trip requests: filed by agency staff, approved by the agency's approver, served by
-dispatch. State changes go through POST /trip-requests/{id}/transitions."""
+dispatch. State changes go through POST /trip-requests/{id}/transitions (a requester cancels
+with a reason until the trip starts); once a request is assigned, GET
+/trip-requests/{id}/assignment tells its requester the car, the driver and the planned pickup.
 
-from typing import Annotated
+A requester's pickup may not lie in the past (beyond FLEET_TRIPS_PICKUP_GRACE_S) and needs
+an origin and a destination address; those refusals carry codes the pages translate
+(:mod:`web.refusals`). Administrators may file past trips (a trip recorded after the fact, a
+simulated day played back)."""
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlmodel import Session, col, select
 
 from fleet import audit
 from fleet.models import (
     Assignment,
+    AssignmentKind,
     Driver,
+    Lessor,
     Organisation,
     OrgLevel,
     RequestState,
@@ -21,6 +31,7 @@ from fleet.models import (
     TripRequestPublic,
     TripRequestUpdate,
     User,
+    Vehicle,
     utcnow,
 )
 from fleet.models.trip_request import check_request_times
@@ -43,6 +54,7 @@ from web.deps import (
     require_roles,
 )
 from web.pagination import Page, PageDep, paginate
+from web.refusals import problem, refused
 
 router = APIRouter(prefix="/trip-requests", tags=["trip requests"])
 R = Role
@@ -65,11 +77,11 @@ def _driver_request_ids(session: Session, principal: Principal):  # type: ignore
 
 
 def _visible(session: Session, principal: Principal, request: TripRequest) -> bool:
-    if not principal.in_scope(session, request.agency_id):
-        return False
+    """A driver sees the requests assigned to them, whichever agency asked; everyone else
+    those of the agencies in their subtree."""
     if principal.role == Role.driver:
         return request.id in session.exec(_driver_request_ids(session, principal)).all()
-    return True
+    return principal.in_scope(session, request.agency_id)
 
 
 def _load(session: Session, principal: Principal, request_id: int) -> TripRequest:
@@ -85,10 +97,11 @@ def list_trip_requests(
     filters: Annotated[TripRequestFilters, Query()],
 ) -> dict:
     """Requests in the caller's scope: a requester or approver sees their agency's, a driver
-    only those assigned to them."""
-    statement = select(TripRequest).where(principal.scope_filter(col(TripRequest.agency_id)))
+    only those assigned to them (from any agency)."""
     if principal.role == Role.driver:
-        statement = statement.where(col(TripRequest.id).in_(_driver_request_ids(session, principal)))
+        statement = select(TripRequest).where(col(TripRequest.id).in_(_driver_request_ids(session, principal)))
+    else:
+        statement = select(TripRequest).where(principal.scope_filter(col(TripRequest.agency_id)))
     if filters.state is not None:
         statement = statement.where(TripRequest.state == filters.state)
     if filters.agency_id is not None:
@@ -105,11 +118,53 @@ def get_trip_request(object_id: ObjectId, session: SessionDep, principal: Curren
     return _load(session, principal, object_id)
 
 
+class RequestAssignment(BaseModel):
+    """What the requester needs to meet the car: who drives which car, and when it comes."""
+
+    request_id: int
+    assignment_id: int
+    kind: AssignmentKind
+    plate: str | None = Field(description="The car's plate; empty while a lessor has not named the car.")
+    vehicle_class: str | None
+    driver_name: str | None
+    driver_phone: str | None
+    lessor_name: str | None = Field(description="The rental company of a leased car.")
+    lessor_phone: str | None
+    planned_pickup: datetime
+    planned_dropoff: datetime
+
+
+def _pickup_problems(request: TripRequestCreate | TripRequest, principal: Principal, grace_s: float) -> list[dict[str, Any]]:
+    """A requester's pickup window that ended more than ``grace_s`` seconds ago (none for
+    administrators, who may record past trips)."""
+    if principal.role == Role.admin:
+        return []
+    earliest_allowed = utcnow() - timedelta(seconds=grace_s)
+    if request.pickup_latest >= earliest_allowed:
+        return []
+    return [problem("pickup_latest", "pickup_in_past",
+                    f"the pickup window ended at {request.pickup_latest.isoformat()}, in the past; "
+                    f"ask for a pickup from now on", pickup_latest=request.pickup_latest.isoformat(),
+                    grace_s=grace_s)]
+
+
+def _address_problems(body: TripRequestCreate) -> list[dict[str, Any]]:
+    """An origin or destination address left empty."""
+    return [problem(field, "address_missing", f"{where}: name the place (an address or a building)")
+            for field, where in (("origin_address", "origin"), ("destination_address", "destination"))
+            if not getattr(body, field).strip()]
+
+
 @router.post("", response_model=TripRequestPublic, status_code=status.HTTP_201_CREATED, dependencies=[filers])
-def create_trip_request(body: TripRequestCreate, session: SessionDep, principal: CurrentPrincipal) -> TripRequest:
+def create_trip_request(body: TripRequestCreate, session: SessionDep, principal: CurrentPrincipal,
+                        http: Request) -> TripRequest:
     """File a request (state ``draft``) for an agency in the caller's scope; ``rider_id``
-    names the agency's official who rides when they are not the filer."""
+    names the agency's official who rides when they are not the filer. Both addresses are
+    required, and a requester's pickup window may not have ended (422 naming the fields)."""
     forbid_out_of_scope(principal, session, body.agency_id, field="agency_id")
+    problems = _address_problems(body) + _pickup_problems(body, principal, http.app.state.settings.trips.pickup_grace_s)
+    if problems:
+        raise refused(status.HTTP_422_UNPROCESSABLE_CONTENT, *problems)
     agency = session.get(Organisation, body.agency_id)
     if agency is None or agency.level != OrgLevel.agency:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"agency_id: organisation {body.agency_id} is not an agency")
@@ -124,9 +179,10 @@ def create_trip_request(body: TripRequestCreate, session: SessionDep, principal:
 
 @router.patch("/{object_id}", response_model=TripRequestPublic, dependencies=[filers])
 def update_trip_request(
-    object_id: ObjectId, body: TripRequestUpdate, session: SessionDep, principal: CurrentPrincipal
+    object_id: ObjectId, body: TripRequestUpdate, session: SessionDep, principal: CurrentPrincipal, http: Request
 ) -> TripRequest:
-    """Change a request while it is still a draft (409 after it has been submitted)."""
+    """Change a request while it is still a draft (409 after it has been submitted); a
+    requester's new pickup window may not have ended."""
     request = _load(session, principal, object_id)
     if request.state != RequestState.draft:
         raise HTTPException(status.HTTP_409_CONFLICT,
@@ -140,22 +196,58 @@ def update_trip_request(
         check_request_times(request)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    if "pickup_latest" in changes or "pickup_earliest" in changes:
+        problems = _pickup_problems(request, principal, http.app.state.settings.trips.pickup_grace_s)
+        if problems:
+            raise refused(status.HTTP_422_UNPROCESSABLE_CONTENT, *problems)
     request.updated_at = utcnow()
     return save_audited(session, principal, "trip_request.update", request, before)
 
 
 @router.post("/{object_id}/transitions", response_model=TripRequestPublic, dependencies=[movers])
 def transition_trip_request(
-    object_id: ObjectId, body: TransitionRequest, session: SessionDep, principal: CurrentPrincipal
+    object_id: ObjectId, body: TransitionRequest, session: SessionDep, principal: CurrentPrincipal, http: Request
 ) -> TripRequest:
     """Move a request to the next state. An illegal step answers 409 and says which steps are
     allowed; a step this role may not take answers 403, and so does a step against separation
     of duties (nobody approves or rejects a request they filed or ride in; a requester acts on
-    their own requests only); reject and cancel need a reason."""
+    their own requests only); reject and cancel need a reason. A requester cancels until the
+    trip starts, and cannot submit a request whose pickup window has ended (422)."""
     request = _load(session, principal, object_id)
+    if body.to == RequestState.submitted and request.state == RequestState.draft:
+        problems = _pickup_problems(request, principal, http.app.state.settings.trips.pickup_grace_s)
+        if problems:
+            raise refused(status.HTTP_422_UNPROCESSABLE_CONTENT, *problems)
     with refused_as({IllegalTransition: status.HTTP_409_CONFLICT, TransitionForbidden: status.HTTP_403_FORBIDDEN,
                      ReasonRequired: status.HTTP_422_UNPROCESSABLE_CONTENT}):
         move(session, request, body.to, principal.user, body.reason)
     session.commit()
     session.refresh(request)
     return request
+
+
+#: States in which a request has a car and driver to show.
+SERVED_STATES = (RequestState.assigned, RequestState.in_progress, RequestState.completed)
+
+
+@router.get("/{object_id}/assignment", response_model=RequestAssignment, dependencies=[readers])
+def get_request_assignment(object_id: ObjectId, session: SessionDep, principal: CurrentPrincipal) -> RequestAssignment:
+    """The car, driver (or rental company) and planned times serving an assigned request;
+    404 while it has none."""
+    request = _load(session, principal, object_id)
+    assignment = None
+    if request.state in SERVED_STATES:
+        assignment = session.exec(select(Assignment).where(Assignment.request_id == request.id)
+                                  .order_by(col(Assignment.id).desc())).first()
+    if assignment is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            detail=f"trip request {object_id} has no car assigned yet (state '{request.state}')")
+    vehicle = session.get(Vehicle, assignment.vehicle_id) if assignment.vehicle_id else None
+    driver = session.get(Driver, assignment.driver_id) if assignment.driver_id else None
+    lessor = session.get(Lessor, assignment.lessor_id) if assignment.lessor_id else None
+    return RequestAssignment(
+        request_id=request.id, assignment_id=assignment.id, kind=assignment.kind,
+        plate=vehicle.plate if vehicle else None, vehicle_class=vehicle.vehicle_class if vehicle else None,
+        driver_name=driver.name if driver else None, driver_phone=driver.phone if driver else None,
+        lessor_name=lessor.name if lessor else None, lessor_phone=(lessor.phone or None) if lessor else None,
+        planned_pickup=assignment.planned_pickup, planned_dropoff=assignment.planned_dropoff)

@@ -40,31 +40,38 @@ def test_a_driver_runs_a_whole_trip(client, today, session):
                        "trip_request.completed", "assignment.completed"]
 
 
+def refused(response, status_code):  # type: ignore[no-untyped-def]
+    """The one refusal of ``response``: its code, field, English rule and figures."""
+    assert response.status_code == status_code, response.text
+    [error] = response.json()["detail"]
+    return error["type"], error["loc"][-1], error["msg"], error["ctx"]
+
+
 def test_odometer_readings_are_checked_and_refused_in_words(client, today):
-    r = event(client, today, {"event": "started"})
-    assert r.status_code == 422
-    assert r.json()["detail"].startswith(f"odometer_km: enter the odometer reading of {today.plate}")
-    r = event(client, today, {"event": "started", "odometer_km": 79_990})
-    assert r.status_code == 422
-    assert r.json()["detail"].startswith(f"odometer_km: 79,990 km is below the last reading of {today.plate}, 80,000 km")
+    code, field, msg, ctx = refused(event(client, today, {"event": "started"}), 422)
+    assert (code, field, ctx) == ("odometer_missing", "odometer_km", {"plate": today.plate})
+    assert msg.startswith(f"enter the odometer reading of {today.plate}")
+    code, field, msg, ctx = refused(event(client, today, {"event": "started", "odometer_km": 79_990}), 422)
+    assert (code, field) == ("odometer_below_last", "odometer_km")
+    assert msg.startswith(f"79,990 km is below the last reading of {today.plate}, 80,000 km")
+    assert (ctx["reading_km"], ctx["last_km"], ctx["plate"]) == (79_990, 80_000, today.plate)
     assert event(client, today, {"event": "started", "odometer_km": 80_010}).status_code == 200
-    r = event(client, today, {"event": "completed", "odometer_km": 81_500})
-    assert r.status_code == 422
-    assert "odometer_km: 81,500 km is 1,490 km above the last reading" in r.json()["detail"]
-    assert "possible" in r.json()["detail"]
+    code, field, msg, ctx = refused(event(client, today, {"event": "completed", "odometer_km": 81_500}), 422)
+    assert (code, field, ctx["last_km"]) == ("odometer_above_possible", "odometer_km", 80_010)
+    assert "81,500 km is 1,490 km above the last reading" in msg and "possible" in msg
 
 
 def test_steps_out_of_order_are_conflicts(client, today):
-    r = event(client, today, {"event": "completed", "odometer_km": 80_010})
-    assert r.status_code == 409
-    assert "allowed next states" in r.json()["detail"]
+    code, field, msg, ctx = refused(event(client, today, {"event": "completed", "odometer_km": 80_010}), 409)
+    assert (code, field, ctx) == ("illegal_step", "event", {"state": "assigned", "to": "completed"})
+    assert "allowed next states" in msg
     assert event(client, today, {"event": "started", "odometer_km": 80_001}).status_code == 200
-    r = event(client, today, {"event": "arrived"})
-    assert r.status_code == 409 and "arrival" in r.json()["detail"]
+    code, _, msg, ctx = refused(event(client, today, {"event": "arrived"}), 409)
+    assert code == "arrival_not_assigned" and "arrival" in msg and ctx == {"state": "in_progress"}
 
 
 def test_a_problem_needs_a_note(client, today, session):
-    assert event(client, today, {"event": "problem", "note": "  "}).status_code == 422
+    assert refused(event(client, today, {"event": "problem", "note": "  "}), 422)[:2] == ("note_missing", "note")
     r = event(client, today, {"event": "problem", "note": "左前轮胎压报警"})
     assert r.status_code == 200
     entry = session.exec(select(AuditEntry).where(AuditEntry.action == "assignment.problem")).one()
@@ -90,6 +97,6 @@ def test_driver_today_lists_own_trips_in_order(client, today):
     assert stops[0]["arrived"] is False
     event(client, w, {"event": "arrived"})
     assert client.get("/api/v1/driver/today", headers=w.auth("driver")).json()[0]["arrived"] is True
-    assert client.get("/api/v1/driver/today", headers=w.auth("dispatcher")).status_code == 422
+    assert refused(client.get("/api/v1/driver/today", headers=w.auth("dispatcher")), 422)[0] == "driver_id_missing"
     r = client.get(f"/api/v1/driver/today?driver_id={w.ids['driver']}", headers=w.auth("dispatcher"))
     assert r.status_code == 200 and len(r.json()) == 1

@@ -27,10 +27,18 @@ def local_today_at(hour: int, minute: int = 0) -> datetime:
     return local_time(datetime.now(SHANGHAI).date(), hour, minute)
 
 
+def soon_today(minutes: int = 10) -> datetime:
+    """``minutes`` from now, but no later than the last minute of today (Asia/Shanghai), as
+    an aware UTC time: a pickup today that a driver may already start."""
+    last_minute = local_today_at(23, 59)
+    return min(utcnow() + timedelta(minutes=minutes), last_minute)
+
+
 def add_todays_work(session: Session, w: World) -> None:
     """A car of its own (``today_vehicle``, device ``w.device``, seen a minute ago), an
-    assigned trip today for the world's driver in it (``today_assignment``), and an approved
-    request today for dispatch to plan (``approved_today``).
+    assigned trip today for the world's driver in it, picking up in ten minutes
+    (``today_assignment``), and an approved request today at 13:00 for dispatch to plan
+    (``approved_today``).
 
     The car's id, plate and device are random and large: the test broker may be shared with
     other runs whose events name small vehicle ids, and the hub coalesces per vehicle id."""
@@ -43,12 +51,12 @@ def add_todays_work(session: Session, w: World) -> None:
     w.ids["today_vehicle"] = car.id
     w.device = car.gps_device_id  # type: ignore[attr-defined]
     w.plate = car.plate  # type: ignore[attr-defined]
-    pickup = local_today_at(10)
+    pickup = soon_today()
     common: dict[str, Any] = {"passengers": 2, "window": timedelta(minutes=30)}
     assigned = trip_request(session, w.ids["agency"], w.ids["user_requester"], pickup, (34.65, 119.25), **common,
                             purpose="送文件", origin_address="市政府东门", destination_address="东海县教育局",
                             state="assigned")
-    approved = trip_request(session, w.ids["agency"], w.ids["user_requester"], pickup + timedelta(hours=3),
+    approved = trip_request(session, w.ids["agency"], w.ids["user_requester"], local_today_at(13),
                             (34.65, 119.25), **common, purpose="检查调研", origin_address="市政府",
                             destination_address="海州区", state="approved")
     assignment = Assignment(request_id=assigned.id, kind=AssignmentKind.pool, vehicle_id=car.id,

@@ -4,9 +4,11 @@
 import { t } from "./i18n.js";
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  /** `detail` is the server's own (a string, or a list of {type, loc, msg, ctx}) when it sent one. */
+  constructor(status, message, detail) {
     super(message);
     this.status = status;
+    this.detail = detail;
   }
 }
 
@@ -26,15 +28,19 @@ export function describeDetail(detail) {
 
 async function errorFrom(response, path) {
   let detail = `${response.status} ${response.statusText}`;
+  let raw;
   try {
     const body = await response.json();
-    if (body && body.detail !== undefined) detail = describeDetail(body.detail);
+    if (body && body.detail !== undefined) {
+      raw = body.detail;
+      detail = describeDetail(body.detail);
+    }
   } catch {
     /* not JSON: keep the status line */
   }
-  if (response.status === 401 && !path.startsWith("/auth/login")) return new ApiError(401, t("error.session"));
-  if (response.status === 403) return new ApiError(403, t("error.forbidden", { detail }));
-  return new ApiError(response.status, detail);
+  if (response.status === 401 && !path.startsWith("/auth/login")) return new ApiError(401, t("error.session"), raw);
+  if (response.status === 403) return new ApiError(403, t("error.forbidden", { detail }), raw);
+  return new ApiError(response.status, detail, raw);
 }
 
 /** fetch /api/v1 + path; JSON in and out; throws ApiError with a readable message. */

@@ -1,10 +1,22 @@
-// The driver's phone view: today's trips in order, navigation, arrived / start / complete
-// with the odometer, report a problem, and optional phone location sharing.
+// The driver's phone view: today's trips in order (whichever agency asked), navigation,
+// arrived / start / complete with the odometer, report a problem, and optional phone
+// location sharing. Refusals are said in the page's language (refusals.js); the place
+// markers are inline SVG, so they show without an emoji font.
 
 import { api } from "./api.js";
 import { label, onLangChange, t } from "./i18n.js";
 import { LiveFeed } from "./live.js";
+import { explain } from "./refusals.js";
 import { attempt, esc, formatTime, say, startPage } from "./ui.js";
+
+/** The page's names of the fields a driver's event can be refused for. */
+const FIELDS = { odometer_km: "driver.odometer", note: "driver.problem.note", event: "col.state" };
+/** A map pin (pickup) and a chequered flag (destination), drawn in the text colour. */
+const PIN_ICON = '<svg class="icon pin" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">'
+  + '<path fill="currentColor" d="M12 2a7 7 0 0 0-7 7c0 5.2 7 13 7 13s7-7.8 7-13a7 7 0 0 0-7-7zm0 9.6a2.6 2.6 0 1 1 0-5.2 2.6 2.6 0 0 1 0 5.2z"/></svg>';
+const FLAG_ICON = '<svg class="icon flag" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">'
+  + '<path fill="currentColor" d="M5 2h2v20H5z"/><path fill="currentColor" d="M7 3h13l-3 4.5 3 4.5H7z"/>'
+  + '<path fill="#fff" d="M10 3h3v3h-3zM16 3h3l-1 1.5V6h-2zM13 6h3v3h-3zM7 6h3v3H7zM10 9h3v3h-3zM16 9h2l1 1.5V12h-3z"/></svg>';
 
 let stops = [];
 const feed = new LiveFeed({
@@ -33,17 +45,18 @@ function render() {
     box.innerHTML = `<p class="note spaced">${t("driver.empty")}</p>`;
     return;
   }
-  box.innerHTML = stops.map((stop) => {
+  box.innerHTML = stops.map((stop, index) => {
     const a = stop.assignment;
     const r = stop.request;
     const action = nextAction(stop);
     const target = r.state === "in_progress" ? [r.destination_lat, r.destination_lon, r.destination_address] : [r.origin_lat, r.origin_lon, r.origin_address];
     const needsOdometer = action === "started" || action === "completed";
     return `<article class="stop${action ? "" : " done"}" data-assignment-id="${a.id}" data-state="${esc(r.state)}">
-      <div class="when">${formatTime(a.planned_pickup)} <span class="badge">${esc(label("rs.", r.state))}</span></div>
+      <div class="when"><span class="seq">${index + 1}</span> ${formatTime(a.planned_pickup)} <span class="badge">${esc(label("rs.", r.state))}</span></div>
       <div>${esc(r.purpose)} · ${r.passengers} · <b>${esc(stop.plate || "")}</b></div>
-      <div class="addr">📍 ${esc(r.origin_address || `${r.origin_lat.toFixed(4)}, ${r.origin_lon.toFixed(4)}`)}<br>
-        🏁 ${esc(r.destination_address || `${r.destination_lat.toFixed(4)}, ${r.destination_lon.toFixed(4)}`)}</div>
+      ${stop.agency ? `<div class="sub">${esc(t("driver.agency", { agency: stop.agency }))}</div>` : ""}
+      <div class="addr"><span class="place" title="${esc(t("driver.from"))}">${PIN_ICON} ${esc(r.origin_address || `${r.origin_lat.toFixed(4)}, ${r.origin_lon.toFixed(4)}`)}</span>
+        <span class="place" title="${esc(t("driver.to"))}">${FLAG_ICON} ${esc(r.destination_address || `${r.destination_lat.toFixed(4)}, ${r.destination_lon.toFixed(4)}`)}</span></div>
       ${needsOdometer ? `<label>${t("driver.odometer")}<input class="odometer" type="number" inputmode="decimal" min="0" step="1"></label>` : ""}
       <div class="actions">
         <a href="${navigationUrl(target[0], target[1], target[2])}" target="_blank" rel="noopener">${t("driver.navigate")}</a>
@@ -87,8 +100,15 @@ document.getElementById("stops").addEventListener("click", async (event) => {
     body.odometer_km = Number(odometer.value);
   }
   if (kind === "problem") body.note = card.querySelector(".problem-note").value.trim() || null;
-  const done = await attempt(() => api(`/assignments/${card.dataset.assignmentId}/events`, { method: "POST", body }), button);
-  if (!done) return;
+  button.disabled = true;
+  try {
+    await api(`/assignments/${card.dataset.assignmentId}/events`, { method: "POST", body });
+  } catch (error) {
+    say(explain(error, { fields: FIELDS, byStatus: { 404: "driver.error.gone" } }), "error");
+    return;
+  } finally {
+    button.disabled = false;
+  }
   say(t("driver.done", { event: t(`driver.event.${kind}`) }), "ok");
   await loadStops();
 });
