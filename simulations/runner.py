@@ -40,6 +40,7 @@ from simulations.agents import (
 )
 from simulations.city import City, Roads
 from simulations.demand import RequestSpec, generate_demand
+from simulations.demo_driver import give_demo_driver_trips
 from simulations.misbehaviour import Calendar, Incident, Planter, holiday_fixes_window
 from simulations.platform import Api, Platform, PlatformError
 from simulations.scenario import Scenario, is_rest_day, latest_rest_day
@@ -494,6 +495,12 @@ def run_scenario(platform: Platform, scenario: Scenario, progress: bool = True, 
         except PlatformError as exc:  # e.g. the day was already planned by an earlier demo run
             data.notes.append(f"planning failed, cars stay parked: {exc}")
             assignments = []
+        if seeded:  # the demo: its driver login drives one car's trips today
+            try:
+                give_demo_driver_trips(admin, dispatcher, platform.base_url, assignments,
+                                       {c.id: c.vehicle_class for c in city.cars.values()})
+            except PlatformError as exc:
+                data.notes.append(f"the demo driver got no trips: {exc}")
         cars = {vid: c for vid, c in city.cars.items() if c.status != "retired"}
         if scenario.cars is not None:
             cars = dict(list(cars.items())[: scenario.cars])

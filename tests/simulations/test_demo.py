@@ -51,6 +51,16 @@ def test_fleet_demo_serves_docs_and_the_seeded_fleet(tmp_path):
             positions = httpx.get(base + "/api/v1/positions", params={"limit": 1},
                                   headers={"Authorization": f"Bearer {token}"}).json()["total"]
         assert positions > 0
+        # The demo driver has today's trips of one pool car, in pickup order (the day was planned
+        # before the cars started reporting).
+        pool_trips = httpx.get(base + "/api/v1/assignments", params={"kind": "pool", "limit": 1},
+                               headers={"Authorization": f"Bearer {token}"}).json()["total"]
+        driver = httpx.post(base + "/api/v1/auth/token",
+                            data={"username": "driver", "password": "driver-demo-2021"}).json()["access_token"]
+        day = httpx.get(base + "/api/v1/driver/today", headers={"Authorization": f"Bearer {driver}"}).json()
+        assert pool_trips == 0 or day, "the demo driver has no trips although the day has pool trips"
+        pickups = [stop["assignment"]["planned_pickup"] for stop in day]
+        assert pickups == sorted(pickups)
     finally:
         server.terminate()
         server.wait(timeout=30)

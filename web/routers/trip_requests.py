@@ -150,7 +150,7 @@ def _pickup_problems(request: TripRequestCreate | TripRequest, principal: Princi
 
 def _address_problems(body: TripRequestCreate) -> list[dict[str, Any]]:
     """An origin or destination address left empty."""
-    return [problem(field, "address_missing", f"{where}: name the place (an address or a building)")
+    return [problem(field, "address_missing", f"name the {where} (an address or a building)")
             for field, where in (("origin_address", "origin"), ("destination_address", "destination"))
             if not getattr(body, field).strip()]
 

@@ -10,6 +10,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,9 +71,10 @@ class LiveServer:
     app: Any
 
 
-@pytest.fixture
-def live_server(ui_world: World) -> Iterator[LiveServer]:
-    """The real app under uvicorn on a free port, on the test database and broker."""
+@contextmanager
+def serving() -> Iterator[LiveServer]:
+    """The real app under uvicorn on a free port, on the database and broker the settings
+    name (FLEET_DATABASE_URL, FLEET_MQTT_URL)."""
     import uvicorn
 
     from web.app import create_app
@@ -87,9 +89,35 @@ def live_server(ui_world: World) -> Iterator[LiveServer]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test web server did not start")
         time.sleep(0.05)
-    yield LiveServer(url=f"http://127.0.0.1:{port}", app=served)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{port}", app=served)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(ui_world: World) -> Iterator[LiveServer]:
+    """The real app under uvicorn on a free port, on the test database and broker."""
+    with serving() as server:
+        yield server
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path, mqtt_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
+    """The app under uvicorn on a SQLite database seeded as `fleet demo` seeds it (the
+    synthetic Lianyungang fleet and its demo logins, ``<role>-demo-2021``)."""
+    from fleet.db import upgrade
+    from fleet.seed import seed_database
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    monkeypatch.setenv("FLEET_DATABASE_URL", url)
+    monkeypatch.setenv("FLEET_MQTT_URL", mqtt_url)
+    get_settings.cache_clear()
+    upgrade(url)
+    seed_database(url)
+    with serving() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

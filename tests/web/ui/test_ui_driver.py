@@ -23,7 +23,7 @@ def test_driver_completes_a_trip_on_a_phone(phone, live_server, ui_world, sessio
     phone.wait_for_selector("#message.error:has-text('里程表')")
     phone.fill(f"{card} .odometer", "79990")
     phone.tap(f"{card} [data-event='started']")
-    phone.wait_for_selector("#message.error:has-text('below the last reading')")
+    phone.wait_for_selector("#message.error:has-text('低于')")  # said in the page's language
     phone.fill(f"{card} .odometer", "80012")
     phone.tap(f"{card} [data-event='started']")
     phone.wait_for_selector(f"{card}[data-state='in_progress']")

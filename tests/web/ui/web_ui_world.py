@@ -67,12 +67,12 @@ def add_todays_work(session: Session, w: World) -> None:
     w.ids.update(today_request=assigned.id, today_assignment=assignment.id, approved_today=approved.id)
 
 
-def log_in(page: Any, server: Any, username: str, path: str = "/") -> None:
+def log_in(page: Any, server: Any, username: str, path: str = "/", password: str = PASSWORD) -> None:
     """Log in through the login page and wait until ``path`` has finished loading."""
     page.goto(f"{server.url}{path}")
     page.wait_for_url("**/login**")
     page.fill("#username", username)
-    page.fill("#password", PASSWORD)
+    page.fill("#password", password)
     page.click("#login-submit")
     page.wait_for_url(lambda url: "/login" not in url)
     page.wait_for_selector("body[data-ready='true']")
