@@ -1,78 +1,97 @@
-"""Turn chains of blocks into a :class:`~dispatch.plan.Plan`, with one explanation per trip.
+"""Turn every car's stops into a :class:`~dispatch.plan.Plan`, with one explanation per trip.
 
 An explanation says which kind of car serves the trip, what the trip adds to that car's cost,
-and the cheapest alternative of the other kind in the same plan (CNY).
+which requests shared the car with it, and the cheapest alternative of the other kind in the
+same plan (CNY).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from dispatch.plan import Plan, Route, Stop, Unserved
 from dispatch.problem import Problem, busy_reason
 from dispatch.schedule import Schedule
+from dispatch.stops import (
+    Stops,
+    co_riders,
+    is_chain,
+    stop_requests,
+    stop_times,
+    stops_cost_cny,
+    stops_km,
+    without_request,
+)
 
 
 def assemble_plan(
     problem: Problem,
-    chains: dict[int, list[int]],
+    routes: dict[int, Stops],
     solve_s: float,
     status: str,
     explain: bool = True,
 ) -> Plan:
-    """A plan from chains (car index -> request indices); every other request is unserved."""
+    """A plan from stops (car index -> point indices); every other request is unserved."""
     requests = problem.instance.requests
-    routes: list[Route] = []
+    n = problem.n_requests
+    plan_routes: list[Route] = []
     served: set[int] = set()
-    for c, chain in sorted(chains.items()):
-        if not chain:
+    shared: dict[str, list[str]] = {}
+    for c, stops in sorted(routes.items()):
+        if not stops:
             continue
-        starts = problem.timeline(c, chain)
-        if starts is None:
-            raise ValueError(f"chain of car {problem.cars[c].id} is not feasible")
+        times = stop_times(problem, c, stops)
+        if times is None:
+            raise ValueError(f"route of car {problem.cars[c].id} is not feasible")
         car = problem.cars[c]
-        stops: list[Stop] = []
+        plan_stops: list[Stop] = []
         point, ready = car.home, car.shift_start_s
-        for r, start in zip(chain, starts, strict=True):
-            request = requests[r]
-            arrival = problem.at(ready + int(problem.dur_s[point, r]))
-            pickup = problem.at(start)
-            stops.append(Stop(request=request.id, type="pickup", arrival=arrival, start=pickup))
-            drop = pickup + timedelta(seconds=request.service_pickup_s + int(problem.ride_s[r]))
-            stops.append(Stop(request=request.id, type="dropoff", arrival=drop, start=drop))
-            ready = start + int(problem.block_s[r])
-            point = problem.destination(r)
+        for p, start in zip(stops, times, strict=True):
+            r = p if p < n else p - n
+            arrival = ready + int(problem.dur_s[point, p])
+            plan_stops.append(Stop(request=requests[r].id, type="pickup" if p < n else "dropoff",
+                                   arrival=problem.at(arrival), start=problem.at(start)))
+            ready, point = start + int(problem.service_s[p]), p
             served.add(r)
-        routes.append(Route(vehicle=car.id, kind=car.kind, stops=stops,
-                            km=round(problem.route_km(c, chain), 3),
-                            cost_cny=round(problem.route_cost_cny(c, chain), 2)))
+        for r, others in co_riders(problem, stops).items():
+            shared[requests[r].id] = sorted(requests[o].id for o in others)
+        plan_routes.append(Route(vehicle=car.id, kind=car.kind, stops=plan_stops,
+                                 km=round(stops_km(problem, c, stops), 3),
+                                 cost_cny=round(stops_cost_cny(problem, c, stops), 2)))
     unserved = [
         Unserved(request=requests[r].id, reason=problem.refusals.get(r) or busy_reason(problem, r))
         for r in range(len(requests)) if r not in served
     ]
-    plan = Plan(status=status, total_cost_cny=round(sum(rt.cost_cny for rt in routes), 2),
-                solve_s=round(solve_s, 3), routes=routes, unserved=unserved)
+    plan = Plan(status=status, total_cost_cny=round(sum(rt.cost_cny for rt in plan_routes), 2),
+                solve_s=round(solve_s, 3), routes=plan_routes, unserved=unserved,
+                shared_with=dict(sorted(shared.items())))
     if explain:
-        plan.explanations = explanations(problem, chains)
+        plan.explanations = explanations(problem, routes)
     return plan
 
 
-def explanations(problem: Problem, chains: dict[int, list[int]]) -> dict[str, str]:
-    """Request id -> why it got its car, or why it got none (text for the console)."""
-    schedule = Schedule(problem, chains)
+def explanations(problem: Problem, routes: dict[int, Stops]) -> dict[str, str]:
+    """Request id -> why it got its car, or why it got none (text for the console).
+
+    The alternative of the other kind is the cheapest place for the trip as a block of its own
+    between the trips of cars that carry no shared ride, or in a car of its own.
+    """
+    chains = {c: stop_requests(problem, stops) for c, stops in routes.items()
+              if is_chain(problem, stops)}
+    schedule = Schedule(problem, chains, closed={c for c in routes if c not in chains})
     requests = problem.instance.requests
     confirmed = problem.instance.confirmed
     texts: dict[str, str] = {}
-    for c, chain in chains.items():
+    for c, stops in routes.items():
         car = problem.cars[c]
-        with_cost = problem.route_cost_cny(c, chain)
-        for r in chain:
-            without = [x for x in chain if x != r]
-            added = with_cost - problem.route_cost_cny(c, without)
+        with_cost = stops_cost_cny(problem, c, stops)
+        together = co_riders(problem, stops)
+        for r in stop_requests(problem, stops):
+            added = with_cost - stops_cost_cny(problem, c, without_request(problem, stops, r))
             other = "lease" if car.kind == "pool" else "pool"
             best = schedule.best_insertion(r, kinds=(other,))
             label = "pool car" if car.kind == "pool" else "leased car"
             text = f"{label} {car.id} adds {added:.2f} CNY"
+            if r in together:
+                text += "; shared with " + ", ".join(sorted(requests[o].id for o in together[r]))
             if best is None:
                 text += f"; no {other} car could take it"
             else:
@@ -82,7 +101,7 @@ def explanations(problem: Problem, chains: dict[int, list[int]]) -> dict[str, st
             if promised is not None and promised != car.id:
                 text += f"; moved from confirmed car {promised}"
             texts[requests[r].id] = text
-    served = {r for chain in chains.values() for r in chain}
+    served = {r for stops in routes.values() for r in stop_requests(problem, stops)}
     for r, request in enumerate(requests):
         if r not in served:
             reason = problem.refusals.get(r) or busy_reason(problem, r)

@@ -2,7 +2,10 @@
 
 It reads only the instance, the travel matrix over :func:`dispatch.travel.instance_points`
 and the plan; it shares no code with the solvers. Times are checked with float durations
-(solvers round up to whole seconds, so their times are never earlier than these).
+(solvers round up to whole seconds, so their times are never earlier than these). Shared
+rides are checked stop by stop: seats over every leg, ``exclusive`` trips alone, agencies that
+share only within, and each passenger's ride (leaving the pickup to reaching the drop-off)
+against ``max_ride_s``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dispatch.instance import Instance, lease_slots
+from dispatch.instance import Instance, Request, lease_slots
 from dispatch.plan import REASONS, Plan
 from dispatch.travel import TravelMatrix, instance_matrix
 
@@ -52,6 +55,28 @@ def _car_rules(instance: Instance) -> dict[str, _CarRules]:
     return cars
 
 
+def _co_ride_clashes(
+    instance: Instance, request: Request, onboard: list[Request], seats: int
+) -> list[str]:
+    """Why ``request`` may not board a car that already carries ``onboard``."""
+    clashes: list[str] = []
+    total = request.passengers + sum(other.passengers for other in onboard)
+    if total > seats:
+        clashes.append(f"{total} passengers on board, {seats} seats")
+    if not onboard:
+        return clashes
+    names = ", ".join(other.id for other in onboard)
+    if not instance.policy.sharing:
+        clashes.append(f"shares the car with {names} but sharing is off")
+    elif request.exclusive or any(other.exclusive for other in onboard):
+        clashes.append(f"shares the car with {names} but an exclusive trip rides alone")
+    within = set(instance.policy.share_within_agency)
+    if any(other.agency != request.agency and (other.agency in within or request.agency in within)
+           for other in onboard):
+        clashes.append(f"shares the car with {names} across agencies that share only within")
+    return clashes
+
+
 def check_plan(instance: Instance, plan: Plan, matrix: TravelMatrix | None = None) -> list[str]:
     """Every broken rule of ``plan`` as one line; an empty list means the plan is valid."""
     return audit_plan(instance, plan, matrix)[0]
@@ -69,6 +94,7 @@ def audit_plan(
     violations: list[str] = []
     served: dict[str, str] = {}
     used_cars: set[str] = set()
+    rode_with: dict[str, set[str]] = {}  # request id -> requests on board with it at some moment
     total_cny = 0.0
 
     def leg(a: int, b: int) -> tuple[float, float]:
@@ -90,7 +116,7 @@ def audit_plan(
             continue
         point, free_at = car.home, car.shift_start
         km = hours = 0.0
-        onboard: str | None = None
+        onboard: dict[str, datetime] = {}  # request id -> when its passengers left the pickup
         for s, stop in enumerate(route.stops):
             here = f"{where}.stops[{s}]"
             r = index.get(stop.request)
@@ -107,16 +133,17 @@ def audit_plan(
             if stop.start < stop.arrival:
                 violations.append(f"{here}: starts before it arrives")
             if stop.type == "pickup":
-                if onboard is not None:
-                    violations.append(f"{here}: picks up while {onboard} is on board")
+                for other in onboard:
+                    rode_with.setdefault(stop.request, set()).add(other)
+                    rode_with.setdefault(other, set()).add(stop.request)
+                violations.extend(f"{here}: {clash}" for clash in _co_ride_clashes(
+                    instance, request, [instance.requests[index[o]] for o in onboard], car.seats))
                 if stop.request in served:
                     violations.append(f"{here}: request {stop.request} served twice")
                 served[stop.request] = route.vehicle
-                onboard = stop.request
+                onboard[stop.request] = stop.start + timedelta(seconds=request.service_pickup_s)
                 if not request.pickup_earliest <= stop.start <= request.pickup_latest:
                     violations.append(f"{here}: pickup outside the pickup window")
-                if request.passengers > car.seats:
-                    violations.append(f"{here}: {request.passengers} passengers, {car.seats} seats")
                 wanted = request.vehicle_class
                 if wanted is not None and wanted.value != car.vehicle_class:
                     violations.append(f"{here}: needs a {wanted.value}")
@@ -124,16 +151,21 @@ def audit_plan(
                     violations.append(f"{here}: needs a new-energy vehicle")
                 service_s = request.service_pickup_s
             else:
-                if onboard != stop.request:
-                    violations.append(f"{here}: drop-off without its pickup just before")
-                onboard = None
+                boarded = onboard.pop(stop.request, None)
+                if boarded is None:
+                    violations.append(f"{here}: drop-off without its pickup before it")
+                elif request.max_ride_s is not None and (
+                        (stop.start - boarded).total_seconds() > request.max_ride_s + TIME_TOL_S):
+                    ride_s = (stop.start - boarded).total_seconds()
+                    violations.append(f"{here}: ride of {ride_s:.0f} s exceeds max_ride_s "
+                                      f"{request.max_ride_s}")
                 if request.dropoff_latest is not None and stop.start > request.dropoff_latest:
                     violations.append(f"{here}: drop-off after dropoff_latest")
                 service_s = request.service_dropoff_s
             point = target
             free_at = stop.start + timedelta(seconds=service_s)
-        if onboard is not None:
-            violations.append(f"{where}: ends with {onboard} on board")
+        if onboard:
+            violations.append(f"{where}: ends with {', '.join(onboard)} on board")
         dist_km, dur_s = leg(point, car.home)
         km += dist_km
         hours += dur_s / 3600.0
@@ -153,6 +185,11 @@ def audit_plan(
             violations.append(f"{where}: cost {route.cost_cny} but recomputed {cost_cny:.2f}")
     if abs(plan.total_cost_cny - total_cny) > MONEY_TOL_CNY * max(1, len(plan.routes)):
         violations.append(f"total_cost_cny: {plan.total_cost_cny} but recomputed {total_cny:.2f}")
+    for request_id in sorted(set(rode_with) | set(plan.shared_with)):
+        listed, actual = set(plan.shared_with.get(request_id, [])), rode_with.get(request_id, set())
+        if listed != actual:
+            violations.append(f"shared_with: {request_id} lists {sorted(listed)} but rode with "
+                              f"{sorted(actual)}")
     unserved = {u.request for u in plan.unserved}
     for u in plan.unserved:
         if u.request in served:

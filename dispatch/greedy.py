@@ -14,6 +14,7 @@ from dispatch.instance import Instance
 from dispatch.plan import Plan
 from dispatch.problem import Problem, compile_problem
 from dispatch.schedule import Insertion, Schedule
+from dispatch.stops import chain_routes
 from dispatch.travel import TravelMatrix, instance_matrix
 
 
@@ -38,7 +39,8 @@ def solve_greedy(instance: Instance, matrix: TravelMatrix | None = None) -> Plan
     problem = compile_problem(instance, matrix if matrix is not None else instance_matrix(instance))
     chains = greedy_schedule(problem).routes()
     status = "feasible" if chains else "empty"
-    return assemble_plan(problem, chains, time.perf_counter() - started, status)
+    return assemble_plan(problem, chain_routes(problem, chains), time.perf_counter() - started,
+                         status)
 
 
 def insert_urgent(schedule: Schedule, r: int) -> Insertion | None:

@@ -1,7 +1,9 @@
 """The instance file: one day of approved trip requests, the pool cars and the lessors.
 
 Key names follow issue 4 (``travel``, ``depots``, ``vehicles``, ``lessors`` with ``tariffs``,
-``requests``). Additions: ``policy`` (range margin, winter derating, reassignment penalty),
+``requests``). Additions: ``policy`` (range margin, winter derating, reassignment penalty,
+whether passengers share cars and which agencies share only among themselves), per request
+``exclusive`` and ``max_ride_s`` (shared rides),
 ``confirmed`` (request id -> vehicle id already promised), ``travel.speed_factors`` and
 ``travel.osrm_url``, and ``range_km`` on a tariff (leased BEVs). Every time is an ISO-8601
 string with a UTC offset; naive times are refused. Distances are km, durations seconds, money CNY.
@@ -142,7 +144,8 @@ class Lessor(Point):
 
 
 class Request(_Strict):
-    """An approved trip: one closed block from pickup to drop-off."""
+    """An approved trip from pickup to drop-off; passengers going the same way may share the
+    car unless the request is ``exclusive``."""
 
     id: str = Field(min_length=1)
     agency: str = ""
@@ -157,6 +160,14 @@ class Request(_Strict):
     service_pickup_s: int = Field(0, ge=0, le=6 * 3600)
     service_dropoff_s: int = Field(0, ge=0, le=6 * 3600)
     priority: int = Field(0, ge=0, le=100, description="Higher is served first when short.")
+    exclusive: bool = Field(
+        False, description="Rides alone: a confidential or leadership trip shares no car."
+    )
+    max_ride_s: int | None = Field(
+        None, ge=60, le=24 * 3600,
+        description="Most seconds in the car, from leaving the pickup to reaching the "
+        "drop-off; null = no ceiling beyond dropoff_latest.",
+    )
 
     @model_validator(mode="after")
     def _windows(self) -> Request:
@@ -178,6 +189,11 @@ class Policy(_Strict):
     )
     reassign_penalty_cny: float = Field(
         200.0, ge=0, description="Cost of moving a confirmed trip to another car."
+    )
+    sharing: bool = Field(True, description="Passengers of different requests may share a car.")
+    share_within_agency: list[str] = Field(
+        default_factory=list,
+        description="Agencies whose passengers share a car only with their own agency's.",
     )
 
 

@@ -14,6 +14,7 @@ REASONS = {
     "no_vehicle_class": "no pool car or tariff has the class, seats and energy it needs",
     "window_infeasible": "no car can reach it within its pickup window and its shift",
     "range": "every car that could reach it in time lacks the range",
+    "ride_time": "its ride-time ceiling is shorter than the direct drive",
     "lessor_capacity": "the pool is busy and the lessors' cars of that kind are all taken",
     "pool_busy": "only pool cars could serve it and they are all busy",
 }
@@ -48,4 +49,8 @@ class Plan(BaseModel):
     solve_s: float
     routes: list[Route] = Field(default_factory=list)
     unserved: list[Unserved] = Field(default_factory=list)
+    shared_with: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Request id -> the requests on board with it at some moment (shared rides).",
+    )
     explanations: dict[str, str] = Field(default_factory=dict)

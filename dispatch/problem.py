@@ -18,6 +18,9 @@ import numpy as np
 from dispatch.instance import Instance, lease_slots
 from dispatch.travel import TravelMatrix
 
+NO_LIMIT_S = 10**9  # stands for "no limit" in the integer-second arrays
+
+
 @dataclass(frozen=True)
 class Car:
     """One pool car or one leased car a tariff allows."""
@@ -62,11 +65,27 @@ class Problem:
     km: np.ndarray  # (P, P) float
     hours: np.ndarray  # (P, P) float, driving hours
     compatible: np.ndarray  # (R, C) bool: the car can serve the request on its own
+    passengers: np.ndarray  # (R,) int
+    service_s: np.ndarray  # (2R,) int, service at each pickup point, then each drop-off point
+    dropoff_latest_s: np.ndarray  # (R,) int, NO_LIMIT_S where none
+    max_ride_s: np.ndarray  # (R,) int, leaving the pickup to reaching the drop-off; NO_LIMIT_S
+    exclusive: np.ndarray  # (R,) bool: rides alone (every request when sharing is off)
+    share_group: np.ndarray  # (R,) int: 0 shares with anyone; k > 0 only within agency group k
     refusals: dict[int, str] = field(default_factory=dict)  # r -> reason, nobody can serve
 
     @property
     def n_requests(self) -> int:
         return len(self.instance.requests)
+
+    @property
+    def sharing(self) -> bool:
+        """Whether any two requests may ride together."""
+        return bool((~self.exclusive).sum() > 1)
+
+    def may_share(self, a: int, b: int) -> bool:
+        """Whether requests ``a`` and ``b`` may be in one car at the same time."""
+        return (not self.exclusive[a] and not self.exclusive[b]
+                and self.share_group[a] == self.share_group[b])
 
     def origin(self, r: int) -> int:
         return r
@@ -179,14 +198,25 @@ def compile_problem(instance: Instance, matrix: TravelMatrix) -> Problem:
     block_s = service_p + ride_s + np.array([r.service_dropoff_s for r in requests], dtype=np.int64)
     pe = np.array([_seconds_up(r.pickup_earliest, t0) for r in requests], dtype=np.int64)
     pl = np.array([_seconds(r.pickup_latest, t0) for r in requests], dtype=np.int64)
+    dl = np.full(n, NO_LIMIT_S, dtype=np.int64)
     for i, r in enumerate(requests):
         if r.dropoff_latest is not None:
-            pl[i] = min(pl[i], _seconds(r.dropoff_latest, t0) - service_p[i] - ride_s[i])
+            dl[i] = _seconds(r.dropoff_latest, t0)
+            pl[i] = min(pl[i], dl[i] - service_p[i] - ride_s[i])
+    policy = instance.policy
+    restricted = {agency: k + 1 for k, agency in enumerate(policy.share_within_agency)}
     problem = Problem(
         instance=instance, matrix=matrix, t0=t0, cars=cars,
         pickup_earliest_s=pe, pickup_latest_s=pl, ride_s=ride_s, block_s=block_s,
         ride_km=ride_km, dur_s=dur_s, km=matrix.distance_km, hours=matrix.duration_s / 3600.0,
         compatible=np.zeros((n, len(cars)), dtype=bool),
+        passengers=np.array([r.passengers for r in requests], dtype=np.int64),
+        service_s=np.concatenate([service_p, block_s - service_p - ride_s]),
+        dropoff_latest_s=dl,
+        max_ride_s=np.array([NO_LIMIT_S if r.max_ride_s is None else r.max_ride_s
+                             for r in requests], dtype=np.int64),
+        exclusive=np.array([r.exclusive or not policy.sharing for r in requests], dtype=bool),
+        share_group=np.array([restricted.get(r.agency, 0) for r in requests], dtype=np.int64),
     )
     _fill_compatibility(problem)
     return problem
@@ -217,10 +247,12 @@ def _fill_compatibility(problem: Problem) -> None:
     times &= start + problem.block_s[:, None] + back <= shift_end
     km = problem.km[home, idx] + problem.ride_km[:, None] + problem.km[n + idx, home]
     ranges = km <= np.array([car.usable_km for car in cars])[None, :] + 1e-9
-    problem.compatible = suits & times & ranges
+    rides = (problem.ride_s <= problem.max_ride_s)[:, None]
+    problem.compatible = suits & times & ranges & rides
     for r in np.flatnonzero(~problem.compatible.any(axis=1)):
         problem.refusals[int(r)] = (
             "no_vehicle_class" if not suits[r].any()
+            else "ride_time" if not rides[r, 0]
             else "window_infeasible" if not (suits[r] & times[r]).any() else "range"
         )
 

@@ -30,8 +30,15 @@ class Insertion:
 class Schedule:
     """Chains of request indices per car index, kept feasible."""
 
-    def __init__(self, problem: Problem, chains: dict[int, list[int]] | None = None) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        chains: dict[int, list[int]] | None = None,
+        closed: set[int] | None = None,
+    ) -> None:
+        """``closed`` cars take no insertion (their day is planned some other way)."""
         self.problem = problem
+        self.closed = set(closed or ())
         self.chains: list[list[int]] = [[] for _ in problem.cars]
         self._earliest: list[list[int]] = [[] for _ in problem.cars]
         self._latest: list[list[int]] = [[] for _ in problem.cars]
@@ -95,16 +102,20 @@ class Schedule:
             seen: set[tuple[object, ...]] = set()
             keep: list[int] = []
             for c, car in enumerate(self.problem.cars):
+                if c in self.closed:
+                    continue
                 if not self.chains[c]:
                     if car.type_key in seen:
                         continue  # an empty car like one already offered
                     seen.add(car.type_key)
                 keep.append(c)
-            rows = np.concatenate([self._gaps[c] for c in keep])
-            cars = np.concatenate([np.full(len(self._gaps[c]), c) for c in keep])
-            empty = np.array([not self.chains[c] for c in cars])
-            slack = self._car_fields[cars, 2] - np.array([self._km[c] for c in keep]).repeat(
-                [len(self._gaps[c]) for c in keep])
+            rows = np.concatenate([self._gaps[c] for c in keep] + [np.empty((0, 5))])
+            cars = np.concatenate([np.full(len(self._gaps[c]), c) for c in keep]
+                                  + [np.empty(0, dtype=np.int64)]).astype(np.int64)
+            empty = np.array([not self.chains[c] for c in cars], dtype=bool)
+            slack = self._car_fields[cars, 2] - np.array(
+                [self._km[c] for c in keep], dtype=float).repeat(
+                np.array([len(self._gaps[c]) for c in keep], dtype=np.int64))
             prev = rows[:, 0].astype(np.int64)
             nxt = rows[:, 2].astype(np.int64)
             base_km = self.problem.km[prev, nxt] * ~empty

@@ -36,9 +36,12 @@ from dispatch.chaining import chained_schedule
 from dispatch.greedy import greedy_schedule
 from dispatch.improve import ruin_and_recreate
 from dispatch.instance import Instance
+from dispatch.merging import fewer_cars
 from dispatch.plan import Plan
+from dispatch.pooling import shared_search
 from dispatch.problem import Problem, compile_problem
 from dispatch.schedule import Schedule
+from dispatch.stops import Stops, chain_routes, stop_requests, stops_cost_cny
 from dispatch.travel import TravelMatrix, instance_matrix
 
 MILLI = 1000  # model costs are integer milli-CNY
@@ -46,6 +49,8 @@ DROP_PENALTY_CNY = 1_000_000.0  # leaving a servable request out; grows with pri
 SPARE_IDLE_CARS = 1  # idle cars of each kind offered beyond those in use (2 was slower)
 OVERRUN_RESERVE_S = 0.5  # OR-Tools overran its own limit by up to this much here
 LNS_SHARE = 0.35  # of the time left, spent on ruin and recreate when trips are left out
+BLOCK_SHARE = 0.25  # of the time limit, spent on the block plan when passengers may share
+POOLING_SHARE = 0.55  # of the time left after the block plan, for guided local search on stops
 
 
 def solve(
@@ -57,31 +62,62 @@ def solve(
     """Least-cost plan within ``time_limit_s`` seconds of wall time (model building included).
 
     ``initial`` (vehicle id -> request ids in order) seeds the search, e.g. a plan that just
-    took an urgent request; infeasible or unknown entries in it are ignored.
+    took an urgent request; infeasible or unknown entries in it are ignored. When passengers
+    may share cars, the block plan found in the first ``BLOCK_SHARE`` of the time seeds the
+    shared-ride search (:mod:`dispatch.pooling`) for the rest; the cheaper of the two is kept.
     """
     started = time.perf_counter()
     problem = compile_problem(instance, matrix if matrix is not None else instance_matrix(instance))
     candidates = [r for r in range(problem.n_requests) if r not in problem.refusals]
+    block_limit_s = BLOCK_SHARE * time_limit_s if problem.sharing else time_limit_s
+    chains = _block_plan(problem, candidates, initial, started, block_limit_s)
+    best = chain_routes(problem, chains)
+    if problem.sharing and candidates and len(problem.cars) and (
+            _remaining(started, time_limit_s) > 0.2):
+        penalties = {r: _drop_penalty_cny(problem, r) for r in candidates}
+        lns_until = started + time_limit_s - POOLING_SHARE * _remaining(started, time_limit_s)
+        merged = fewer_cars(problem, best, penalties, lns_until)
+        if _objective(problem, merged) < _objective(problem, best):
+            best = merged
+        shared = shared_search(problem, candidates, _model_cars(problem, best), best,
+                               penalties, started + time_limit_s)
+        if shared is not None and _objective(problem, shared) < _objective(problem, best):
+            best = shared
+    status = "feasible" if best else "empty"
+    return assemble_plan(problem, best, time.perf_counter() - started, status)
+
+
+def _block_plan(
+    problem: Problem,
+    candidates: list[int],
+    initial: Mapping[str, Sequence[str]] | None,
+    started: float,
+    time_limit_s: float,
+) -> dict[int, list[int]]:
+    """The least-cost plan of closed trip blocks (one request in a car at a time)."""
     starts = [greedy_schedule(problem, chained_schedule(problem, candidates)).routes()]
     if initial:
         seeded = Schedule(problem, _seed_chains(problem, initial))
         starts.append(greedy_schedule(problem, seeded).routes())
     else:
         starts.append(greedy_schedule(problem).routes())
-    best = min(starts, key=lambda chains: _objective(problem, chains))
+    best = min(starts, key=lambda chains: _chain_objective(problem, chains))
     served = {r for chain in best.values() for r in chain}
     if len(served) < len(candidates) and len(problem.cars):
         # the chains left servable trips out: ruin and recreate finds them places
         seconds = LNS_SHARE * _remaining(started, time_limit_s)
-        penalties = {r: DROP_PENALTY_CNY * (1 + problem.instance.requests[r].priority)
-                     for r in candidates}
+        penalties = {r: _drop_penalty_cny(problem, r) for r in candidates}
         best = ruin_and_recreate(problem, best, candidates, seconds, penalties)
     if candidates and len(problem.cars) and _remaining(started, time_limit_s) > 0.05:
         improved = _routing_search(problem, candidates, best, started, time_limit_s)
-        if improved is not None and _objective(problem, improved) < _objective(problem, best):
+        if improved is not None and (
+                _chain_objective(problem, improved) < _chain_objective(problem, best)):
             best = improved
-    status = "feasible" if best else "empty"
-    return assemble_plan(problem, best, time.perf_counter() - started, status)
+    return best
+
+
+def _drop_penalty_cny(problem: Problem, r: int) -> float:
+    return DROP_PENALTY_CNY * (1 + problem.instance.requests[r].priority)
 
 
 def _remaining(started: float, time_limit_s: float) -> float:
@@ -105,13 +141,17 @@ def _seed_chains(problem: Problem, initial: Mapping[str, Sequence[str]]) -> dict
     return chains
 
 
-def _objective(problem: Problem, chains: dict[int, list[int]]) -> float:
+def _chain_objective(problem: Problem, chains: dict[int, list[int]]) -> float:
+    return _objective(problem, chain_routes(problem, chains))
+
+
+def _objective(problem: Problem, routes: dict[int, Stops]) -> float:
     """Route costs + drop penalties + reassignment penalties, CNY."""
-    cost = sum(problem.route_cost_cny(c, chain) for c, chain in chains.items())
-    served = {r: c for c, chain in chains.items() for r in chain}
-    for r, request in enumerate(problem.instance.requests):
+    cost = sum(stops_cost_cny(problem, c, stops) for c, stops in routes.items())
+    served = {r: c for c, stops in routes.items() for r in stop_requests(problem, stops)}
+    for r in range(problem.n_requests):
         if r not in served and r not in problem.refusals:
-            cost += DROP_PENALTY_CNY * (1 + request.priority)
+            cost += _drop_penalty_cny(problem, r)
     return cost + _reassign_cny(problem, served)
 
 
@@ -129,7 +169,7 @@ def _reassign_cny(problem: Problem, served: dict[int, int]) -> float:
     return penalty * moved
 
 
-def _model_cars(problem: Problem, chains: dict[int, list[int]]) -> list[int]:
+def _model_cars(problem: Problem, chains: Mapping[int, Sequence[int]]) -> list[int]:
     """Cars in use, cars named in ``confirmed``, and a few idle ones of each kind."""
     promised = set(problem.instance.confirmed.values())
     chosen: list[int] = []

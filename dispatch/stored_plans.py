@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -22,7 +22,6 @@ from dispatch.assembly import assemble_plan
 from dispatch.check import check_plan
 from dispatch.day_instance import (
     PLANNED_STATES,
-    SERVICE_PICKUP_S,
     DayInstance,
     PlanInputError,
     assignment_car,
@@ -30,11 +29,11 @@ from dispatch.day_instance import (
     confirmed_assignments,
     instance_request_id,
 )
-from dispatch.greedy import insert_urgent
+from dispatch.insertion import Inserter, inserted
 from dispatch.plan import Plan
 from dispatch.problem import Problem, busy_reason, compile_problem
-from dispatch.schedule import Schedule
 from dispatch.solver_pool import solve_apart
+from dispatch.stops import Stops, co_riders, stop_requests, stop_times, trip_costs_cny
 from dispatch.travel import instance_matrix
 from fleet import audit, request_workflow
 from fleet.models import (
@@ -69,13 +68,15 @@ def _car_index(problem: Problem) -> dict[str, int]:
     return {car.id: c for c, car in enumerate(problem.cars)}
 
 
-def _chains_from_assignments(
+def _routes_from_assignments(
     problem: Problem, assignments: Iterable[Assignment]
-) -> dict[int, list[int]]:
-    """Car index -> request indices (by planned pickup) of live assignments on known cars."""
+) -> dict[int, Stops]:
+    """Car index -> stops of live assignments on known cars, ordered by their planned times
+    (at the same moment a drop-off comes before a pickup)."""
     cars = _car_index(problem)
+    n = problem.n_requests
     request_index = {r.id: i for i, r in enumerate(problem.instance.requests)}
-    chains: dict[int, list[tuple[datetime, int]]] = {}
+    events: dict[int, list[tuple[datetime, int, int]]] = {}
     seen: set[str] = set()
     for a in sorted(assignments, key=lambda a: (not a.confirmed, a.id or 0)):
         key = instance_request_id(a.request_id)
@@ -84,25 +85,10 @@ def _chains_from_assignments(
         seen.add(key)
         car_key = assignment_car(a)
         if car_key in cars:
-            chains.setdefault(cars[car_key], []).append((a.planned_pickup, request_index[key]))
-    return {c: [r for _, r in sorted(items)] for c, items in chains.items()}
-
-
-def _trip_costs(problem: Problem, c: int, chain: list[int]) -> list[float]:
-    """The route's cost split over its trips: fixed charge shared evenly, each trip pays its
-    approach and ride, the last one also the way home (sums to the route cost, CNY)."""
-    car = problem.cars[c]
-    costs: list[float] = []
-    point = car.home
-    for k, r in enumerate(chain):
-        km = problem.km[point, r] + problem.ride_km[r]
-        hours = problem.hours[point, r] + problem.hours[r, problem.destination(r)]
-        point = problem.destination(r)
-        if k == len(chain) - 1:
-            km += problem.km[point, car.home]
-            hours += problem.hours[point, car.home]
-        costs.append(car.fixed_cny / len(chain) + car.per_km_cny * km + car.per_hour_cny * hours)
-    return costs
+            r = request_index[key]
+            events.setdefault(cars[car_key], []).extend(
+                [(a.planned_pickup, 1, r), (a.planned_dropoff, 0, n + r)])
+    return {c: [p for _, _, p in sorted(items)] for c, items in events.items()}
 
 
 def _stored(plan: Plan, day: DayInstance) -> dict[str, Any]:
@@ -117,14 +103,12 @@ def _counts(plan: Plan) -> tuple[int, int]:
 
 
 def _assignment_for(
-    day: DayInstance, problem: Problem, c: int, r: int, start_s: int, cost_cny: float,
-    explanation: str, plan_id: int,
+    day: DayInstance, problem: Problem, c: int, r: int, pickup: datetime, dropoff: datetime,
+    cost_cny: float, explanation: str, plan_id: int,
 ) -> Assignment:
     """The assignment of request ``r`` on car ``c`` of plan ``plan_id``."""
     car = problem.cars[c]
     request_row = day.requests[problem.instance.requests[r].id]
-    pickup = problem.at(start_s)
-    dropoff = pickup + timedelta(seconds=SERVICE_PICKUP_S + int(problem.ride_s[r]))
     common = {"request_id": request_row.id, "org_id": request_row.agency_id,
               "planned_pickup": pickup, "planned_dropoff": dropoff,
               "cost_cny": round(max(cost_cny, 0.0), 2), "explanation": explanation[:1000],
@@ -134,6 +118,14 @@ def _assignment_for(
         return Assignment(kind=AssignmentKind.pool, vehicle_id=vehicle_id, driver_id=driver_id, **common)
     return Assignment(kind=AssignmentKind.lease, lessor_id=day.lessors[car.lessor or ""],
                       lease_slot=car.id, **common)
+
+
+def _stop_moments(problem: Problem, c: int, stops: Stops) -> dict[int, tuple[datetime, datetime]]:
+    """Request index -> (pickup, drop-off) times of car ``c`` driving ``stops``."""
+    times = stop_times(problem, c, stops) or []
+    n = problem.n_requests
+    at = {p: problem.at(t) for p, t in zip(stops, times, strict=True)}
+    return {r: (at[r], at[n + r]) for r in stop_requests(problem, stops)}
 
 
 def _remove_unconfirmed(session: Session, request_ids: list[int]) -> list[int]:
@@ -165,9 +157,10 @@ def plan_day(
     problem = compile_problem(day.instance, matrix)
     request_ids = [row.id for row in day.requests.values()]
     live = session.exec(select(Assignment).where(col(Assignment.request_id).in_(request_ids))).all()
-    seed = _chains_from_assignments(problem, live)
-    initial = {problem.cars[c].id: [problem.instance.requests[r].id for r in chain]
-               for c, chain in seed.items()}
+    seed = _routes_from_assignments(problem, live)
+    initial = {problem.cars[c].id: [problem.instance.requests[r].id
+                                    for r in stop_requests(problem, stops)]
+               for c, stops in seed.items()}
     plan = solve_apart(day.instance, matrix, time_limit_s=time_limit_s, initial=initial or None)
     violations = check_plan(day.instance, plan, matrix)
     if violations:  # the solver's plans always pass; never store one that does not
@@ -196,16 +189,18 @@ def plan_day(
 
     cars = _car_index(problem)
     request_index = {r.id: i for i, r in enumerate(problem.instance.requests)}
+    n = problem.n_requests
     created: list[Assignment] = []
     routed: set[int] = set()
     for route in plan.routes:
         c = cars[route.vehicle]
-        chain = [request_index[s.request] for s in route.stops if s.type == "pickup"]
-        starts = problem.timeline(c, chain) or []
-        for r, start_s, cost in zip(chain, starts, _trip_costs(problem, c, chain), strict=True):
+        stops = [request_index[s.request] + (0 if s.type == "pickup" else n) for s in route.stops]
+        moments = {(s.request, s.type): s.start for s in route.stops}
+        for r, cost in trip_costs_cny(problem, c, stops).items():
             key = problem.instance.requests[r].id
-            created.append(_assignment_for(day, problem, c, r, start_s, cost,
-                                           plan.explanations.get(key, ""), row.id))
+            created.append(_assignment_for(
+                day, problem, c, r, moments[key, "pickup"], moments[key, "dropoff"], cost,
+                plan.explanations.get(key, ""), row.id))
             routed.add(day.requests[key].id)
     session.add_all(created)
     session.flush()
@@ -316,20 +311,22 @@ def insert_request(
     matrix = instance_matrix(day.instance)
     problem = compile_problem(day.instance, matrix)
     assignments = plan_assignments(session, row.id)
-    chains = _chains_from_assignments(problem, assignments)
-    schedule = Schedule(problem, chains)
+    routes = _routes_from_assignments(problem, assignments)
     r = next(i for i, req in enumerate(problem.instance.requests) if req.id == key)
-    move = insert_urgent(schedule, r)
+    move = Inserter(problem).cheapest(routes, r)
     if move is None:
         reason = problem.refusals.get(r) or busy_reason(problem, r)
         raise PlanConflict(f"request_id: no car can take request {request_id} ({reason})")
     car = problem.cars[move.car]
-    chain = schedule.chains[move.car]
-    starts = problem.timeline(move.car, chain) or []
+    routes[move.car] = inserted(problem, routes.get(move.car, []), move)
+    moments = _stop_moments(problem, move.car, routes[move.car])
     label = "pool car" if car.kind == "pool" else "leased car"
+    together = sorted(problem.instance.requests[o].id
+                      for o in co_riders(problem, routes[move.car]).get(r, set()))
+    shared = f", shared with {', '.join(together)}" if together else ""
     new = _assignment_for(
-        day, problem, move.car, r, starts[chain.index(r)], move.cost_cny,
-        f"urgent insertion: {label} {car.id} adds {move.cost_cny:.2f} CNY, the cheapest "
+        day, problem, move.car, r, *moments[r], move.cost_cny,
+        f"urgent insertion: {label} {car.id} adds {move.cost_cny:.2f} CNY{shared}, the cheapest "
         "feasible place in the plan", row.id)
     accepted = row.status == PlanStatus.accepted
     new.confirmed = accepted
@@ -337,16 +334,12 @@ def insert_request(
     session.flush()
     changed = [new.id]
     by_request = {a.request_id: a for a in assignments}
-    for other, start_s in zip(chain, starts, strict=True):  # later starts after the insertion
-        other_row = day.requests[problem.instance.requests[other].id]
-        assignment = by_request.get(other_row.id)
+    for other, (pickup, dropoff) in moments.items():  # later times after the insertion
+        assignment = by_request.get(day.requests[problem.instance.requests[other].id].id)
         if assignment is None or other == r:
             continue
-        pickup = problem.at(start_s)
-        if pickup != assignment.planned_pickup:
-            assignment.planned_pickup = pickup
-            assignment.planned_dropoff = pickup + timedelta(
-                seconds=SERVICE_PICKUP_S + int(problem.ride_s[other]))
+        if (pickup, dropoff) != (assignment.planned_pickup, assignment.planned_dropoff):
+            assignment.planned_pickup, assignment.planned_dropoff = pickup, dropoff
             session.add(assignment)
             changed.append(assignment.id)
     request_workflow.move(session, request_row,
@@ -354,8 +347,8 @@ def insert_request(
 
     stored = dict(row.plan)
     try:
-        plan = assemble_plan(problem, schedule.routes(), 0.0, "feasible", explain=False)
-    except ValueError:  # a hand override left a chain the model finds infeasible
+        plan = assemble_plan(problem, routes, 0.0, "feasible", explain=False)
+    except ValueError:  # a hand override left a route the model finds infeasible
         plan = None
     if plan is not None:
         old = stored.get("plan", {})

@@ -59,12 +59,13 @@ def add_fleet(session: Session, ids: dict[str, int]) -> None:
 
 def add_request(
     session: Session, ids: dict[str, int], earliest: datetime, *, north_deg: float = 0.05,
-    east_deg: float = 0.0, window_min: int = 30, state: str = "approved", **extra: Any,
+    east_deg: float = 0.0, window_min: int = 30, state: str = "approved", passengers: int = 2,
+    **extra: Any,
 ) -> int:
     """An approved request of the world's agency from the depot's neighbourhood."""
     request = trip_request(
         session, ids["agency"], ids["user_requester"], earliest.astimezone(UTC),
-        (34.60 + north_deg, 119.20 + east_deg), window=timedelta(minutes=window_min), passengers=2,
+        (34.60 + north_deg, 119.20 + east_deg), window=timedelta(minutes=window_min), passengers=passengers,
         state=state, **extra)
     session.commit()
     return request.id

@@ -9,6 +9,7 @@ from dispatch.greedy import greedy_schedule, insert_urgent, solve_greedy
 from dispatch.problem import compile_problem
 from dispatch.schedule import Schedule
 from dispatch.solver import solve
+from dispatch.stops import chain_routes
 from dispatch.travel import instance_matrix
 
 
@@ -41,7 +42,7 @@ def test_urgent_request_goes_to_the_cheapest_feasible_gap() -> None:
     assert move is not None
     assert (move.car, move.position) == (0, 1)
     assert abs(move.cost_cny - 4.0) < 1e-9
-    plan = assemble_plan(problem, schedule.routes(), 0.0, "feasible")
+    plan = assemble_plan(problem, chain_routes(problem, schedule.routes()), 0.0, "feasible")
     assert_valid(instance, plan)
     assert car_of(plan, "U") == "P1"
     reoptimised = solve(instance, time_limit_s=0.3, initial={"P1": ["R1", "U", "R2"]})

@@ -8,6 +8,7 @@ from dispatch_builders import assert_valid, build, car, day, trip
 from dispatch.assembly import assemble_plan
 from dispatch.improve import ruin_and_recreate
 from dispatch.problem import compile_problem
+from dispatch.stops import chain_routes
 from dispatch.travel import instance_matrix
 
 PENALTY = {0: 1e6, 1: 1e6}
@@ -26,7 +27,7 @@ def test_two_cars_become_one():
     assert sum(problem.route_cost_cny(c, chain) for c, chain in start.items()) == pytest.approx(240)
     chains = ruin_and_recreate(problem, start, [0, 1], seconds=0.2, drop_penalty_cny=PENALTY)
     assert list(chains.values()) == [[0, 1]]
-    plan = assemble_plan(problem, chains, 0.2, "feasible")
+    plan = assemble_plan(problem, chain_routes(problem, chains), 0.2, "feasible")
     assert plan.total_cost_cny == pytest.approx(120)
     assert_valid(instance, plan)
 
@@ -34,6 +35,6 @@ def test_two_cars_become_one():
 def test_trips_left_out_get_a_place():
     instance, problem = _problem()
     chains = ruin_and_recreate(problem, {}, [0, 1], seconds=0.2, drop_penalty_cny=PENALTY)
-    plan = assemble_plan(problem, chains, 0.2, "feasible")
+    plan = assemble_plan(problem, chain_routes(problem, chains), 0.2, "feasible")
     assert plan.unserved == [] and plan.total_cost_cny == pytest.approx(120)
     assert_valid(instance, plan)

@@ -194,8 +194,8 @@ def test_leased_trips_keep_their_plan_and_leased_car_through_a_replan(session, w
     tariff.base_cny, tariff.per_km_cny, tariff.per_hour_cny = 10, 0.1, 1
     session.add(tariff)
     session.commit()
-    for east in (0.0, 0.05):  # at the same time: two leased cars
-        add_request(session, w.ids, local("10:00"), north_deg=0.1, east_deg=east)
+    for east in (0.0, 0.05):  # at the same time, 3 + 3 passengers: two leased sedans
+        add_request(session, w.ids, local("10:00"), north_deg=0.1, east_deg=east, passengers=3)
     first, _ = _plan(session, w)
     accept_plan(session, first, "dispatcher")
     session.commit()

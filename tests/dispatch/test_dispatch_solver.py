@@ -10,10 +10,22 @@ import itertools
 import random
 
 import pytest
-from dispatch_builders import assert_valid, build, car, car_of, day, lessor, reason_of, tariff, trip
+from dispatch_builders import (
+    assert_valid,
+    build,
+    car,
+    car_of,
+    day,
+    hhmm,
+    lessor,
+    reason_of,
+    tariff,
+    trip,
+)
 
 from dispatch.problem import compile_problem
 from dispatch.solver import solve
+from dispatch.stops import stops_cost_cny, stops_feasible
 from dispatch.travel import instance_matrix
 
 LIMIT_S = 0.3
@@ -33,9 +45,10 @@ def test_two_trips_chain_on_one_car() -> None:
 
 
 def test_overlapping_trips_need_two_cars() -> None:
-    # both at 09:00: 2 x (100 + 0 + 10 + 10) CNY
+    # both at 09:00 and sharing off: 2 x (100 + 0 + 10 + 10) CNY (shared, one car: 120 CNY)
     instance = build(day([car("P1"), car("P2")],
-                         [trip("R1", 0, 10, "09:00"), trip("R2", 0, 10, "09:05")]))
+                         [trip("R1", 0, 10, "09:00"), trip("R2", 0, 10, "09:05")],
+                         policy={"sharing": False}))
     plan = solve(instance, time_limit_s=LIMIT_S)
     assert_valid(instance, plan)
     assert plan.total_cost_cny == pytest.approx(240.0, abs=0.01)
@@ -130,7 +143,8 @@ def test_refusals_carry_the_reason() -> None:
 
 
 def test_lessor_capacity_refuses_the_lower_priority_trip() -> None:
-    trips = [trip("R1", 0, 10, "09:00"), trip("R2", 0, 10, "09:00", priority=5)]
+    trips = [trip("R1", 0, 10, "09:00", passengers=3),  # 3 + 3 passengers: two cars
+             trip("R2", 0, 10, "09:00", passengers=3, priority=5)]
     instance = build(day([], trips, lessors=[lessor("L1", 0, tariff(max_vehicles=1))]))
     plan = solve(instance, time_limit_s=LIMIT_S)
     assert_valid(instance, plan)
@@ -139,7 +153,7 @@ def test_lessor_capacity_refuses_the_lower_priority_trip() -> None:
 
 
 def test_pool_busy_uses_a_lease_instead_of_refusing() -> None:
-    trips = [trip("R1", 0, 10, "09:00"), trip("R2", 0, 10, "09:00")]
+    trips = [trip("R1", 0, 10, "09:00", exclusive=True), trip("R2", 0, 10, "09:00")]
     instance = build(day([car("P1")], trips, lessors=[lessor("L1", 0, tariff(base_cny=500.0))]))
     plan = solve(instance, time_limit_s=LIMIT_S)
     assert_valid(instance, plan)
@@ -174,6 +188,7 @@ def test_waits_for_the_pickup_window_and_respects_dropoff_latest() -> None:
 
 
 def _brute_force_cny(instance) -> float:  # noqa: ANN001
+    """The least cost of closed blocks (sharing off), by trying every assignment and order."""
     problem = compile_problem(instance, instance_matrix(instance))
     n, cars = problem.n_requests, range(len(problem.cars))
     best = float("inf")
@@ -191,11 +206,37 @@ def _brute_force_cny(instance) -> float:  # noqa: ANN001
     return best
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_matches_brute_force_on_small_random_days(seed: int) -> None:
+def _stop_orders(problem, subset: list[int]):  # noqa: ANN001, ANN202
+    """Every order of the pickups and drop-offs of ``subset`` with each pickup first."""
+    n = problem.n_requests
+    for order in itertools.permutations([p for r in subset for p in (r, n + r)]):
+        if all(order.index(r) < order.index(n + r) for r in subset):
+            yield list(order)
+
+
+def _brute_force_shared_cny(instance) -> float:  # noqa: ANN001
+    """The least cost with shared rides, by trying every assignment and every stop order."""
+    problem = compile_problem(instance, instance_matrix(instance))
+    n, cars = problem.n_requests, range(len(problem.cars))
+    best = float("inf")
+    for assignment in itertools.product(cars, repeat=n):
+        total = 0.0
+        for c in cars:
+            subset = [r for r in range(n) if assignment[r] == c]
+            costs = [stops_cost_cny(problem, c, order) for order in _stop_orders(problem, subset)
+                     if stops_feasible(problem, c, order)]
+            if not costs:
+                total = float("inf")
+                break
+            total += min(costs)
+        best = min(best, total)
+    return best
+
+
+def _random_day(seed: int, n: int, **extra: object) -> dict[str, object]:
     rng = random.Random(seed)
     trips = []
-    for k in range(5):
+    for k in range(n):
         start = 8 * 60 + rng.randrange(0, 8 * 60, 15)
         trips.append(trip(f"R{k}", rng.uniform(-20, 20), rng.uniform(-30, 30),
                           f"{start // 60:02d}:{start % 60:02d}",
@@ -203,8 +244,27 @@ def test_matches_brute_force_on_small_random_days(seed: int) -> None:
     cars = [car("P1", cost_per_hour_cny=30.0),
             car("P2", fixed_cost_cny=60.0, cost_per_km_cny=1.5, energy="bev", range_km=90)]
     lessors = [lessor("L1", 15, tariff(base_cny=90.0, per_km_cny=0.8, per_hour_cny=10.0))]
-    instance = build(day(cars, trips, lessors=lessors))
+    return day(cars, trips, lessors=lessors, **extra)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_matches_brute_force_on_small_random_days(seed: int) -> None:
+    instance = build(_random_day(seed, 5, policy={"sharing": False}))
     plan = solve(instance, time_limit_s=LIMIT_S)
     assert_valid(instance, plan)
     assert plan.unserved == []
     assert plan.total_cost_cny == pytest.approx(_brute_force_cny(instance), abs=0.02)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_matches_brute_force_with_shared_rides(seed: int) -> None:
+    data = _random_day(seed, 4)
+    for k, request in enumerate(data["requests"]):  # close in time, so that sharing can pay
+        request["pickup_earliest"] = hhmm(f"09:{10 * k:02d}")
+        request["pickup_latest"] = hhmm(f"09:{10 * k + 20:02d}")
+    instance = build(data)
+    plan = solve(instance, time_limit_s=LIMIT_S)
+    assert_valid(instance, plan)
+    assert plan.unserved == []
+    assert plan.total_cost_cny == pytest.approx(_brute_force_shared_cny(instance), abs=0.02)
+    assert plan.total_cost_cny <= _brute_force_cny(instance) + 0.02
