@@ -1,8 +1,8 @@
 """On the data `fleet demo` seeds, the demo driver (a pool driver of the city's vehicle service
 centre) is given a trip the education bureau asked for, the way the demo gives its driver the
 day's trips, and runs it on a phone: the trip is listed with its agency and navigation, a
-wrong odometer reading is refused in Chinese, then in English, and the trip is completed;
-the requester then sees who drove it."""
+start before the allowed lead and a wrong odometer reading are refused in Chinese, then the
+reading in English, and the trip is completed; the requester then sees who drove it."""
 
 from __future__ import annotations
 
@@ -45,6 +45,14 @@ def test_the_demo_driver_completes_a_trip_another_agency_asked_for(phone, demo_s
     phone.wait_for_selector(f"{card} [data-event='started']")
 
     start_km = car["odometer_km"]
+    trips = demo_server.app.state.settings.trips
+    lead_s, trips.start_lead_s = trips.start_lead_s, 0  # no start before the pickup, ten minutes away
+    try:
+        phone.fill(f"{card} .odometer", str(int(start_km) + 2))
+        phone.tap(f"{card} [data-event='started']")
+        phone.wait_for_selector("#message.error:has-text('还不能开始行程')")
+    finally:
+        trips.start_lead_s = lead_s
     phone.fill(f"{card} .odometer", str(int(start_km) - 10))
     phone.tap(f"{card} [data-event='started']")
     phone.wait_for_selector("#message.error:has-text('低于')")

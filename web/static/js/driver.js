@@ -147,6 +147,10 @@ document.getElementById("share-location").addEventListener("change", (event) => 
 });
 
 onLangChange(render);
+// Back from the navigation app: the day may have changed meanwhile (a trip given or taken away).
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) loadStops();
+});
 
 async function main() {
   const me = await attempt(() => startPage());

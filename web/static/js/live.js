@@ -2,7 +2,7 @@
 // It reconnects by itself; while the broker or the socket is down the page says
 // "live updates unavailable" instead of pretending to be current.
 
-import { t } from "./i18n.js";
+import { onLangChange, t } from "./i18n.js";
 
 export class LiveFeed {
   constructor(handlers = {}) {
@@ -10,6 +10,8 @@ export class LiveFeed {
     this.socket = null;
     this.retryMs = 1000;
     this.live = false;
+    this.state = "connecting";
+    onLangChange(() => this.showStatus(this.state)); // the banner in the new language
   }
 
   connect() {
@@ -49,6 +51,7 @@ export class LiveFeed {
 
   showStatus(state) {
     const banner = document.getElementById("live-status");
+    this.state = state;
     if (!banner) return;
     banner.dataset.state = state;
     banner.textContent = state === "live" ? t("live.ok") : state === "connecting" ? t("live.connecting") : t("live.unavailable");
