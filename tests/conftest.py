@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
@@ -32,6 +33,18 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _plain_tracebacks() -> None:
+    """structlog's default pipeline with the plain tracebacks the platform's own logging
+    configuration uses: the default renderer draws every frame's local variables, which took
+    seconds for one logged database error. Applied afresh for each test, since commands under
+    test configure logging their own way."""
+    structlog.reset_defaults()
+    *processors, _rich_renderer = structlog.get_config()["processors"]
+    structlog.configure(processors=[*processors,
+                                    structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)])
 
 
 @pytest.fixture(scope="session")

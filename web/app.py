@@ -78,10 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Pooled and leased official cars: requests, dispatch, telematics, compliance.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.engine = make_engine(settings.resolved_database_url)
-    app.state.signing_key = settings.signing_key()
-    app.state.hub = LiveHub(settings, app.state.engine)
+    bind_settings(app, settings)
     access_log.redact_tokens_in_request_logs()
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.web.body_max_bytes)
     app.add_middleware(observability.MetricsMiddleware)
@@ -94,3 +91,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")
     return app
+
+
+def bind_settings(app: FastAPI, settings: Settings) -> None:
+    """Point ``app`` at what ``settings`` name: its database engine, token signing key and live
+    hub, read on every request. The middleware keeps the body limit, tile origin and HSTS of
+    the settings ``create_app`` was given. Call it before the app starts serving."""
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.resolved_database_url)
+    app.state.signing_key = settings.signing_key()
+    app.state.hub = LiveHub(settings, app.state.engine)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -95,13 +96,33 @@ def build_world(session: Session) -> World:
     return w
 
 
+#: Apps built so far, by the settings their middleware keeps (body limit, tile origin,
+#: environment): building one costs 0.1-0.3 s and, through FastAPI's caches of dependency
+#: callables, memory that is never given back, so the tests share them.
+_BUILT_APPS: dict[tuple[int, str, str], FastAPI] = {}
+
+
 @pytest.fixture
-def app(engine, mqtt_url, monkeypatch):  # type: ignore[no-untyped-def]
-    from web.app import create_app
+def app(engine, mqtt_url, monkeypatch) -> Iterator[FastAPI]:  # type: ignore[no-untyped-def]
+    """The real app on the test's database, broker and settings (each test its own engine,
+    key and live hub; the routes and middleware are built once per session, again after a
+    test that added routes or overrode dependencies)."""
+    from web.app import bind_settings, create_app
 
     monkeypatch.setenv("FLEET_MQTT_URL", mqtt_url)
     get_settings.cache_clear()
-    return create_app()
+    settings = get_settings()
+    built_with = (settings.web.body_max_bytes, settings.web.tile_url, settings.env)
+    shared = _BUILT_APPS.get(built_with)
+    if shared is None:
+        shared = _BUILT_APPS[built_with] = create_app(settings)
+    else:
+        bind_settings(shared, settings)
+    routes = list(shared.router.routes)
+    yield shared
+    shared.state.engine.dispose()
+    if shared.router.routes != routes or shared.dependency_overrides:
+        del _BUILT_APPS[built_with]  # the test changed the app itself: later tests get a fresh one
 
 
 @pytest.fixture
