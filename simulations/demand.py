@@ -39,6 +39,8 @@ class RequestSpec:
     destination: tuple[float, float]
     pickup_earliest: datetime
     kind: str  # local | county | county_return | group
+    origin_address: str = "机关办公楼"
+    destination_address: str = ""
 
     @property
     def pickup_latest(self) -> datetime:
@@ -54,8 +56,9 @@ class RequestSpec:
             "agency_id": self.agency_id, "purpose": self.purpose, "passengers": self.passengers,
             "vehicle_class": self.vehicle_class, "nev_required": False,
             "origin_lat": round(self.origin[0], 6), "origin_lon": round(self.origin[1], 6),
-            "origin_address": "机关办公楼", "destination_lat": round(self.destination[0], 6),
-            "destination_lon": round(self.destination[1], 6), "destination_address": self.kind,
+            "origin_address": self.origin_address, "destination_lat": round(self.destination[0], 6),
+            "destination_lon": round(self.destination[1], 6),
+            "destination_address": self.destination_address or self.kind,
             "pickup_earliest": self.pickup_earliest.isoformat(),
             "pickup_latest": self.pickup_latest.isoformat(), "priority": 1 if self.kind == "group" else 0,
         }
@@ -88,29 +91,31 @@ def generate_demand(city: City, count: int, window: tuple[datetime, datetime], l
         level = levels[int(rng.choice(len(levels), p=weights / weights.sum()))]
         agency = int(rng.choice(by_level[level]))
         origin = offices[agency]
+        home = city.organisations[agency].name
         purpose = str(rng.choice(PURPOSES))
         if index < n_groups:  # the burst at the morning peak
             _, start, end = peak
             pickup = _time_in(start, end, rng, latest_before=window[1])
             destination = _local_destination(city, origin, rng, 3_000, 15_000)
             specs.append(RequestSpec(f"G{index}", agency, "集体" + purpose, int(rng.integers(8, 19)), "minibus",
-                                     origin, destination, pickup, "group"))
+                                     origin, destination, pickup, "group", home, _near_office(city, destination)))
             continue
         _, start, end = slots[int(rng.choice(len(slots), p=p))]
         pickup = _time_in(start, end, rng, latest_before=window[1])
         if level == "city" and far_offices and rng.random() < county_share:
-            destination = offices[int(rng.choice(far_offices))]
-            destination = _nudge_clear(city, destination, rng)
+            visited = int(rng.choice(far_offices))
+            destination = _nudge_clear(city, offices[visited], rng)
+            there = city.organisations[visited].name
             back = pickup + timedelta(hours=float(rng.uniform(2.0, 4.0)))
             specs.append(RequestSpec(f"C{index}", agency, purpose, int(rng.integers(1, 4)), None,
-                                     origin, destination, pickup, "county"))
+                                     origin, destination, pickup, "county", home, there))
             if back < window[1] - timedelta(minutes=PICKUP_WINDOW_MIN):
                 specs.append(RequestSpec(f"C{index}R", agency, purpose + "返程", specs[-1].passengers, None,
-                                         destination, origin, back, "county_return"))
+                                         destination, origin, back, "county_return", there, home))
             continue
         destination = _local_destination(city, origin, rng, 1_500, 8_000)
         specs.append(RequestSpec(f"L{index}", agency, purpose, int(rng.integers(1, 5)), None,
-                                 origin, destination, pickup, "local"))
+                                 origin, destination, pickup, "local", home, _near_office(city, destination)))
     return specs
 
 
@@ -142,6 +147,14 @@ def _local_destination(city: City, origin: tuple[float, float], rng: np.random.G
     """A point ``min_m``..``max_m`` from the origin, inside the city and clear of venues (the
     origin itself when none is found)."""
     return city.spot_near(origin, rng, min_m, max_m, tries=60) or origin
+
+
+def _near_office(city: City, point: tuple[float, float]) -> str:
+    """A place name for ``point`` (lat, lon degrees): near the closest agency office."""
+    if not city.offices:
+        return ""
+    nearest = min(city.offices, key=lambda org_id: haversine_m(*point, *city.offices[org_id]))
+    return f"{city.organisations[nearest].name}附近"
 
 
 def _nudge_clear(city: City, point: tuple[float, float], rng: np.random.Generator) -> tuple[float, float]:
