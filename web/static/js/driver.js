@@ -72,11 +72,13 @@ function render() {
 }
 
 async function loadStops() {
-  const result = await attempt(() => api("/driver/today"));
-  if (result) {
-    stops = result;
-    render();
+  try {
+    stops = await api("/driver/today");
+  } catch (error) {
+    say(explain(error, { fields: FIELDS }), "error");
+    return;
   }
+  render();
 }
 
 document.getElementById("stops").addEventListener("click", async (event) => {
