@@ -16,13 +16,18 @@ subtree:
   date (``L<id>``), tariffs in id order (leased cars ``L<id>:<class>:<n>``), shifts converted
   like drivers' shifts, passenger seats = tariff seats - 1;
 * ``confirmed``: each request with a confirmed assignment -> its car, so that re-planning
-  keeps it there unless moving it saves more than ``FLEET_DISPATCH_REASSIGN_PENALTY_CNY``.
+  keeps it there unless moving it saves more than ``FLEET_DISPATCH_REASSIGN_PENALTY_CNY``;
+* shared rides: a request's ``exclusive`` flag rides alone; agencies with
+  ``share_within_agency`` share cars only among their own passengers; every request gets the
+  ride-time ceiling ``FLEET_DISPATCH_MAX_RIDE_FACTOR`` x its direct ride +
+  ``FLEET_DISPATCH_MAX_RIDE_EXTRA_S``; ``FLEET_DISPATCH_SHARING`` false turns sharing off.
 
 Money is CNY, distances km, times timezone-aware (stored UTC).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,7 +36,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from dispatch.instance import Instance, InstanceError, lease_slots, parse_instance
+from dispatch.instance import Instance, InstanceError, Request, lease_slots, parse_instance
+from dispatch.travel import TravelMatrix, instance_matrix
 from fleet.models import (
     NEV_ENERGIES,
     Assignment,
@@ -51,6 +57,7 @@ from fleet.models import (
 from fleet.settings import Settings, get_settings
 
 SERVICE_PICKUP_S = 300  # passengers boarding, s
+MIN_RIDE_CEILING_S = 60  # the least max_ride_s an instance accepts, s
 SERVICE_DROPOFF_S = 120  # passengers alighting, s
 PLANNED_STATES = (RequestState.approved, RequestState.planned, RequestState.assigned)
 FIRST_SERVICE_DATE = date(2000, 1, 1)
@@ -118,6 +125,7 @@ class DayInstance:
     pool: dict[str, tuple[int, int]]  # instance vehicle id -> (vehicle id, driver id)
     lessors: dict[str, int]  # instance lessor id -> lessor id
     lease_energy: dict[str, str]  # leased car id -> energy of its tariff
+    matrix: TravelMatrix  # travel between the instance's points
     nev_pool: set[str] = field(default_factory=set)  # instance ids of NEV pool cars
 
 
@@ -261,14 +269,16 @@ def build_instance(
             "pickup_latest": request.pickup_latest.isoformat(),
             "dropoff_latest": request.dropoff_latest.isoformat() if request.dropoff_latest else None,
             "service_pickup_s": SERVICE_PICKUP_S, "service_dropoff_s": SERVICE_DROPOFF_S,
-            "priority": request.priority,
+            "priority": request.priority, "exclusive": request.exclusive,
         })
 
     data: dict[str, Any] = {
         "depots": [{"id": f"D{d.id}", "lat": d.lat, "lon": d.lon} for d in depots],
         "vehicles": vehicles, "lessors": lessors, "requests": instance_requests,
         "policy": {"winter_range_factor": settings.dispatch.winter_range_factor,
-                   "reassign_penalty_cny": settings.dispatch.reassign_penalty_cny},
+                   "reassign_penalty_cny": settings.dispatch.reassign_penalty_cny,
+                   "sharing": settings.dispatch.sharing,
+                   "share_within_agency": _share_within(session, orgs)},
     }
     try:
         draft = parse_instance(data)
@@ -281,8 +291,26 @@ def build_instance(
         car_key = assignment_car(assignment)
         if car_key is not None and (car_key in pool or car_key in lease_energy):
             promised[instance_request_id(request_id)] = car_key
-    instance = draft.model_copy(update={"confirmed": promised})
+    matrix = instance_matrix(draft)
+    instance = draft.model_copy(update={
+        "confirmed": promised, "requests": _with_ride_ceilings(draft, matrix, settings)})
 
     return DayInstance(instance=instance, service_date=service_date, org_id=org_id,
                        requests=by_key, pool=pool, lessors=lessor_ids,
-                       lease_energy=lease_energy, nev_pool=nev_pool)
+                       lease_energy=lease_energy, matrix=matrix, nev_pool=nev_pool)
+
+
+def _share_within(session: Session, orgs: list[int]) -> list[str]:
+    """Instance agency ids of the organisations whose passengers share only among themselves."""
+    rows = session.exec(select(Organisation.id).where(
+        col(Organisation.id).in_(orgs), col(Organisation.share_within_agency).is_(True))).all()
+    return [str(org_id) for org_id in sorted(rows)]
+
+
+def _with_ride_ceilings(instance: Instance, matrix: TravelMatrix, settings: Settings) -> list[Request]:
+    """Every request with ``max_ride_s`` = direct ride x the factor + the extra seconds."""
+    n = len(instance.requests)
+    factor, extra_s = settings.dispatch.max_ride_factor, settings.dispatch.max_ride_extra_s
+    return [request.model_copy(update={"max_ride_s": max(
+        MIN_RIDE_CEILING_S, math.ceil(float(matrix.duration_s[r, n + r]) * factor + extra_s))})
+        for r, request in enumerate(instance.requests)]

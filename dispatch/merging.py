@@ -8,12 +8,14 @@ Two ruins, each followed by cheapest re-insertion (:mod:`dispatch.insertion`):
 * **a neighbourhood**: take a request and the requests nearest to it in place and time off
   their cars and insert them again in a shuffled order, idle cars allowed.
 
-A change is kept only when the plan's cost (CNY, drop penalties included) goes down. Pure and
-deterministic for a given seed; always stops at ``deadline`` (perf_counter seconds).
+Changes are accepted by simulated annealing on the plan's cost (CNY, drop penalties
+included), and the cheapest plan seen is returned. Pure and deterministic for a given seed and
+number of iterations; always stops at ``deadline`` (perf_counter seconds).
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -24,7 +26,9 @@ from dispatch.insertion import Inserter, inserted
 from dispatch.problem import Problem
 from dispatch.stops import Stops, stop_requests, stops_cost_cny, without_request
 
-NEIGHBOURS = 6  # requests taken off together with a seed request
+NEIGHBOURS = 8  # most requests taken off together with a seed request
+EMPTY_CAR_SHARE = 0.3  # of the ruins, the share that tries to empty a car
+START_TEMPERATURE_CNY = 15.0  # a plan this much dearer is taken with probability 1/e at first
 TIME_WEIGHT_KM_PER_H = 30.0  # an hour apart in pickup time counts as this many km apart
 
 
@@ -35,35 +39,52 @@ def fewer_cars(
     deadline: float,
     seed: int = 7,
 ) -> dict[int, Stops]:
-    """An improved copy of ``routes`` (car index -> stops), never dearer."""
+    """An improved copy of ``routes`` (car index -> stops), never dearer.
+
+    Simulated annealing over the two ruins: a dearer plan is taken as the current one with
+    probability exp(-extra / T), T falling linearly from ``START_TEMPERATURE_CNY`` to 0 by
+    the deadline; the cheapest plan seen is returned.
+    """
     rng = random.Random(seed)
     inserter = Inserter(problem)
-    best = {c: list(s) for c, s in routes.items() if s}
-    best_cost = _cost(problem, best, drop_penalty_cny)
-    tried: set[int] = set()
+    current = {c: list(s) for c, s in routes.items() if s}
+    current_cost = _cost(problem, current, drop_penalty_cny)
+    best, best_cost = current, current_cost
     near = _neighbours(problem)
-    served = [r for stops in best.values() for r in stop_requests(problem, stops)]
-    while time.perf_counter() < deadline and served:
-        untried = [c for c in best if c not in tried]
-        if untried:
-            c = min(untried, key=lambda k: (len(best[k]), rng.random()))
+    started = time.perf_counter()
+    span = max(deadline - started, 1e-3)
+    tried: set[int] = set()
+    while (now := time.perf_counter()) < deadline:
+        served = [r for stops in current.values() for r in stop_requests(problem, stops)]
+        if not served:
+            break
+        untried = [c for c in current if c not in tried]
+        if untried and rng.random() < EMPTY_CAR_SHARE:
+            c = min(untried, key=lambda k: (len(current[k]) * rng.uniform(1, 2)))
             tried.add(c)
-            trial = {k: s for k, s in best.items() if k != c}
-            removed = stop_requests(problem, best[c])
+            trial = {k: s for k, s in current.items() if k != c}
+            removed = sorted(stop_requests(problem, current[c]),
+                             key=lambda r: (-int(problem.passengers[r]), rng.random()))
             ok = _recreate(problem, trial, removed, inserter, open_cars=False, deadline=deadline)
         else:
             centre = rng.choice(served)
-            removed = [centre, *near[centre][: rng.randint(2, NEIGHBOURS)]]
-            trial = _ruin(problem, best, removed)
+            served_now = set(served)
+            removed = [centre, *(r for r in near[centre][: rng.randint(2, NEIGHBOURS)]
+                                 if r in served_now)]
+            trial = _ruin(problem, current, removed)
             rng.shuffle(removed)
             ok = _recreate(problem, trial, removed, inserter, open_cars=True, deadline=deadline)
         if not ok:
             continue
         cost = _cost(problem, trial, drop_penalty_cny)
-        if cost < best_cost - 1e-6:
-            best, best_cost = trial, cost
-            tried.clear()
-            served = [r for stops in best.values() for r in stop_requests(problem, stops)]
+        temperature = START_TEMPERATURE_CNY * max(0.0, 1 - (now - started) / span)
+        if cost < current_cost - 1e-6 or (
+                temperature > 0 and rng.random() < math.exp(-(cost - current_cost) / temperature)):
+            if cost < current_cost - 1e-6:
+                tried.clear()
+            current, current_cost = trial, cost
+            if cost < best_cost - 1e-6:
+                best, best_cost = trial, cost
     return best
 
 
@@ -114,4 +135,5 @@ def _neighbours(problem: Problem) -> list[list[int]]:
                                             - problem.pickup_earliest_s[None, :]) / 3600.0)
     np.fill_diagonal(apart, np.inf)
     order = np.argsort(apart, axis=1)[:, :NEIGHBOURS]
-    return [[int(x) for x in row if int(x) not in problem.refusals] for row in order]
+    return [[int(x) for x in row if int(x) != r and int(x) not in problem.refusals]
+            for r, row in enumerate(order)]

@@ -1,12 +1,12 @@
-"""The least-cost plan: OR-Tools routing over trip blocks, always time-limited.
+"""The least-cost plan: OR-Tools routing over trip blocks, then shared rides; always time-limited.
 
 Pure: an :class:`~dispatch.instance.Instance` (and optionally its travel matrix) in, a
 :class:`~dispatch.plan.Plan` out.
 
-Structure exploited: an official trip occupies its car from pickup to drop-off, so each
-request is one node of the routing model (a block whose service time covers the pickup, the
-ride and the drop-off) instead of a pickup node and a delivery node. The model is a
-vehicle-routing problem with time windows over half the nodes and no pairing constraints:
+Structure exploited: most official trips ride alone, so the search starts from closed trip
+blocks, each request one node of a routing model (a block whose service time covers the
+pickup, the ride and the drop-off) instead of a pickup node and a delivery node. That model
+is a vehicle-routing problem with time windows over half the nodes and no pairing constraints:
 
 * arc cost of car class k from block i to block j = per_km x (deadhead km + ride km of j) +
   per_hour x (deadhead h + ride h of j), in milli-CNY; fixed or base charge per car used;
@@ -16,10 +16,14 @@ vehicle-routing problem with time windows over half the nodes and no pairing con
 * every request is optional with a penalty far above any route cost, so a request is dropped
   only when no car can take it; confirmed trips pay ``reassign_penalty_cny`` to move.
 
-The search starts from the cheaper of two plans, the block chains of a minimum-cost flow
-(:mod:`dispatch.chaining`) and the greedy plan (or the given initial plan), and runs guided
-local search until the time limit.
-Identical idle cars are interchangeable, so only a few of each kind enter the model.
+The block search starts from the cheaper of two plans, the block chains of a minimum-cost
+flow (:mod:`dispatch.chaining`) and the greedy plan (or the given initial plan), and runs
+guided local search. When passengers may share cars it gets ``BLOCK_SHARE`` of the time; its
+chains then become stops, and shared rides are insertions of pickups and drop-offs into them:
+simulated annealing that empties cars and re-inserts neighbourhoods (:mod:`dispatch.merging`),
+then, where the time allows a model of that size, OR-Tools routing with pickup-and-delivery
+pairs seeded with the result (:mod:`dispatch.pooling`). The cheapest plan found is kept.
+Identical idle cars are interchangeable, so only a few of each kind enter the models.
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ SPARE_IDLE_CARS = 1  # idle cars of each kind offered beyond those in use (2 was
 OVERRUN_RESERVE_S = 0.5  # OR-Tools overran its own limit by up to this much here
 LNS_SHARE = 0.35  # of the time left, spent on ruin and recreate when trips are left out
 BLOCK_SHARE = 0.25  # of the time limit, spent on the block plan when passengers may share
-POOLING_SHARE = 0.55  # of the time left after the block plan, for guided local search on stops
+POOLING_SHARE = 0.4  # of the time left after the block plan, for guided local search on stops
+POOLING_S_PER_REQUEST = 0.04  # with less time left per request, annealing gets all of it
 
 
 def solve(
@@ -73,9 +78,12 @@ def solve(
     chains = _block_plan(problem, candidates, initial, started, block_limit_s)
     best = chain_routes(problem, chains)
     if problem.sharing and candidates and len(problem.cars) and (
-            _remaining(started, time_limit_s) > 0.2):
+            _remaining(started, time_limit_s) > 0.02):
         penalties = {r: _drop_penalty_cny(problem, r) for r in candidates}
-        lns_until = started + time_limit_s - POOLING_SHARE * _remaining(started, time_limit_s)
+        left_s = _remaining(started, time_limit_s)
+        enough = left_s >= POOLING_S_PER_REQUEST * len(candidates)
+        pooling_s = POOLING_SHARE * left_s if enough else 0.0
+        lns_until = started + time_limit_s - pooling_s
         merged = fewer_cars(problem, best, penalties, lns_until)
         if _objective(problem, merged) < _objective(problem, best):
             best = merged

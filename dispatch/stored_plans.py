@@ -34,7 +34,6 @@ from dispatch.plan import Plan
 from dispatch.problem import Problem, busy_reason, compile_problem
 from dispatch.solver_pool import solve_apart
 from dispatch.stops import Stops, co_riders, stop_requests, stop_times, trip_costs_cny
-from dispatch.travel import instance_matrix
 from fleet import audit, request_workflow
 from fleet.models import (
     NEV_ENERGIES,
@@ -62,6 +61,28 @@ def plan_assignments(session: Session, plan_id: int) -> list[Assignment]:
     """The assignments linked to plan ``plan_id``, by planned pickup."""
     return list(session.exec(select(Assignment).where(Assignment.plan_id == plan_id)
                              .order_by(col(Assignment.planned_pickup), col(Assignment.id))).all())
+
+
+def shared_rides(session: Session, assignments: Iterable[Assignment]) -> dict[int, list[int]]:
+    """Request id -> the other requests of ``assignments`` in the same car at the same time
+    (planned pickup before the other's drop-off and the other's pickup before its drop-off);
+    cancelled requests ride with nobody."""
+    live = [a for a in assignments
+            if (req := session.get(TripRequest, a.request_id)) is not None
+            and req.state != RequestState.cancelled]
+    by_car: dict[str | None, list[Assignment]] = {}
+    for a in live:
+        by_car.setdefault(assignment_car(a), []).append(a)
+    together: dict[int, set[int]] = {}
+    for car_key, rides in by_car.items():
+        if car_key is None:
+            continue
+        for i, a in enumerate(rides):
+            for b in rides[i + 1:]:
+                if a.planned_pickup < b.planned_dropoff and b.planned_pickup < a.planned_dropoff:
+                    together.setdefault(a.request_id, set()).add(b.request_id)
+                    together.setdefault(b.request_id, set()).add(a.request_id)
+    return {r: sorted(others) for r, others in sorted(together.items())}
 
 
 def _car_index(problem: Problem) -> dict[str, int]:
@@ -153,7 +174,7 @@ def plan_day(
     left out go back to ``approved``. Returns the plan and the ids of new assignments.
     """
     day = build_instance(session, service_date, org_id, settings)
-    matrix = instance_matrix(day.instance)
+    matrix = day.matrix
     problem = compile_problem(day.instance, matrix)
     request_ids = [row.id for row in day.requests.values()]
     live = session.exec(select(Assignment).where(col(Assignment.request_id).in_(request_ids))).all()
@@ -308,8 +329,7 @@ def insert_request(
     if key not in day.requests:
         raise PlanInputError(f"request_id: trip request {request_id} is not for "
                              f"{row.service_date} in the plan's organisation")
-    matrix = instance_matrix(day.instance)
-    problem = compile_problem(day.instance, matrix)
+    problem = compile_problem(day.instance, day.matrix)
     assignments = plan_assignments(session, row.id)
     routes = _routes_from_assignments(problem, assignments)
     r = next(i for i, req in enumerate(problem.instance.requests) if req.id == key)

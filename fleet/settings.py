@@ -349,7 +349,7 @@ class TripSettings(BaseSettings):
 
 
 class DispatchSettings(BaseSettings):
-    """The costs the dispatch solver weighs."""
+    """The costs and the shared-ride rules the dispatch solver weighs."""
 
     model_config = _group_config("dispatch")
 
@@ -369,6 +369,15 @@ class DispatchSettings(BaseSettings):
     )
     winter_range_factor: float = Field(
         1.0, gt=0, le=1, description="BEV range derating in cold weather, a ratio: 0.7 = 30 % less."
+    )
+    sharing: bool = Field(True, description="Passengers of different requests may share a car.")
+    max_ride_factor: float = Field(
+        1.5, ge=1, le=10,
+        description="A shared ride may last this many times the direct ride (plus max_ride_extra_s), a ratio.",
+    )
+    max_ride_extra_s: float = Field(
+        900, ge=0, le=86400,
+        description="Seconds a shared ride may last beyond max_ride_factor x the direct ride.",
     )
 
     @field_validator("pool_per_km_cny")
@@ -418,7 +427,7 @@ class Settings(BaseSettings):
     motion: MotionSettings = Field(default_factory=MotionSettings, description="Stops and trips.")
     rules: RulesSettings = Field(default_factory=RulesSettings, description="The compliance rules.")
     trips: TripSettings = Field(default_factory=TripSettings, description="The trip workflow.")
-    dispatch: DispatchSettings = Field(default_factory=DispatchSettings, description="The dispatch costs.")
+    dispatch: DispatchSettings = Field(default_factory=DispatchSettings, description="The dispatch costs and shared-ride rules.")
 
     @field_validator("display_timezone")
     @classmethod

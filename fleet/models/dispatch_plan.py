@@ -42,6 +42,9 @@ class DispatchPlanPublic(SQLModel):
     lease_count: int
     unserved: list[UnservedRequest]
     assignments: list[AssignmentPublic]
+    shared_rides: dict[int, list[int]] = Field(
+        default_factory=dict,
+        description="Trip request id -> the requests in the same car at the same time (合乘).")
     solve_s: float
     created_at: datetime
     created_by: str

@@ -24,6 +24,9 @@ class OrganisationBase(SQLModel):
     name: str = Field(min_length=1, max_length=120)
     code: str = Field(min_length=1, max_length=40, description="Unique administrative code.")
     level: OrgLevel = enum_field(OrgLevel)
+    share_within_agency: bool = Field(
+        False, description="The agency's passengers share a car only with its own passengers "
+        "(no shared rides across agencies).")
 
 
 class OrganisationCreate(OrganisationBase):
@@ -32,6 +35,7 @@ class OrganisationCreate(OrganisationBase):
 
 class OrganisationUpdate(SQLModel):
     name: str | None = Field(None, min_length=1, max_length=120)
+    share_within_agency: bool | None = None
 
 
 class OrganisationPublic(OrganisationBase):

@@ -35,6 +35,9 @@ class TripRequestBase(SQLModel):
     pickup_earliest: datetime = time_field()
     pickup_latest: datetime = time_field()
     dropoff_latest: datetime | None = time_field(None)
+    exclusive: bool = Field(
+        False, description="Rides alone: a confidential or leadership trip shares the car with "
+        "no other request.")
     wait_and_return: bool = Field(False, description="The car waits and brings the party back.")
     return_at: datetime | None = time_field(None, description="Departure of the return leg.")
     priority: int = Field(0, ge=0, le=9, description="0 routine ... 9 most urgent.")
@@ -63,6 +66,7 @@ class TripRequestUpdate(SQLModel):
     passengers: int | None = Field(None, ge=1, le=59)
     vehicle_class: VehicleClass | None = None
     nev_required: bool | None = None
+    exclusive: bool | None = None
     pickup_earliest: AwareDatetime | None = None
     pickup_latest: AwareDatetime | None = None
     dropoff_latest: AwareDatetime | None = None

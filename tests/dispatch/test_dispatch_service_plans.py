@@ -3,6 +3,7 @@ and figures. Every plan that is solved is re-verified by dispatch.check."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pytest
@@ -25,9 +26,10 @@ from dispatch.stored_plans import (
     insert_request,
     plan_assignments,
     plan_day,
+    shared_rides,
 )
 from fleet.audit import verify_chain
-from fleet.models import AuditEntry, LessorTariff, RequestState, TripRequest
+from fleet.models import AuditEntry, LessorTariff, Organisation, RequestState, TripRequest
 from fleet.models.dispatch_plan import DispatchPlan, PlanStatus
 from tests.web.conftest import build_world
 
@@ -230,3 +232,40 @@ def test_urgent_insertion_into_an_accepted_plan_is_a_platform_step_in_the_audit_
     assert (entry.actor, entry.action, entry.before["state"], entry.after["state"]) == (
         "platform", "trip_request.assigned", "approved", "assigned")
     assert [a.plan_id for a in plan_assignments(session, row.id)] == [row.id, row.id]
+
+
+def test_two_requests_the_same_way_share_a_car_unless_one_rides_alone(session, w):
+    # boarding takes 5 minutes: the second party boards in its window after the first
+    first = add_request(session, w.ids, local("10:00"), north_deg=0.1, window_min=15)
+    second = add_request(session, w.ids, local("10:00"), north_deg=0.1, window_min=15)
+    row, _ = _plan(session, w)
+    assignments = plan_assignments(session, row.id)
+    assert len({a.vehicle_id for a in assignments}) == 1
+    assert shared_rides(session, assignments) == {first: [second], second: [first]}
+    assert f"shared with R{second}" in next(a for a in assignments if a.request_id == first).explanation
+
+    exclusive = session.get(TripRequest, second)
+    exclusive.exclusive = True
+    session.add(exclusive)
+    session.commit()
+    row, _ = _plan(session, w)
+    assignments = plan_assignments(session, row.id)
+    assert len({a.vehicle_id for a in assignments}) == 2
+    assert shared_rides(session, assignments) == {}
+
+
+def test_the_day_carries_the_agency_rule_and_every_ride_ceiling(session, w):
+    request_id = add_request(session, w.ids, local("10:00"), north_deg=0.1)
+    agency = session.get(Organisation, w.ids["agency"])
+    agency.share_within_agency = True
+    session.add(agency)
+    session.commit()
+    day = build_instance(session, DAY, w.ids["city"])
+    assert day.instance.policy.share_within_agency == [str(w.ids["agency"])]
+    assert day.instance.policy.sharing is True
+    [request] = day.instance.requests
+    assert request.id == f"R{request_id}"
+    # the direct ride (14.4554 km at 40 km/h = 1,301 s) x 1.5 + 900 s
+    direct_s = float(day.matrix.duration_s[0, 1])
+    assert direct_s == pytest.approx(1301, abs=1)
+    assert request.max_ride_s == math.ceil(direct_s * 1.5 + 900)

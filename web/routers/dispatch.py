@@ -65,6 +65,7 @@ def _public(session: Session, row: DispatchPlan) -> DispatchPlanPublic:
         total_cost_cny=row.total_cost_cny, pool_count=row.pool_count, lease_count=row.lease_count,
         unserved=[UnservedRequest(**u) for u in row.unserved],
         assignments=[AssignmentPublic.model_validate(a) for a in assignments],
+        shared_rides=stored_plans.shared_rides(session, assignments),
         solve_s=row.solve_s, created_at=row.created_at, created_by=row.created_by,
         accepted_at=row.accepted_at,
     )

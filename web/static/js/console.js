@@ -247,6 +247,12 @@ async function loadLookups() {
   }
 }
 
+function sharedBadge(plan, requestId) {
+  const others = (plan.shared_rides || {})[requestId];
+  if (!others || !others.length) return "";
+  return ` <span class="badge shared">${t("plan.shared", { ids: others.map((id) => `#${id}`).join(", ") })}</span>`;
+}
+
 function renderPlan() {
   const plan = state.plan;
   const view = document.getElementById("plan-view");
@@ -266,7 +272,7 @@ function renderPlan() {
       : esc(state.lessors.get(a.lessor_id)?.name || `#${a.lessor_id}`);
     return `<tr data-assignment-id="${a.id}">
       <td>#${a.request_id}</td><td>${formatTime(a.planned_pickup)}</td>
-      <td><span class="badge ${a.kind}">${t(`kind.${a.kind}`)}</span></td><td>${who}</td>
+      <td><span class="badge ${a.kind}">${t(`kind.${a.kind}`)}</span>${sharedBadge(plan, a.request_id)}</td><td>${who}</td>
       <td>¥${formatMoney(a.cost_cny)}</td>
       <td class="explanation">${esc(a.explanation)}${a.override_reason ? `<br><i>${t("plan.override.done")}: ${esc(a.override_reason)}</i>` : ""}</td>
       <td>${state.me && ["admin", "dispatcher"].includes(state.me.role) ? `<button type="button" data-override="${a.id}">${t("plan.override")}</button>` : ""}</td>
