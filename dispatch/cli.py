@@ -37,8 +37,9 @@ def solve_command(
 ) -> None:
     """Plan every trip in INSTANCE.json with pool cars or leased cars at least cost.
 
-    Prints each car's route with its pickup times, the trips that cannot be served and
-    why, and a short explanation per trip. Exit code 2 means a bad instance file.
+    Prints each car's route stop by stop (passengers of several requests may share a car),
+    the trips that cannot be served and why, and a short explanation per trip, with the
+    requests each shared its car with. Exit code 2 means a bad instance file.
     """
     from dispatch.solver import solve
 
@@ -64,14 +65,14 @@ def _print_plan(plan: Plan) -> None:
         f"{len(plan.routes)} cars, {len(plan.unserved)} unserved, solved in {plan.solve_s:.1f} s"
     )
     routes = Table(title="Routes", show_lines=False)
-    for column in ("vehicle", "kind", "trips (pickup time)", "km", "cost CNY"):
+    for column in ("vehicle", "kind", "stops (time, + boards, - alights)", "km", "cost CNY"):
         routes.add_column(column, justify="right" if column in ("km", "cost CNY") else "left")
     for route in plan.routes:
-        trips = ", ".join(
-            f"{stop.request} {stop.start.strftime('%H:%M')}" for stop in route.stops
-            if stop.type == "pickup"
+        stops = ", ".join(
+            f"{'+' if stop.type == 'pickup' else '-'}{stop.request} {stop.start.strftime('%H:%M')}"
+            for stop in route.stops
         )
-        routes.add_row(route.vehicle, route.kind, trips, f"{route.km:.1f}", f"{route.cost_cny:.2f}")
+        routes.add_row(route.vehicle, route.kind, stops, f"{route.km:.1f}", f"{route.cost_cny:.2f}")
     console.print(routes)
     if plan.unserved:
         unserved = Table(title="Unserved")
