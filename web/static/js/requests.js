@@ -15,6 +15,8 @@ const FIELDS = {
   origin_lon: "requests.origin", destination_lat: "requests.destination", destination_lon: "requests.destination",
   pickup_earliest: "requests.earliest", pickup_latest: "requests.latest", reason: "requests.cancel.reason",
 };
+/** The longest pickup window the server accepts (MAX_PICKUP_WINDOW_HOURS), milliseconds. */
+const MAX_WINDOW_MS = 24 * 3600 * 1000;
 /** States a requester may still cancel from (until the trip starts). */
 const CANCELLABLE = new Set(["draft", "submitted", "approved", "planned", "assigned"]);
 /** States with a car and driver to show. */
@@ -127,6 +129,10 @@ document.getElementById("request-form").addEventListener("submit", async (event)
   const latest = value("pickup-latest");
   if (earliest && latest && latest < earliest) {
     say(t("requests.windowOrder"), "error");
+    return;
+  }
+  if (earliest && latest && new Date(zonedToIso(latest)) - new Date(zonedToIso(earliest)) > MAX_WINDOW_MS) {
+    say(t("requests.windowTooLong"), "error");
     return;
   }
   const body = {
