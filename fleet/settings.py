@@ -377,7 +377,7 @@ class DispatchSettings(BaseSettings):
     )
     max_ride_extra_s: float = Field(
         900, ge=0, le=86400,
-        description="Seconds a shared ride may last beyond max_ride_factor x the direct ride.",
+        description="A shared ride may last this long beyond max_ride_factor x the direct ride, seconds.",
     )
 
     @field_validator("pool_per_km_cny")
