@@ -284,7 +284,7 @@ class BrokerClient:
 
 def broker_client(settings: Settings, service: str, **options: Any) -> BrokerClient:
     """A :class:`BrokerClient` of ``service`` (``web``, ``ingest``, ``evaluator``, ``dispatch``,
-    ``simulation``) on the configured broker: MQTT 5 except on the embedded broker (unless
+    ``simulation``) on the configured broker: the MQTT version of FLEET_MQTT_PROTOCOL (unless
     ``v5`` is given), the service's own login from FLEET_MQTT_SERVICE_CREDENTIALS (else the
     URL's), and the platform's message-signing key."""
     address = parse_broker_url(settings.resolved_mqtt_url)
@@ -292,7 +292,7 @@ def broker_client(settings: Settings, service: str, **options: Any) -> BrokerCli
     if login:
         username, _, password = login.partition(":")
         address = replace(address, username=username, password=password)
-    options.setdefault("v5", not settings.uses_embedded_broker)
+    options.setdefault("v5", settings.mqtt_v5)
     return BrokerClient(address, name=service, signing_key=message_signing_key(settings), **options)
 
 

@@ -139,6 +139,10 @@ class MqttSettings(BaseSettings):
     embedded_port: int = Field(
         1884, ge=1, le=65535, description="Port of the embedded broker on 127.0.0.1 (a TCP port number)."
     )
+    protocol: Literal["auto", "5", "3.1.1"] = Field(
+        "auto", description="MQTT version of every platform client (`auto`, `5` or `3.1.1`); auto: 3.1.1 on "
+        "the embedded broker, else 5."
+    )
     share_group: str = Field(
         "", description="Shared-subscription group (`$share/<group>/...`) for several ingest workers (a name); "
         "leave empty on brokers without it (the embedded one)."
@@ -242,10 +246,6 @@ class IngestSettings(BaseSettings):
         4000, ge=2, le=65535,
         description="Unacknowledged QoS 1 messages the broker may send the worker (MQTT 5 receive maximum; "
         "with MQTT 3.1.1 the broker's `max_inflight_messages` decides), a count.",
-    )
-    mqtt_protocol: Literal["auto", "5", "3.1.1"] = Field(
-        "auto", description="MQTT version of the worker (`auto`, `5` or `3.1.1`); auto: 3.1.1 on the "
-        "embedded broker, else 5."
     )
     client_id: str = Field(
         "fleet-ingest-1", min_length=1, max_length=64,
@@ -481,6 +481,11 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_broker(self) -> bool:
         return not self.mqtt.url
+
+    @property
+    def mqtt_v5(self) -> bool:
+        """Whether the platform's clients speak MQTT 5 (FLEET_MQTT_PROTOCOL)."""
+        return self.mqtt.protocol == "5" or (self.mqtt.protocol == "auto" and not self.uses_embedded_broker)
 
     @property
     def tz(self) -> ZoneInfo:

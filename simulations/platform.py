@@ -57,7 +57,7 @@ class PlatformConfig:
         if self.database_url:
             env["FLEET_DATABASE_URL"] = self.database_url
         if self.mqtt_url is None:
-            env["FLEET_INGEST_MQTT_PROTOCOL"] = "3.1.1"  # amqtt speaks MQTT 3.1.1 only
+            env["FLEET_MQTT_PROTOCOL"] = "3.1.1"  # amqtt speaks MQTT 3.1.1 only
         return env | self.extra_env
 
 

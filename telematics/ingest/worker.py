@@ -90,9 +90,7 @@ class IngestWorker:
         metrics.PENDING.set_function(lambda: self._inbox.qsize() + self._in_batch)
         self._session = 0  # counts connections: acks for an older connection are not sent
         self._connected = threading.Event()
-        self.v5 = settings.ingest.mqtt_protocol == "5" or (
-            settings.ingest.mqtt_protocol == "auto" and not settings.uses_embedded_broker
-        )
+        self.v5 = settings.mqtt_v5
         self.client = self._make_client()
         #: Publishes live positions and dead letters: the receiving client where it signs
         #: (MQTT 5) or the broker carries no signatures (embedded), else a signing one.

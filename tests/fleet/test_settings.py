@@ -5,6 +5,7 @@ import pytest
 from pydantic_settings import BaseSettings
 from typer.testing import CliRunner
 
+from fleet.broker import broker_client
 from fleet.cli import app
 from fleet.settings import (
     AuditSettings,
@@ -24,6 +25,20 @@ def test_defaults_use_sqlite_file_and_embedded_broker(tmp_path):
     assert s.uses_embedded_broker
     assert s.resolved_mqtt_url == "mqtt://127.0.0.1:1884"
     assert s.display_timezone == "Asia/Shanghai"
+
+
+@pytest.mark.parametrize(("url", "protocol", "v5"), [
+    (None, "auto", False),  # the embedded broker speaks 3.1.1
+    ("mqtt://127.0.0.1:1883", "auto", True),
+    ("mqtt://127.0.0.1:1884", "3.1.1", False),  # an embedded broker started by another process
+    (None, "5", True),
+])
+def test_every_client_speaks_the_protocol_of_the_setting(tmp_path, url, protocol, v5):
+    s = Settings(data_dir=tmp_path, mqtt=MqttSettings(url=url, protocol=protocol))
+    assert s.mqtt_v5 is v5
+    client = broker_client(s, "web")
+    assert client.v5 is v5
+    client.close()
 
 
 def test_development_generates_and_keeps_a_secret(tmp_path):
