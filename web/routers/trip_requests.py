@@ -2,6 +2,9 @@
 dispatch. State changes go through POST /trip-requests/{id}/transitions (a requester cancels
 with a reason until the trip starts); once a request is assigned, GET
 /trip-requests/{id}/assignment tells its requester the car, the driver and the planned pickup.
+An approver lists the submitted requests with their warnings (GET
+/trip-requests/pending-approval) and approves or rejects many at once (POST
+/trip-requests/transitions), each request checked on its own.
 
 A requester's pickup may not lie in the past (beyond FLEET_TRIPS_PICKUP_GRACE_S) and needs
 an origin and a destination address; those refusals carry codes the pages translate
@@ -9,7 +12,7 @@ an origin and a destination address; those refusals carry codes the pages transl
 simulated day played back)."""
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, Field
@@ -42,6 +45,7 @@ from fleet.request_workflow import (
     TransitionForbidden,
     move,
 )
+from web.approvals_view import ApprovalItem, approval_items
 from web.audited import save_audited
 from web.crud import ObjectId, reject_null_for_required
 from web.deps import (
@@ -111,6 +115,79 @@ def list_trip_requests(
     if filters.pickup_to is not None:
         statement = statement.where(col(TripRequest.pickup_earliest) < filters.pickup_to)
     return paginate(session, statement, page, col(TripRequest.id))
+
+
+approvers = Depends(require_roles(R.approver, R.admin))
+#: The most requests one batch decision may name.
+MAX_BATCH_DECISIONS = 200
+
+
+@router.get("/pending-approval", response_model=Page[ApprovalItem], dependencies=[approvers])
+def list_pending_approval(session: SessionDep, principal: CurrentPrincipal, page: PageDep, http: Request) -> dict:
+    """Submitted requests of the agencies in the caller's scope, soonest pickup first, each
+    with its filer, rider and agency named and the warnings the platform sees in it (pickup
+    in the past, outside working time, rest day or holiday, outside an allowed area or the
+    county; see :mod:`web.approvals_view`)."""
+    statement = select(TripRequest).where(principal.scope_filter(col(TripRequest.agency_id)),
+                                          TripRequest.state == RequestState.submitted)
+    found = paginate(session, statement, page, col(TripRequest.pickup_earliest))
+    return found | {"items": approval_items(session, http.app.state.settings, found["items"])}
+
+
+class BatchDecision(BaseModel):
+    """One decision on several submitted requests: approve them, or reject them with a reason."""
+
+    ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+        min_length=1, max_length=MAX_BATCH_DECISIONS, description="The requests, each at most once.")
+    to: Literal[RequestState.approved, RequestState.rejected]
+    reason: str | None = Field(None, max_length=500, description="Required to reject.")
+
+
+class BatchOutcome(BaseModel):
+    """What happened to one request of a batch: ``status`` is the HTTP status a single
+    transition would have answered (200 moved, 403 not allowed, 404 not found or outside
+    the caller's scope, 409 not in a state that allows it, 422 reason missing)."""
+
+    id: int
+    ok: bool
+    status: int
+    state: RequestState | None = Field(description="The request's state after the batch; empty for 404.")
+    detail: str | None = Field(description="Why the request was not moved.")
+
+
+class BatchAnswer(BaseModel):
+    results: list[BatchOutcome]
+    moved: int
+    refused: int
+
+
+@router.post("/transitions", response_model=BatchAnswer, dependencies=[approvers])
+def decide_trip_requests(body: BatchDecision, session: SessionDep, principal: CurrentPrincipal) -> BatchAnswer:
+    """Approve or reject several requests at once. Each id is loaded in the caller's scope
+    and moved through the workflow on its own (role, state, separation of duties: nobody
+    decides on a request they filed or ride in; a reason to reject), so one refusal leaves
+    the others moving; the answer says per id what happened."""
+    if len(set(body.ids)) != len(body.ids):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="ids: each request may be named only once")
+    refusals = {IllegalTransition: status.HTTP_409_CONFLICT, TransitionForbidden: status.HTTP_403_FORBIDDEN,
+                ReasonRequired: status.HTTP_422_UNPROCESSABLE_CONTENT}
+    results: list[BatchOutcome] = []
+    for request_id in body.ids:
+        request = session.get(TripRequest, request_id)
+        if request is None or not _visible(session, principal, request):
+            results.append(BatchOutcome(id=request_id, ok=False, status=status.HTTP_404_NOT_FOUND, state=None,
+                                        detail=f"trip request {request_id} not found"))
+            continue
+        try:
+            move(session, request, body.to, principal.user, body.reason)
+        except tuple(refusals) as exc:  # raised before the request is changed
+            code = next(c for kind, c in refusals.items() if isinstance(exc, kind))
+            results.append(BatchOutcome(id=request_id, ok=False, status=code, state=request.state, detail=str(exc)))
+            continue
+        session.commit()
+        results.append(BatchOutcome(id=request_id, ok=True, status=status.HTTP_200_OK, state=body.to, detail=None))
+    moved = sum(r.ok for r in results)
+    return BatchAnswer(results=results, moved=moved, refused=len(results) - moved)
 
 
 @router.get("/{object_id}", response_model=TripRequestPublic, dependencies=[readers])
