@@ -118,9 +118,11 @@ def test_batch_approval_refuses_the_approvers_own_request_and_moves_the_others(c
     answer = r.json()
     assert (answer["moved"], answer["refused"]) == (2, 1)
     by_id = {x["id"]: x for x in answer["results"]}
-    assert by_id[first.id] == {"id": first.id, "ok": True, "status": 200, "state": "approved", "detail": None}
+    assert by_id[first.id] == {"id": first.id, "ok": True, "status": 200, "code": "moved", "state": "approved",
+                             "detail": None}
     assert by_id[second.id]["ok"] and by_id[second.id]["state"] == "approved"
-    assert by_id[own.id] == {"id": own.id, "ok": False, "status": 403, "state": "submitted", "detail":
+    assert by_id[own.id] == {"id": own.id, "ok": False, "status": 403, "code": "separation_of_duties",
+                             "state": "submitted", "detail":
                              "separation of duties: nobody approves or rejects a trip request they filed or ride in"}
     session.expire_all()
     assert [session.get(TripRequest, i).state for i in (first.id, own.id, second.id)] == [
@@ -141,11 +143,11 @@ def test_batch_answers_404_for_another_agencys_request_and_409_for_a_decided_one
                                  "reason": "不符合用车规定"}, headers=world.auth("approver"))
     assert r.status_code == 200, r.text
     by_id = {x["id"]: x for x in r.json()["results"]}
-    assert by_id[elsewhere.id] == {"id": elsewhere.id, "ok": False, "status": 404, "state": None,
+    assert by_id[elsewhere.id] == {"id": elsewhere.id, "ok": False, "status": 404, "code": "not_found", "state": None,
                                    "detail": f"trip request {elsewhere.id} not found"}
     assert by_id[999_999]["status"] == 404
     assert by_id[mine.id]["ok"] and by_id[mine.id]["state"] == "rejected"
-    assert by_id[decided.id]["status"] == 409 and "cannot go to 'rejected'" in by_id[decided.id]["detail"]
+    assert (by_id[decided.id]["status"], by_id[decided.id]["code"]) == (409, "wrong_state") and "cannot go to 'rejected'" in by_id[decided.id]["detail"]
     session.expire_all()
     assert session.get(TripRequest, elsewhere.id).state == "submitted"
     assert session.get(TripRequest, mine.id).state_reason == "不符合用车规定"
@@ -155,7 +157,7 @@ def test_batch_answers_404_for_another_agencys_request_and_409_for_a_decided_one
 def test_batch_rejection_needs_a_reason_for_each_and_bad_batches_are_refused(client, world, session):
     request = _submitted(session, world, _local(_next_working_day(), 10))
     r = client.post(BATCH, json={"ids": [request.id], "to": "rejected"}, headers=world.auth("approver"))
-    assert r.json()["results"] == [{"id": request.id, "ok": False, "status": 422, "state": "submitted",
+    assert r.json()["results"] == [{"id": request.id, "ok": False, "status": 422, "code": "reason_missing", "state": "submitted",
                                     "detail": "reason: required to move a request to 'rejected'"}]
     for body in ({"ids": [request.id, request.id], "to": "approved"}, {"ids": [], "to": "approved"},
                  {"ids": [request.id], "to": "cancelled", "reason": "x"}):

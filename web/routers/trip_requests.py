@@ -151,6 +151,8 @@ class BatchOutcome(BaseModel):
     id: int
     ok: bool
     status: int
+    code: Literal["moved", "not_found", "separation_of_duties", "not_allowed", "wrong_state", "reason_missing"] = Field(
+        description="What happened, as a code the pages translate.")
     state: RequestState | None = Field(description="The request's state after the batch; empty for 404.")
     detail: str | None = Field(description="Why the request was not moved.")
 
@@ -159,6 +161,17 @@ class BatchAnswer(BaseModel):
     results: list[BatchOutcome]
     moved: int
     refused: int
+
+
+def _refusal_code(exc: Exception, request: TripRequest, principal: Principal) -> str:
+    """The code of a workflow refusal of a decision on ``request``."""
+    if isinstance(exc, IllegalTransition):
+        return "wrong_state"
+    if isinstance(exc, ReasonRequired):
+        return "reason_missing"
+    if principal.user.id in (request.requester_id, request.rider_id):
+        return "separation_of_duties"
+    return "not_allowed"
 
 
 @router.post("/transitions", response_model=BatchAnswer, dependencies=[approvers])
@@ -175,17 +188,19 @@ def decide_trip_requests(body: BatchDecision, session: SessionDep, principal: Cu
     for request_id in body.ids:
         request = session.get(TripRequest, request_id)
         if request is None or not _visible(session, principal, request):
-            results.append(BatchOutcome(id=request_id, ok=False, status=status.HTTP_404_NOT_FOUND, state=None,
-                                        detail=f"trip request {request_id} not found"))
+            results.append(BatchOutcome(id=request_id, ok=False, status=status.HTTP_404_NOT_FOUND, code="not_found",
+                                        state=None, detail=f"trip request {request_id} not found"))
             continue
         try:
             move(session, request, body.to, principal.user, body.reason)
         except tuple(refusals) as exc:  # raised before the request is changed
-            code = next(c for kind, c in refusals.items() if isinstance(exc, kind))
-            results.append(BatchOutcome(id=request_id, ok=False, status=code, state=request.state, detail=str(exc)))
+            http_status = next(c for kind, c in refusals.items() if isinstance(exc, kind))
+            results.append(BatchOutcome(id=request_id, ok=False, status=http_status, code=_refusal_code(exc, request, principal),
+                                        state=request.state, detail=str(exc)))
             continue
         session.commit()
-        results.append(BatchOutcome(id=request_id, ok=True, status=status.HTTP_200_OK, state=body.to, detail=None))
+        results.append(BatchOutcome(id=request_id, ok=True, status=status.HTTP_200_OK, code="moved", state=body.to,
+                                    detail=None))
     moved = sum(r.ok for r in results)
     return BatchAnswer(results=results, moved=moved, refused=len(results) - moved)
 
