@@ -11,11 +11,13 @@ from datetime import timedelta
 
 import pytest
 from sqlmodel import Session
+from demo_world import ARTIFACTS  # type: ignore[import-not-found]
 from web_ui_world import PASSWORD, log_in  # type: ignore[import-not-found]
 
 from fleet import topics
 from fleet.models import Alert, AlertPublic, Position, TripRequest, utcnow
 from fleet.settings import Settings
+from tests.builders import trip_request
 
 
 def car_lat(page, vehicle_id: int) -> float:  # type: ignore[no-untyped-def]
@@ -120,6 +122,34 @@ def test_receive_an_alert_live_and_record_a_disposition(page, live_server, ui_wo
     page.wait_for_selector("#review-history li:has-text('现场核实')")
     session.expire_all()
     assert session.get(Alert, alert.id).state == "confirmed"
+    assert not page.js_errors
+
+
+def test_a_shared_ride_is_marked_in_both_languages(page, live_server, ui_world, session: Session):
+    """A second request going the same way at the same time as ``approved_today`` rides in
+    the same car: both plan rows say so, in Chinese and in English."""
+    w = ui_world
+    first = session.get(TripRequest, w.ids["approved_today"])
+    second = trip_request(session, w.ids["agency"], w.ids["user_requester"], first.pickup_earliest,
+                          (first.destination_lat, first.destination_lon), passengers=2,
+                          window=timedelta(minutes=30), purpose="同去开会", origin_address="市政府",
+                          destination_address="海州区", state="approved")
+    first_id, second_id = first.id, second.id
+    session.commit()  # no read transaction left open beside the server's writes
+    log_in(page, live_server, "dispatcher")
+    page.click("[data-tab='plan']")
+    page.click("#plan-day")
+    page.wait_for_selector(".plan-summary[data-status='proposed']", timeout=60_000)
+    def row_of(request_id: int):  # type: ignore[no-untyped-def]
+        return page.locator(f"table.plan tbody tr[data-assignment-id]:has(td:first-child:text-is('#{request_id}'))")
+
+    for request_id, other in ((first_id, second_id), (second_id, first_id)):
+        row = row_of(request_id)
+        assert row.locator(".badge.shared").inner_text() == f"合乘：#{other}"
+    page.screenshot(path=str(ARTIFACTS / "console-shared-ride-zh.png"), full_page=True)
+    page.click("#lang-switch")
+    assert row_of(first_id).locator(".badge.shared").inner_text() == f"Shared with #{second_id}"
+    page.screenshot(path=str(ARTIFACTS / "console-shared-ride-en.png"), full_page=True)
     assert not page.js_errors
 
 
