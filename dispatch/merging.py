@@ -10,7 +10,8 @@ Two ruins, each followed by cheapest re-insertion (:mod:`dispatch.insertion`):
 
 Changes are accepted by simulated annealing on the plan's cost (CNY, drop penalties
 included), and the cheapest plan seen is returned. Pure and deterministic for a given seed and
-number of iterations; always stops at ``deadline`` (perf_counter seconds).
+number of iterations; stops at ``deadline`` (perf_counter seconds), or earlier when many ruins
+in a row found no cheaper plan (a small day is done in well under a second).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from dispatch.stops import Stops, stop_requests, stops_cost_cny, without_request
 
 NEIGHBOURS = 8  # most requests taken off together with a seed request
 EMPTY_CAR_SHARE = 0.3  # of the ruins, the share that tries to empty a car
+STALL_ITERATIONS = 300  # ruins without a new best plan before the search stops early,
+STALL_ITERATIONS_PER_REQUEST = 20  # ... plus this many per request
 START_TEMPERATURE_CNY = 15.0  # a plan this much dearer is taken with probability 1/e at first
 TIME_WEIGHT_KM_PER_H = 30.0  # an hour apart in pickup time counts as this many km apart
 
@@ -54,7 +57,10 @@ def fewer_cars(
     started = time.perf_counter()
     span = max(deadline - started, 1e-3)
     tried: set[int] = set()
-    while (now := time.perf_counter()) < deadline:
+    stall_limit = STALL_ITERATIONS + STALL_ITERATIONS_PER_REQUEST * problem.n_requests
+    stalled = 0
+    while (now := time.perf_counter()) < deadline and stalled < stall_limit:
+        stalled += 1
         served = [r for stops in current.values() for r in stop_requests(problem, stops)]
         if not served:
             break
@@ -85,6 +91,7 @@ def fewer_cars(
             current, current_cost = trial, cost
             if cost < best_cost - 1e-6:
                 best, best_cost = trial, cost
+                stalled = 0
     return best
 
 

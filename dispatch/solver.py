@@ -55,6 +55,7 @@ OVERRUN_RESERVE_S = 0.5  # OR-Tools overran its own limit by up to this much her
 LNS_SHARE = 0.35  # of the time left, spent on ruin and recreate when trips are left out
 BLOCK_SHARE = 0.25  # of the time limit, spent on the block plan when passengers may share
 POOLING_SHARE = 0.4  # of the time left after the block plan, for guided local search on stops
+SEARCH_CAP_S, SEARCH_CAP_S_PER_REQUEST = 0.5, 0.1  # a small day is not searched for 10 s
 POOLING_S_PER_REQUEST = 0.04  # with less time left per request, annealing gets all of it
 
 
@@ -69,12 +70,15 @@ def solve(
     ``initial`` (vehicle id -> request ids in order) seeds the search, e.g. a plan that just
     took an urgent request; infeasible or unknown entries in it are ignored. When passengers
     may share cars, the block plan found in the first ``BLOCK_SHARE`` of the time seeds the
-    shared-ride search (:mod:`dispatch.pooling`) for the rest; the cheaper of the two is kept.
+    shared-ride searches for the rest, and each search stops early once more time is not worth
+    it on a day of this size (``SEARCH_CAP_S``, the annealing's stall limit).
     """
     started = time.perf_counter()
     problem = compile_problem(instance, matrix if matrix is not None else instance_matrix(instance))
     candidates = [r for r in range(problem.n_requests) if r not in problem.refusals]
-    block_limit_s = BLOCK_SHARE * time_limit_s if problem.sharing else time_limit_s
+    block_limit_s = time_limit_s
+    if problem.sharing:
+        block_limit_s = min(BLOCK_SHARE * time_limit_s, _search_cap_s(problem.n_requests))
     chains = _block_plan(problem, candidates, initial, started, block_limit_s)
     best = chain_routes(problem, chains)
     if problem.sharing and candidates and len(problem.cars) and (
@@ -87,8 +91,10 @@ def solve(
         merged = fewer_cars(problem, best, penalties, lns_until)
         if _objective(problem, merged) < _objective(problem, best):
             best = merged
+        until = min(started + time_limit_s,
+                    time.perf_counter() + _search_cap_s(problem.n_requests))
         shared = shared_search(problem, candidates, _model_cars(problem, best), best,
-                               penalties, started + time_limit_s)
+                               penalties, until)
         if shared is not None and _objective(problem, shared) < _objective(problem, best):
             best = shared
     status = "feasible" if best else "empty"
@@ -122,6 +128,11 @@ def _block_plan(
                 _chain_objective(problem, improved) < _chain_objective(problem, best)):
             best = improved
     return best
+
+
+def _search_cap_s(n_requests: int) -> float:
+    """The most seconds one guided local search is worth on a day of ``n_requests``."""
+    return SEARCH_CAP_S + SEARCH_CAP_S_PER_REQUEST * n_requests
 
 
 def _drop_penalty_cny(problem: Problem, r: int) -> float:
