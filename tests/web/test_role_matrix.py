@@ -103,6 +103,11 @@ CASES = [
     ("POST", "/trip-requests", request_body, only("admin", "requester", code=201)),
     ("PATCH", "/trip-requests/{draft_request}", lambda w: {"passengers": 4}, only("admin", "requester")),
     ("POST", "/trip-requests/{request}/transitions", lambda w: {"to": "assigned"}, only("admin", "dispatcher")),
+    ("GET", "/trip-requests/pending-approval", None, only("admin", "approver")),
+    # The world has no submitted request to decide on: a batch naming one id twice passes the
+    # role check and is refused (422); batches that move requests are tested in test_approvals.
+    ("POST", "/trip-requests/transitions", lambda w: {"ids": [w.ids["draft_request"]] * 2, "to": "approved"},
+     only("admin", "approver", code=422)),
     ("GET", "/assignments", None, only("admin", "dispatcher", "driver", "auditor")),
     ("GET", "/assignments/{assignment}", None, only("admin", "dispatcher", "driver", "auditor")),
     ("POST", "/assignments", lambda w: {"request_id": w.ids["request"], "kind": "lease", "lessor_id": w.ids["lessor"],
