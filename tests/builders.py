@@ -1,7 +1,8 @@
 """Builders of the records the tests stand on: organisations in their tree, depots, vehicles,
 drivers, users with a role, lessors, trip requests and GPS fixes as a terminal sends them;
-and two shared pieces of harness: a free local port for the servers and brokers the tests
-start, and the ``fleet`` command line with a package's commands registered.
+and shared pieces of harness: a free local port for the servers and brokers the tests
+start, and the ``fleet`` command line with a package's commands registered, built into its
+click command once per shape.
 
 Each database builder adds its row to the session and flushes, so that the id is set, and
 leaves the commit to the caller. Defaults describe the Lianyungang fleet (a petrol China 6
@@ -16,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any, TypeVar
 
+import click
 import typer
+import typer.main
 from sqlmodel import Session, SQLModel
 
 from fleet.models import Driver, Lessor, Organisation, OrgLevel, Role, TripRequest, User, Vehicle
@@ -143,3 +146,25 @@ def fleet_command_line(register: Callable[[typer.Typer], None], name: str) -> ty
     if name not in present:
         register(app)
     return app
+
+
+def _shape(app: typer.Typer) -> tuple[Any, ...]:
+    """What the click command built from ``app`` depends on: its callback and the commands and
+    groups registered in it, down the tree."""
+    return (id(app.registered_callback), tuple(id(command) for command in app.registered_commands),
+            tuple((id(group), _shape(group.typer_instance)) for group in app.registered_groups
+                  if group.typer_instance is not None))
+
+
+_COMMANDS: dict[int, tuple[typer.Typer, tuple[Any, ...], click.Command]] = {}
+
+
+def click_command(app: typer.Typer) -> click.Command:
+    """``typer.main.get_command(app)``, built again only when commands were registered since:
+    building the whole ``fleet`` tree inspects every command's signature (about 0.1 s), which
+    ``CliRunner.invoke`` otherwise does on every call."""
+    shape = _shape(app)
+    kept = _COMMANDS.get(id(app))
+    if kept is None or kept[0] is not app or kept[1] != shape:
+        kept = _COMMANDS[id(app)] = (app, shape, typer.main.get_command(app))
+    return kept[2]

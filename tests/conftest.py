@@ -11,15 +11,21 @@ from pathlib import Path
 
 import pytest
 import structlog
+import typer.testing
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
 from fleet.db import make_engine, upgrade
-from tests.builders import free_port
+from tests.builders import click_command, free_port
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FLEET_TEST_DATABASE_URL") else [])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``CliRunner.invoke`` reuses the click command built from an unchanged command tree."""
+    typer.testing._get_command = click_command  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)
