@@ -13,7 +13,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fleet.models.common import NEV_ENERGIES, EmissionStandard, Energy, VehicleClass
-from fleet.replacement.policy import ReplacementPolicy
+from fleet.replacement.policy import ReplacementPolicy, non_negative_by_year
 
 #: Emission standards from oldest to newest.
 EMISSION_ORDER: list[EmissionStandard] = list(EmissionStandard)
@@ -116,9 +116,7 @@ class CarRecord(_Strict):
             raise ValueError("emission_standard: must be empty for a bev")
         if self.energy != Energy.bev and self.emission_standard is None:
             raise ValueError("emission_standard: required for a car with a combustion engine")
-        for year, cost in self.maintenance_history_cny.items():
-            if cost < 0:
-                raise ValueError(f"maintenance_history_cny: cost in {year} must be >= 0, got {cost}")
+        non_negative_by_year(self.maintenance_history_cny, "maintenance_history_cny: cost in")
         return self
 
     @property

@@ -9,11 +9,13 @@ integers (2027).
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fleet.models.common import EmissionStandard, VehicleClass
+
+Amount = TypeVar("Amount", int, float)
 
 #: Default price caps per class, CNY including tax; a sedan at most 180,000 CNY.
 DEFAULT_PRICE_CAP_CNY: dict[VehicleClass, float] = {
@@ -35,6 +37,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
 
+def non_negative_by_year(amounts: dict[int, Amount], what: str, unit: str = "") -> dict[int, Amount]:
+    """``amounts`` per calendar year, unchanged, when none is negative; otherwise a ValueError
+    that names the year: "<what> <year> must be >= 0<unit>, got <amount>"."""
+    for year, amount in amounts.items():
+        if amount < 0:
+            raise ValueError(f"{what} {year} must be >= 0{unit}, got {amount}")
+    return amounts
+
+
 class OrgBudget(_Strict):
     """The replacement budget of one organisation (the purchase spend it may commit)."""
 
@@ -47,10 +58,7 @@ class OrgBudget(_Strict):
     @field_validator("budget_by_year_cny")
     @classmethod
     def _non_negative(cls, value: dict[int, float]) -> dict[int, float]:
-        for year, amount in value.items():
-            if amount < 0:
-                raise ValueError(f"budget for {year} must be >= 0 CNY, got {amount}")
-        return value
+        return non_negative_by_year(value, "budget for", " CNY")
 
     def for_year(self, year: int) -> float:
         """The budget of calendar ``year``, CNY."""
@@ -69,10 +77,7 @@ class DepotChargers(_Strict):
     @field_validator("added_by_year")
     @classmethod
     def _non_negative(cls, value: dict[int, int]) -> dict[int, int]:
-        for year, added in value.items():
-            if added < 0:
-                raise ValueError(f"chargers added in {year} must be >= 0, got {added}")
-        return value
+        return non_negative_by_year(value, "chargers added in")
 
     def for_year(self, year: int) -> int:
         """Charging points available during calendar ``year``."""
