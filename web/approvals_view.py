@@ -121,7 +121,8 @@ class ApprovalContext:
         found: list[ApprovalWarning] = []
         if request.pickup_latest < self.now:
             found.append(ApprovalWarning(
-                code="pickup_past", message=f"the pickup window ended at {request.pickup_latest.isoformat()}, in the past",
+                code="pickup_past",
+                message=f"the pickup window ended at {request.pickup_latest.isoformat()}, in the past",
                 params={"pickup_latest": request.pickup_latest.isoformat()}))
         tz = self.hours.tz
         start = request.pickup_earliest.astimezone(tz)

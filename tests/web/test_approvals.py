@@ -113,7 +113,8 @@ def test_batch_approval_refuses_the_approvers_own_request_and_moves_the_others(c
     pickup = _local(_next_working_day(), 10)
     first, second = _submitted(session, world, pickup), _submitted(session, world, pickup)
     own = _submitted(session, world, pickup, filer="user_approver")
-    r = client.post(BATCH, json={"ids": [first.id, own.id, second.id], "to": "approved"}, headers=world.auth("approver"))
+    r = client.post(BATCH, json={"ids": [first.id, own.id, second.id], "to": "approved"},
+                    headers=world.auth("approver"))
     assert r.status_code == 200, r.text
     answer = r.json()
     assert (answer["moved"], answer["refused"]) == (2, 1)
@@ -147,7 +148,8 @@ def test_batch_answers_404_for_another_agencys_request_and_409_for_a_decided_one
                                    "detail": f"trip request {elsewhere.id} not found"}
     assert by_id[999_999]["status"] == 404
     assert by_id[mine.id]["ok"] and by_id[mine.id]["state"] == "rejected"
-    assert (by_id[decided.id]["status"], by_id[decided.id]["code"]) == (409, "wrong_state") and "cannot go to 'rejected'" in by_id[decided.id]["detail"]
+    assert (by_id[decided.id]["status"], by_id[decided.id]["code"]) == (409, "wrong_state")
+    assert "cannot go to 'rejected'" in by_id[decided.id]["detail"]
     session.expire_all()
     assert session.get(TripRequest, elsewhere.id).state == "submitted"
     assert session.get(TripRequest, mine.id).state_reason == "不符合用车规定"
@@ -157,7 +159,8 @@ def test_batch_answers_404_for_another_agencys_request_and_409_for_a_decided_one
 def test_batch_rejection_needs_a_reason_for_each_and_bad_batches_are_refused(client, world, session):
     request = _submitted(session, world, _local(_next_working_day(), 10))
     r = client.post(BATCH, json={"ids": [request.id], "to": "rejected"}, headers=world.auth("approver"))
-    assert r.json()["results"] == [{"id": request.id, "ok": False, "status": 422, "code": "reason_missing", "state": "submitted",
+    assert r.json()["results"] == [{"id": request.id, "ok": False, "status": 422, "code": "reason_missing",
+                                    "state": "submitted",
                                     "detail": "reason: required to move a request to 'rejected'"}]
     for body in ({"ids": [request.id, request.id], "to": "approved"}, {"ids": [], "to": "approved"},
                  {"ids": [request.id], "to": "cancelled", "reason": "x"}):

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy.sql.expression import ClauseList
 from sqlmodel import Session, col, select
 
 from fleet import audit
@@ -130,7 +131,7 @@ def list_pending_approval(session: SessionDep, principal: CurrentPrincipal, page
     county; see :mod:`web.approvals_view`)."""
     statement = select(TripRequest).where(principal.scope_filter(col(TripRequest.agency_id)),
                                           TripRequest.state == RequestState.submitted)
-    found = paginate(session, statement, page, col(TripRequest.pickup_earliest))
+    found = paginate(session, statement, page, ClauseList(col(TripRequest.pickup_earliest), col(TripRequest.id)))
     return found | {"items": approval_items(session, http.app.state.settings, found["items"])}
 
 
@@ -143,6 +144,10 @@ class BatchDecision(BaseModel):
     reason: str | None = Field(None, max_length=500, description="Required to reject.")
 
 
+#: What happened to one request of a batch decision, as a code the pages translate.
+BatchCode = Literal["moved", "not_found", "separation_of_duties", "not_allowed", "wrong_state", "reason_missing"]
+
+
 class BatchOutcome(BaseModel):
     """What happened to one request of a batch: ``status`` is the HTTP status a single
     transition would have answered (200 moved, 403 not allowed, 404 not found or outside
@@ -151,19 +156,20 @@ class BatchOutcome(BaseModel):
     id: int
     ok: bool
     status: int
-    code: Literal["moved", "not_found", "separation_of_duties", "not_allowed", "wrong_state", "reason_missing"] = Field(
-        description="What happened, as a code the pages translate.")
+    code: BatchCode = Field(description="What happened, as a code the pages translate.")
     state: RequestState | None = Field(description="The request's state after the batch; empty for 404.")
     detail: str | None = Field(description="Why the request was not moved.")
 
 
 class BatchAnswer(BaseModel):
+    """Per request, in the order asked, what the batch did; how many moved and how many not."""
+
     results: list[BatchOutcome]
     moved: int
     refused: int
 
 
-def _refusal_code(exc: Exception, request: TripRequest, principal: Principal) -> str:
+def _refusal_code(exc: Exception, request: TripRequest, principal: Principal) -> BatchCode:
     """The code of a workflow refusal of a decision on ``request``."""
     if isinstance(exc, IllegalTransition):
         return "wrong_state"
@@ -195,8 +201,9 @@ def decide_trip_requests(body: BatchDecision, session: SessionDep, principal: Cu
             move(session, request, body.to, principal.user, body.reason)
         except tuple(refusals) as exc:  # raised before the request is changed
             http_status = next(c for kind, c in refusals.items() if isinstance(exc, kind))
-            results.append(BatchOutcome(id=request_id, ok=False, status=http_status, code=_refusal_code(exc, request, principal),
-                                        state=request.state, detail=str(exc)))
+            results.append(BatchOutcome(id=request_id, ok=False, status=http_status,
+                                        code=_refusal_code(exc, request, principal), state=request.state,
+                                        detail=str(exc)))
             continue
         session.commit()
         results.append(BatchOutcome(id=request_id, ok=True, status=status.HTTP_200_OK, code="moved", state=body.to,
