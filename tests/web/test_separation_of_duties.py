@@ -17,15 +17,23 @@ def _colleague(session, client, world):
     world.tokens["colleague"] = issue_token(user.id, client.app.state.signing_key, 3600)
 
 
+def _assert_refused(client, world, session, role, rid, moves, detail, state):
+    """Each of ``moves`` ((to, reason) pairs) by ``role`` on request ``rid`` is a 403 with
+    ``detail``, and the request stays in ``state``."""
+    for to, reason in moves:
+        r = _move(client, world, role, rid, to, reason)
+        assert r.status_code == 403
+        assert r.json()["detail"] == detail
+    session.expire_all()
+    assert session.get(TripRequest, rid).state == state
+
+
 def test_an_admin_may_not_approve_or_reject_a_request_they_filed(client, world, session):
     rid = _file(client, world, "admin")
     assert _move(client, world, "admin", rid, "submitted").status_code == 200
-    for to, reason in (("approved", None), ("rejected", "不必要")):
-        r = _move(client, world, "admin", rid, to, reason)
-        assert r.status_code == 403
-        assert r.json()["detail"] == "separation of duties: nobody approves or rejects a trip request they filed or ride in"
-    session.expire_all()
-    assert session.get(TripRequest, rid).state == "submitted"
+    _assert_refused(client, world, session, "admin", rid, (("approved", None), ("rejected", "不必要")),
+                    "separation of duties: nobody approves or rejects a trip request they filed or ride in",
+                    "submitted")
     r = _move(client, world, "approver", rid, "approved")  # the agency's approver may
     assert r.status_code == 200 and r.json()["state"] == "approved"
 
@@ -44,12 +52,8 @@ def test_an_approver_may_not_approve_their_own_request(client, world, session):
 def test_a_requester_may_not_move_a_colleagues_request(client, world, session):
     _colleague(session, client, world)
     rid = _file(client, world)
-    for to, reason in (("submitted", None), ("cancelled", "不去了")):
-        r = _move(client, world, "colleague", rid, to, reason)
-        assert r.status_code == 403
-        assert r.json()["detail"] == "separation of duties: a requester acts only on the trip requests they filed"
-    session.expire_all()
-    assert session.get(TripRequest, rid).state == "draft"
+    _assert_refused(client, world, session, "colleague", rid, (("submitted", None), ("cancelled", "不去了")),
+                    "separation of duties: a requester acts only on the trip requests they filed", "draft")
     actions = session.exec(select(AuditEntry.action).where(AuditEntry.object_type == "trip_request",
                                                            AuditEntry.object_id == str(rid))).all()
     assert actions == ["trip_request.create"]
