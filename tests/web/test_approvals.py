@@ -109,15 +109,17 @@ def test_warnings_for_leaving_the_county_and_the_allowed_area(client, world, ses
     assert _warnings(client, world, inside.id)[1] == {}
 
 
-def test_batch_approval_refuses_the_approvers_own_request_and_moves_the_others(client, world, session):
+def test_batch_approval_refuses_requests_the_approver_filed_or_rides_in_and_moves_the_others(client, world, session):
     pickup = _local(_next_working_day(), 10)
     first, second = _submitted(session, world, pickup), _submitted(session, world, pickup)
     own = _submitted(session, world, pickup, filer="user_approver")
-    r = client.post(BATCH, json={"ids": [first.id, own.id, second.id], "to": "approved"},
+    riding = _submitted(session, world, pickup, rider_id=world.ids["user_approver"])
+    r = client.post(BATCH, json={"ids": [first.id, own.id, second.id, riding.id], "to": "approved"},
                     headers=world.auth("approver"))
     assert r.status_code == 200, r.text
     answer = r.json()
-    assert (answer["moved"], answer["refused"]) == (2, 1)
+    assert (answer["moved"], answer["refused"]) == (2, 2)
+    assert [x["id"] for x in answer["results"]] == [first.id, own.id, second.id, riding.id]
     by_id = {x["id"]: x for x in answer["results"]}
     assert by_id[first.id] == {"id": first.id, "ok": True, "status": 200, "code": "moved", "state": "approved",
                              "detail": None}
@@ -125,9 +127,10 @@ def test_batch_approval_refuses_the_approvers_own_request_and_moves_the_others(c
     assert by_id[own.id] == {"id": own.id, "ok": False, "status": 403, "code": "separation_of_duties",
                              "state": "submitted", "detail":
                              "separation of duties: nobody approves or rejects a trip request they filed or ride in"}
+    assert (by_id[riding.id]["status"], by_id[riding.id]["code"]) == (403, "separation_of_duties")
     session.expire_all()
-    assert [session.get(TripRequest, i).state for i in (first.id, own.id, second.id)] == [
-        "approved", "submitted", "approved"]
+    assert [session.get(TripRequest, i).state for i in (first.id, own.id, second.id, riding.id)] == [
+        "approved", "submitted", "approved", "submitted"]
     approvals = session.exec(select(AuditEntry.object_id).where(AuditEntry.action == "trip_request.approved")).all()
     assert sorted(approvals) == sorted([str(first.id), str(second.id)])
 

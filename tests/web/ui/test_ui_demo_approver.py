@@ -2,7 +2,7 @@
 requester (市教育局) submitted, with the filer, the agency, the route and the server's
 warnings (a New Year's Day trip is a holiday trip, a trip to Nanjing leaves the city's
 allowed area) in Chinese and English, ticks two and
-approves them at once; the third stays waiting."""
+approves them at once while the third stays waiting, then rejects it with a reason."""
 
 from __future__ import annotations
 
@@ -68,4 +68,15 @@ def test_the_demo_approver_sees_warnings_and_approves_two_at_once(page, demo_ser
     with demo_api(demo_server.url, "approver") as approver:
         states = {i: ok(approver.get(f"/trip-requests/{i}"))["state"] for i in (soon, holiday, waiting)}
     assert states == {soon: "approved", holiday: "approved", waiting: "submitted"}
+
+    page.check(f"{row.format(waiting)} .pick")
+    page.click("#reject-selected")
+    page.wait_for_selector("#message.error:has-text('驳回需要填写原因')")
+    page.fill("#batch-reason", "请改为视频汇报")
+    page.click("#reject-selected")
+    page.wait_for_selector("#message.ok:has-text('1 项已驳回')")
+    page.wait_for_selector(row.format(waiting), state="detached")
+    with demo_api(demo_server.url, "requester") as requester:
+        rejected = ok(requester.get(f"/trip-requests/{waiting}"))
+    assert (rejected["state"], rejected["state_reason"]) == ("rejected", "请改为视频汇报")
     assert not page.js_errors
