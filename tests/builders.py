@@ -11,13 +11,16 @@ arguments override any field. Times are timezone-aware; ``SHANGHAI`` is local ti
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any, TypeVar
 
 import click
+import pytest
 import typer
 import typer.main
 from sqlmodel import Session, SQLModel
@@ -146,6 +149,29 @@ def fleet_command_line(register: Callable[[typer.Typer], None], name: str) -> ty
     if name not in present:
         register(app)
     return app
+
+
+def commands_registered(register: Callable[[typer.Typer], None], name: str) -> Any:
+    """A module-scoped autouse fixture that adds the commands ``register`` adds (among them
+    ``name``) to the ``fleet`` command line; assign it to a name in the test module."""
+
+    @pytest.fixture(scope="module", autouse=True)
+    def _registered() -> None:
+        fleet_command_line(register, name)
+
+    return _registered
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """``data`` written to ``path`` as UTF-8 JSON; returns ``path``."""
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def write_json_lines(path: Path, rows: list[Any]) -> Path:
+    """``rows`` written to ``path`` as JSON Lines (UTF-8, one object a line); returns ``path``."""
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+    return path
 
 
 def _shape(app: typer.Typer) -> tuple[Any, ...]:

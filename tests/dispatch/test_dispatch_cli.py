@@ -12,20 +12,12 @@ from typer.testing import CliRunner
 import dispatch.cli
 import fleet.cli
 from dispatch.plan import Plan
-from tests.builders import fleet_command_line
+from tests.builders import commands_registered, write_json
 
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _registered() -> None:
-    fleet_command_line(dispatch.cli.register, "dispatch")
-
-
-def _write(tmp_path: Path, data: dict) -> Path:
-    path = tmp_path / "day.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
+_registered = commands_registered(dispatch.cli.register, "dispatch")
 
 
 DAY = day([car("P1")], [trip("R1", 0, 10, "09:00"), trip("R2", 10, 0, "11:00"),
@@ -33,7 +25,7 @@ DAY = day([car("P1")], [trip("R1", 0, 10, "09:00"), trip("R2", 10, 0, "11:00"),
 
 
 def test_solve_json_prints_a_valid_plan(tmp_path: Path) -> None:
-    result = runner.invoke(fleet.cli.app, ["dispatch", "solve", str(_write(tmp_path, DAY)),
+    result = runner.invoke(fleet.cli.app, ["dispatch", "solve", str(write_json(tmp_path / "day.json", DAY)),
                                            "--time-limit", "0.3", "--json"])
     assert result.exit_code == 0, result.output
     plan = Plan.model_validate_json(result.stdout)
@@ -43,7 +35,7 @@ def test_solve_json_prints_a_valid_plan(tmp_path: Path) -> None:
 
 
 def test_solve_prints_readable_tables(tmp_path: Path) -> None:
-    result = runner.invoke(fleet.cli.app, ["dispatch", "solve", str(_write(tmp_path, DAY)),
+    result = runner.invoke(fleet.cli.app, ["dispatch", "solve", str(write_json(tmp_path / "day.json", DAY)),
                                            "--time-limit", "0.3"], env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
     assert "total 120.00 CNY" in result.stdout
@@ -55,7 +47,7 @@ def test_solve_prints_readable_tables(tmp_path: Path) -> None:
 def test_bad_instance_names_the_field_and_exits_2(tmp_path: Path) -> None:
     bad = json.loads(json.dumps(DAY))
     bad["requests"][1]["pickup_latest"] = "2026-11-03T08:00:00+08:00"
-    result = runner.invoke(fleet.cli.app, ["dispatch", "solve", str(_write(tmp_path, bad))])
+    result = runner.invoke(fleet.cli.app, ["dispatch", "solve", str(write_json(tmp_path / "day.json", bad))])
     assert result.exit_code == 2
     assert "requests[1].pickup_latest: must not be before pickup_earliest" in result.output
     assert "Traceback" not in result.output

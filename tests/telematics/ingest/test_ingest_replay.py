@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from ingest_builders import T0, add_cars, drive, fix, stored
@@ -19,20 +18,12 @@ from fleet.models.device import DeviceState
 from fleet.models.operations import ALARM_POWER_CUT
 from fleet.settings import IngestSettings, Settings
 from telematics.ingest.pipeline import Inbound, IngestPipeline
-from tests.builders import fleet_command_line
+from tests.builders import commands_registered, write_json_lines
 
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _registered() -> None:
-    fleet_command_line(telematics.cli.register, "replay")
-
-
-def _lines(tmp_path: Path, payloads: list) -> Path:
-    path = tmp_path / "points.jsonl"
-    path.write_text("\n".join(json.dumps(p) for p in payloads) + "\n", encoding="utf-8")
-    return path
+_registered = commands_registered(telematics.cli.register, "replay")
 
 
 def test_replay_stores_in_event_time_whatever_the_order(engine, tmp_path):
@@ -40,20 +31,20 @@ def test_replay_stores_in_event_time_whatever_the_order(engine, tmp_path):
     track = drive("dev-0000", T0, 30)
     late_batch = track[:20]  # a blind-area upload arriving after the live points
     payloads = [*[p for p in track[20:]], late_batch, track[5], fix("dev-0000", T0 + timedelta(seconds=205), lat=35.5)]
-    result = runner.invoke(fleet.cli.app, ["replay", str(_lines(tmp_path, payloads))])
+    result = runner.invoke(fleet.cli.app, ["replay", str(write_json_lines(tmp_path / "points.jsonl", payloads))])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert (summary["lines"], summary["stored"], summary["duplicates"], summary["jumps"]) == (13, 30, 1, 1)
     rows = stored(engine, devices["dev-0000"])
     assert [r[1] for r in rows] == [T0 + timedelta(seconds=10 * i) for i in range(30)]
-    again = runner.invoke(fleet.cli.app, ["replay", str(_lines(tmp_path, payloads))])
+    again = runner.invoke(fleet.cli.app, ["replay", str(write_json_lines(tmp_path / "points.jsonl", payloads))])
     assert json.loads(again.stdout)["stored"] == 0 and len(stored(engine)) == 30
 
 
 def test_replay_reports_refused_points_and_keeps_the_rest(engine, tmp_path):
     add_cars(engine, 1)
     payloads = [[fix("dev-0000", T0), fix("dev-0000", T0 + timedelta(seconds=10), lon=200)], fix("nobody", T0), "{"]
-    path = _lines(tmp_path, payloads)
+    path = write_json_lines(tmp_path / "points.jsonl", payloads)
     path.write_text(path.read_text().replace('"{"', "{"), encoding="utf-8")
     result = runner.invoke(fleet.cli.app, ["replay", str(path)])
     assert result.exit_code == 1
@@ -115,7 +106,7 @@ def test_replay_flags_a_terminal_that_falls_silent_away_from_its_site(engine, tm
     hour: by the recording's own clock the first has been silent for 55 minutes."""
     devices = add_cars(engine, 2)
     payloads = [drive("dev-0000", T0, 30), drive("dev-0001", T0, 360)]
-    result = runner.invoke(fleet.cli.app, ["replay", str(_lines(tmp_path, payloads))])
+    result = runner.invoke(fleet.cli.app, ["replay", str(write_json_lines(tmp_path / "points.jsonl", payloads))])
     assert result.exit_code == 0, result.output
     offline = [a for a in json.loads(result.stdout)["alerts"] if a["kind"] == "device.offline"]
     assert [(a["vehicle_id"], a["ended_at"], a["evidence"]["reason"]) for a in offline] == [

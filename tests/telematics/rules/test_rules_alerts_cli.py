@@ -14,14 +14,12 @@ from typer.testing import CliRunner
 import fleet.cli
 import telematics.alerts_cli
 from fleet.working_calendar import WorkingCalendar
-from tests.builders import fleet_command_line
+from tests.builders import commands_registered
 
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _registered() -> None:
-    fleet_command_line(telematics.alerts_cli.register, "calendar")
+_registered = commands_registered(telematics.alerts_cli.register, "calendar")
 
 
 @pytest.fixture
