@@ -22,6 +22,10 @@ from fleet.settings import get_settings
 if TYPE_CHECKING:
     pass
 
+#: ``--host`` and ``--port`` of the commands that serve the platform (``serve``, ``demo``).
+BindHost = Annotated[str | None, typer.Option(help="Address to bind (default FLEET_WEB_HOST, 127.0.0.1).")]
+BindPort = Annotated[int | None, typer.Option(help="Port to bind (default FLEET_WEB_PORT, 8000).")]
+
 app = typer.Typer(
     name="fleet",
     help="Official-vehicle fleet and dispatch platform. Run `fleet COMMAND --help` for details.",

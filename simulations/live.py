@@ -19,6 +19,7 @@ from types import FrameType
 import structlog
 import typer
 
+from fleet.cli import BindHost, BindPort
 from fleet.db import upgrade
 from fleet.settings import Settings, get_settings
 from simulations.platform import FLEET, PlatformConfig, running_platform
@@ -56,8 +57,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo")
     def demo(
-        host: str = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
-        port: int = typer.Option(None, help="Port to bind (default 8000)."),
+        host: BindHost = None,
+        port: BindPort = None,
         seed: int = typer.Option(2021, help="Random seed of the synthetic fleet."),
         live: bool = typer.Option(
             True, help="Run the live city (ingest worker and simulated cars); --no-live only serves."),

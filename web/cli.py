@@ -7,6 +7,7 @@ import typer
 import uvicorn
 
 from fleet.broker import EmbeddedBroker
+from fleet.cli import BindHost, BindPort
 from fleet.db import upgrade
 from fleet.settings import get_settings
 
@@ -37,8 +38,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("serve")
     def serve(
-        host: str = typer.Option(None, help="Address to bind (default FLEET_WEB_HOST, 127.0.0.1)."),
-        port: int = typer.Option(None, help="Port to bind (default FLEET_WEB_PORT, 8000)."),
+        host: BindHost = None,
+        port: BindPort = None,
     ) -> None:
         """Upgrade the database and serve the API, docs and pages.
 
