@@ -1,13 +1,15 @@
-"""Turn every car's stops into a :class:`~dispatch.plan.Plan`, with one explanation per trip.
+"""Turn every car's stops into a :class:`~dispatch.plan.Plan`, with one reason per trip.
 
-An explanation says which kind of car serves the trip, what the trip adds to that car's cost,
-which requests shared the car with it, and the cheapest alternative of the other kind in the
-same plan (CNY).
+A reason (a code with parameters, and its English line for the command line) says which kind of
+car serves the trip, what the trip adds to that car's cost, which requests shared the car with
+it, and the cheapest alternative of the other kind in the same plan (CNY).
 """
 
 from __future__ import annotations
 
-from dispatch.plan import Plan, Route, Stop, Unserved
+import numpy as np
+
+from dispatch.plan import Plan, Reason, Route, Stop, Unserved
 from dispatch.problem import Problem, busy_reason
 from dispatch.schedule import Schedule
 from dispatch.stops import (
@@ -64,12 +66,14 @@ def assemble_plan(
                 solve_s=round(solve_s, 3), routes=plan_routes, unserved=unserved,
                 shared_with=dict(sorted(shared.items())))
     if explain:
-        plan.explanations = explanations(problem, routes)
+        plan.reasons = reasons(problem, routes)
+        plan.explanations = {rid: explanation_text(reason) for rid, reason in plan.reasons.items()}
+        plan.explanations |= {u.request: f"unserved: {u.reason}" for u in unserved}
     return plan
 
 
-def explanations(problem: Problem, routes: dict[int, Stops]) -> dict[str, str]:
-    """Request id -> why it got its car, or why it got none (text for the console).
+def reasons(problem: Problem, routes: dict[int, Stops]) -> dict[str, Reason]:
+    """Request id -> why it got its car, as a reason code with parameters (instance ids).
 
     The alternative of the other kind is the cheapest place for the trip as a block of its own
     between the trips of cars that carry no shared ride, or in a car of its own.
@@ -79,7 +83,8 @@ def explanations(problem: Problem, routes: dict[int, Stops]) -> dict[str, str]:
     schedule = Schedule(problem, chains, closed={c for c in routes if c not in chains})
     requests = problem.instance.requests
     confirmed = problem.instance.confirmed
-    texts: dict[str, str] = {}
+    pool_cars = np.array([car.kind == "pool" for car in problem.cars], dtype=bool)
+    found: dict[str, Reason] = {}
     for c, stops in routes.items():
         car = problem.cars[c]
         with_cost = stops_cost_cny(problem, c, stops)
@@ -88,22 +93,43 @@ def explanations(problem: Problem, routes: dict[int, Stops]) -> dict[str, str]:
             added = with_cost - stops_cost_cny(problem, c, without_request(problem, stops, r))
             other = "lease" if car.kind == "pool" else "pool"
             best = schedule.best_insertion(r, kinds=(other,))
-            label = "pool car" if car.kind == "pool" else "leased car"
-            text = f"{label} {car.id} adds {added:.2f} CNY"
-            if r in together:
-                text += "; shared with " + ", ".join(sorted(requests[o].id for o in together[r]))
-            if best is None:
-                text += f"; no {other} car could take it"
+            params: dict[str, object] = {"vehicle": car.id, "added_cny": round(added, 2)}
+            if best is None and car.kind == "pool":
+                code = "pool_only"
+            elif best is None:
+                code = "lease_needed"
+                params["cause"] = "pool_busy" if (problem.compatible[r] & pool_cars).any() \
+                    else "no_pool_car_fits"
+            elif car.kind == "pool":
+                code = "pool_cheaper"
+                params |= {"lease_option": problem.cars[best.car].id,
+                           "lease_cny": round(best.cost_cny, 2)}
             else:
-                alternative = problem.cars[best.car].id
-                text += f"; cheapest {other} option {alternative} {best.cost_cny:.2f} CNY"
+                code = "lease_cheaper"
+                params |= {"pool_vehicle": problem.cars[best.car].id,
+                           "pool_cny": round(best.cost_cny, 2)}
+            if r in together:
+                params["shared_with"] = sorted(requests[o].id for o in together[r])
             promised = confirmed.get(requests[r].id)
             if promised is not None and promised != car.id:
-                text += f"; moved from confirmed car {promised}"
-            texts[requests[r].id] = text
-    served = {r for stops in routes.values() for r in stop_requests(problem, stops)}
-    for r, request in enumerate(requests):
-        if r not in served:
-            reason = problem.refusals.get(r) or busy_reason(problem, r)
-            texts[request.id] = f"unserved: {reason}"
-    return texts
+                params["moved_from"] = promised
+            found[requests[r].id] = Reason(code=code, params=params)
+    return found
+
+
+def explanation_text(reason: Reason) -> str:
+    """The English line of ``reason`` with instance ids, for the command line and the log."""
+    p = reason.params
+    label = "pool car" if reason.code.startswith("pool") else "leased car"
+    text = f"{label} {p['vehicle']} adds {p['added_cny']:.2f} CNY"
+    if p.get("shared_with"):
+        text += "; shared with " + ", ".join(p["shared_with"])
+    if reason.code == "pool_cheaper":
+        text += f"; cheapest lease option {p['lease_option']} {p['lease_cny']:.2f} CNY"
+    elif reason.code == "lease_cheaper":
+        text += f"; cheapest pool option {p['pool_vehicle']} {p['pool_cny']:.2f} CNY"
+    else:
+        text += f"; no {'lease' if reason.code == 'pool_only' else 'pool'} car could take it"
+    if p.get("moved_from"):
+        text += f"; moved from confirmed car {p['moved_from']}"
+    return text

@@ -5,7 +5,7 @@ Times are timezone-aware; ``km`` is road km; money is CNY.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -18,6 +18,24 @@ REASONS = {
     "lessor_capacity": "the pool is busy and the lessors' cars of that kind are all taken",
     "pool_busy": "only pool cars could serve it and they are all busy",
 }
+
+
+#: Why a served request got its car (``Reason.code``), with the parameters each carries.
+ASSIGNMENT_REASONS = {
+    "pool_cheaper": "a pool car adds added_cny; the cheapest lease, lease_option, costs lease_cny",
+    "pool_only": "a pool car adds added_cny; no leased car could take it",
+    "lease_cheaper": "a leased car adds added_cny; the cheapest pool car, pool_vehicle, pool_cny",
+    "lease_needed": "a leased car adds added_cny; no pool car could take it (cause)",
+    "urgent_insertion": "put at its cheapest feasible place in a standing plan: adds added_cny",
+}
+
+
+class Reason(BaseModel):
+    """Why a request got its car, as data: a code of :data:`ASSIGNMENT_REASONS` and its
+    parameters (money CNY; ``shared_with`` request ids; ``moved_from`` the confirmed car)."""
+
+    code: str
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class Stop(BaseModel):
@@ -54,3 +72,5 @@ class Plan(BaseModel):
         description="Request id -> the requests on board with it at some moment (shared rides).",
     )
     explanations: dict[str, str] = Field(default_factory=dict)
+    reasons: dict[str, Reason] = Field(
+        default_factory=dict, description="Request id -> why it got its car, as a code and parameters.")

@@ -30,7 +30,7 @@ from dispatch.day_instance import (
     instance_request_id,
 )
 from dispatch.insertion import Inserter, inserted
-from dispatch.plan import Plan
+from dispatch.plan import Plan, Reason
 from dispatch.problem import Problem, busy_reason, compile_problem
 from dispatch.solver_pool import solve_apart
 from dispatch.stops import Stops, co_riders, stop_requests, stop_times, trip_costs_cny
@@ -125,7 +125,7 @@ def _counts(plan: Plan) -> tuple[int, int]:
 
 def _assignment_for(
     day: DayInstance, problem: Problem, c: int, r: int, pickup: datetime, dropoff: datetime,
-    cost_cny: float, explanation: str, plan_id: int,
+    cost_cny: float, explanation: str, plan_id: int, reason: Reason | None = None,
 ) -> Assignment:
     """The assignment of request ``r`` on car ``c`` of plan ``plan_id``."""
     car = problem.cars[c]
@@ -133,12 +133,32 @@ def _assignment_for(
     common = {"request_id": request_row.id, "org_id": request_row.agency_id,
               "planned_pickup": pickup, "planned_dropoff": dropoff,
               "cost_cny": round(max(cost_cny, 0.0), 2), "explanation": explanation[:1000],
-              "plan_id": plan_id}
+              "plan_id": plan_id, "reason": None if reason is None else _stored_reason(day, reason)}
     if car.kind == "pool":
         vehicle_id, driver_id = day.pool[car.id]
         return Assignment(kind=AssignmentKind.pool, vehicle_id=vehicle_id, driver_id=driver_id, **common)
     return Assignment(kind=AssignmentKind.lease, lessor_id=day.lessors[car.lessor or ""],
                       lease_slot=car.id, **common)
+
+
+def _stored_reason(day: DayInstance, reason: Reason) -> dict[str, Any]:
+    """``reason`` with the platform's ids in place of the instance's: ``vehicle`` and
+    ``pool_vehicle`` become vehicle ids (leased cars: ``{lessor_id, class}``), ``lease_option``
+    ``{lessor_id, class}``, ``shared_with`` trip request ids, ``moved_from`` like ``vehicle``."""
+
+    def car(key: str) -> Any:
+        if key in day.pool:
+            return day.pool[key][0]
+        lessor, _, rest = key.partition(":")
+        return {"lessor_id": day.lessors.get(lessor), "class": rest.split(":")[0]}
+
+    params = dict(reason.params)
+    for name in ("vehicle", "pool_vehicle", "lease_option", "moved_from"):
+        if name in params:
+            params[name] = car(str(params[name]))
+    if "shared_with" in params:
+        params["shared_with"] = [day.requests[key].id for key in params["shared_with"]]
+    return {"code": reason.code, "params": params}
 
 
 def _stop_moments(problem: Problem, c: int, stops: Stops) -> dict[int, tuple[datetime, datetime]]:
@@ -221,7 +241,7 @@ def plan_day(
             key = problem.instance.requests[r].id
             created.append(_assignment_for(
                 day, problem, c, r, moments[key, "pickup"], moments[key, "dropoff"], cost,
-                plan.explanations.get(key, ""), row.id))
+                plan.explanations.get(key, ""), row.id, plan.reasons.get(key)))
             routed.add(day.requests[key].id)
     session.add_all(created)
     session.flush()
@@ -248,7 +268,7 @@ def plan_day(
 
 
 _COPIED = ("kind", "vehicle_id", "driver_id", "lessor_id", "lease_slot", "planned_pickup",
-           "planned_dropoff", "cost_cny", "explanation")
+           "planned_dropoff", "cost_cny", "explanation", "reason")
 
 
 def accept_plan(session: Session, row: DispatchPlan, actor: User | str) -> list[int]:
@@ -344,10 +364,13 @@ def insert_request(
     together = sorted(problem.instance.requests[o].id
                       for o in co_riders(problem, routes[move.car]).get(r, set()))
     shared = f", shared with {', '.join(together)}" if together else ""
+    params: dict[str, Any] = {"vehicle": car.id, "added_cny": round(move.cost_cny, 2)}
+    if together:
+        params["shared_with"] = together
     new = _assignment_for(
         day, problem, move.car, r, *moments[r], move.cost_cny,
         f"urgent insertion: {label} {car.id} adds {move.cost_cny:.2f} CNY{shared}, the cheapest "
-        "feasible place in the plan", row.id)
+        "feasible place in the plan", row.id, Reason(code="urgent_insertion", params=params))
     accepted = row.status == PlanStatus.accepted
     new.confirmed = accepted
     session.add(new)

@@ -49,6 +49,7 @@ class AssignmentPublic(AssignmentBase):
     org_id: int
     confirmed: bool
     override_reason: str | None
+    reason: dict[str, Any] | None
     created_at: datetime
 
 
@@ -62,6 +63,9 @@ class Assignment(AssignmentBase, table=True):
     lease_slot: str | None = Field(None, max_length=120, description=(
         "The leased car of its plan, <lessor>:<class>:<n> (dispatch.instance.lease_slots); "
         "empty for pool cars and hand-made assignments."))
+    reason: dict[str, Any] | None = Field(None, sa_type=JSON, description=(
+        "Why the plan gave it this car: {code, params} (dispatch.plan.ASSIGNMENT_REASONS), with "
+        "platform ids: vehicle ids, lessor ids, trip request ids; empty when made by hand."))
     created_at: datetime = time_field(default_factory=utcnow)
 
 

@@ -64,6 +64,10 @@ def test_one_trip_goes_to_the_cheapest_car_with_hand_checked_cost(session, w):
     assert assignment.planned_pickup == local("10:00")
     assert f"pool car V{w.ids['bev']} adds 120.36 CNY" in assignment.explanation
     assert "cheapest lease option" in assignment.explanation
+    assert assignment.reason["code"] == "pool_cheaper"
+    params = assignment.reason["params"]
+    assert (params["vehicle"], params["added_cny"]) == (w.ids["bev"], pytest.approx(120.36, abs=0.01))
+    assert params["lease_option"] == {"lessor_id": w.ids["lessor"], "class": "sedan"}
     assert session.get(TripRequest, request_id).state == RequestState.planned
     numbers = figures(session, DAY, row)
     assert (numbers.trips_served, numbers.pool_trips, numbers.lease_trips) == (1, 1, 0)
@@ -243,6 +247,7 @@ def test_two_requests_the_same_way_share_a_car_unless_one_rides_alone(session, w
     assert len({a.vehicle_id for a in assignments}) == 1
     assert shared_rides(session, assignments) == {first: [second], second: [first]}
     assert f"shared with R{second}" in next(a for a in assignments if a.request_id == first).explanation
+    assert next(a for a in assignments if a.request_id == first).reason["params"]["shared_with"] == [second]
 
     exclusive = session.get(TripRequest, second)
     exclusive.exclusive = True

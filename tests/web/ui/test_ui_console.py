@@ -4,6 +4,7 @@ and record a disposition."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -146,9 +147,14 @@ def test_a_shared_ride_is_marked_in_both_languages(page, live_server, ui_world, 
     for request_id, other in ((first_id, second_id), (second_id, first_id)):
         row = row_of(request_id)
         assert row.locator(".badge.shared").inner_text() == f"合乘：#{other}"
+        reason = row.locator("td.explanation").inner_text()
+        assert reason.startswith("公车 苏") and f"与 #{other} 合乘" in reason, reason
+        assert not re.search(r"\bV\d+|L\d+:", reason), reason  # no internal ids
     page.screenshot(path=str(ARTIFACTS / "console-shared-ride-zh.png"), full_page=True)
     page.click("#lang-switch")
     assert row_of(first_id).locator(".badge.shared").inner_text() == f"Shared with #{second_id}"
+    reason = row_of(first_id).locator("td.explanation").inner_text()
+    assert reason.startswith("Pool car 苏") and f"shared with #{second_id}" in reason, reason
     page.screenshot(path=str(ARTIFACTS / "console-shared-ride-en.png"), full_page=True)
     assert not page.js_errors
 

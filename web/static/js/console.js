@@ -247,6 +247,32 @@ async function loadLookups() {
   }
 }
 
+/** A car named for people: a pool car's plate, a leased car's lessor and class. */
+function carName(car) {
+  if (car == null) return "?";
+  if (typeof car === "object") {
+    const lessor = state.lessors.get(car.lessor_id)?.name || t("reason.lessor");
+    return `${lessor} · ${label("vc.", car.class)}`;
+  }
+  return plateOf(car);
+}
+
+/** Why the plan gave the trip its car, in the page's language (the stored text if no code). */
+function reasonText(assignment) {
+  const reason = assignment.reason;
+  if (!reason) return assignment.explanation;
+  const p = reason.params || {};
+  let text = t(`reason.${reason.code}`, {
+    car: carName(p.vehicle), added: formatMoney(p.added_cny || 0),
+    lease: carName(p.lease_option), lease_cny: formatMoney(p.lease_cny || 0),
+    pool: carName(p.pool_vehicle), pool_cny: formatMoney(p.pool_cny || 0),
+    cause: t(`reason.cause.${p.cause}`),
+  });
+  if (p.shared_with?.length) text += t("reason.shared", { ids: p.shared_with.map((id) => `#${id}`).join(", ") });
+  if (p.moved_from != null) text += t("reason.moved", { car: carName(p.moved_from) });
+  return text;
+}
+
 function sharedBadge(plan, requestId) {
   const others = (plan.shared_rides || {})[requestId];
   if (!others || !others.length) return "";
@@ -274,7 +300,7 @@ function renderPlan() {
       <td>#${a.request_id}</td><td>${formatTime(a.planned_pickup)}</td>
       <td><span class="badge ${a.kind}">${t(`kind.${a.kind}`)}</span>${sharedBadge(plan, a.request_id)}</td><td>${who}</td>
       <td>¥${formatMoney(a.cost_cny)}</td>
-      <td class="explanation">${esc(a.explanation)}${a.override_reason ? `<br><i>${t("plan.override.done")}: ${esc(a.override_reason)}</i>` : ""}</td>
+      <td class="explanation">${esc(reasonText(a))}${a.override_reason ? `<br><i>${t("plan.override.done")}: ${esc(a.override_reason)}</i>` : ""}</td>
       <td>${state.me && ["admin", "dispatcher"].includes(state.me.role) ? `<button type="button" data-override="${a.id}">${t("plan.override")}</button>` : ""}</td>
     </tr>
     <tr class="override-row" data-override-form="${a.id}" hidden><td colspan="7">
@@ -284,7 +310,7 @@ function renderPlan() {
       <button type="button" data-override-save="${a.id}">${t("plan.override.save")}</button>
     </td></tr>`;
   }).join("");
-  const unserved = plan.unserved.map((u) => `<li>#${u.request_id}: ${esc(u.reason)}</li>`).join("");
+  const unserved = plan.unserved.map((u) => `<li>#${u.request_id}: ${esc(label("unserved.", u.reason))}</li>`).join("");
   view.innerHTML = `
     <p class="plan-summary" data-plan-id="${plan.id}" data-status="${esc(plan.status)}">
       <span class="badge">${esc(plan.status)}</span>
