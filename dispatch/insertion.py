@@ -84,10 +84,8 @@ class Inserter:
         problem = self.problem
         wanted = set(kinds)
         candidates: list[tuple[float, int, int, int]] = []
-        for c, stops in routes.items():
-            car = problem.cars[c]
-            if stops and problem.compatible[r, c] and car.kind in wanted:
-                candidates.extend(self._options(c, stops, r))
+        for c in self._reachable(routes, r, wanted):
+            candidates.extend(self._options(c, routes[c], r))
         seen: set[tuple[object, ...]] = set()
         if open_cars:
             pair = [r, problem.n_requests + r]
@@ -104,6 +102,30 @@ class Inserter:
             if stops_feasible(problem, c, inserted(problem, routes.get(c, []), move)):
                 return move
         return None
+
+    def _reachable(self, routes: Mapping[int, Stops], r: int, kinds: set[str]) -> list[int]:
+        """Cars of ``routes`` that may take ``r`` with a gap between two stops (or after the
+        last) where its pickup fits in time: one vectorised pass over every car's edges."""
+        problem = self.problem
+        cars: list[int] = []
+        views: list[_RouteView] = []
+        for c, stops in routes.items():
+            if stops and problem.compatible[r, c] and problem.cars[c].kind in kinds:
+                view = self._view(c, stops)
+                if view is not None:
+                    cars.append(c)
+                    views.append(view)
+        if not cars:
+            return []
+        a = np.concatenate([v.path[:-1] for v in views])
+        b = np.concatenate([v.path[1:] for v in views])
+        departure = np.concatenate([v.departure for v in views])
+        latest_next = np.concatenate([v.latest_next for v in views])
+        pickup_s = np.maximum(departure + problem.dur_s[a, r], problem.pickup_earliest_s[r])
+        ok = (pickup_s <= problem.pickup_latest_s[r]) & (
+            pickup_s + problem.service_s[r] + problem.dur_s[r, b] <= latest_next)
+        owner = np.repeat(np.arange(len(cars)), [len(v.departure) for v in views])
+        return [cars[k] for k in np.unique(owner[ok])]
 
     def _view(self, c: int, stops: Stops) -> _RouteView | None:
         key = (c, tuple(stops))
@@ -124,22 +146,25 @@ class Inserter:
         a, b = view.path[:-1], view.path[1:]  # edge k runs from path[k] to path[k + 1]
         o, d = r, n + r
         km, hours, dur = problem.km, problem.hours, problem.dur_s
+        # times first: on most cars no gap between two stops fits the pickup window
+        pickup_s = np.maximum(view.departure + dur[a, o], problem.pickup_earliest_s[r])
+        leave_s = pickup_s + problem.service_s[o]
+        ok_pick = pickup_s <= problem.pickup_latest_s[r]
+        both_drop_s = leave_s + dur[o, d]
+        ok_both = (ok_pick & (both_drop_s <= problem.dropoff_latest_s[r])
+                   & (both_drop_s + problem.service_s[d] + dur[d, b] <= view.latest_next))
+        ok_pick &= leave_s + dur[o, b] <= view.latest_next  # the next stop still in time
+        if not (ok_pick.any() or ok_both.any()):
+            return []
+        drop_s = view.departure + dur[a, d]
+        ok_drop = (drop_s <= problem.dropoff_latest_s[r]) & (
+            drop_s + problem.service_s[d] + dur[d, b] <= view.latest_next)
+
         base_km, base_h = km[a, b], hours[a, b]
         pick_km, pick_h = km[a, o] + km[o, b] - base_km, hours[a, o] + hours[o, b] - base_h
         drop_km, drop_h = km[a, d] + km[d, b] - base_km, hours[a, d] + hours[d, b] - base_h
         both_km = km[a, o] + km[o, d] + km[d, b] - base_km
         both_h = hours[a, o] + hours[o, d] + hours[d, b] - base_h
-
-        pickup_s = np.maximum(view.departure + dur[a, o], problem.pickup_earliest_s[r])
-        leave_s = pickup_s + problem.service_s[o]
-        ok_pick = pickup_s <= problem.pickup_latest_s[r]
-        pick_then_next = leave_s + dur[o, b] <= view.latest_next
-        drop_s = view.departure + dur[a, d]
-        ok_drop = (drop_s <= problem.dropoff_latest_s[r]) & (
-            drop_s + problem.service_s[d] + dur[d, b] <= view.latest_next)
-        both_drop_s = leave_s + dur[o, d]
-        ok_both = (ok_pick & (both_drop_s <= problem.dropoff_latest_s[r])
-                   & (both_drop_s + problem.service_s[d] + dur[d, b] <= view.latest_next))
 
         L = len(stops)
         blockers = np.zeros(L + 2, dtype=np.int64)
@@ -154,7 +179,7 @@ class Inserter:
         first, second = _pairs(L + 1)
         same = first == second
         keep = ok_edge[first] & (second <= run_end[first]) & np.where(
-            same, ok_both[first], ok_pick[first] & pick_then_next[first] & ok_drop[second])
+            same, ok_both[first], ok_pick[first] & ok_drop[second])
         first, second, same = first[keep], second[keep], same[keep]
         extra_km = np.where(same, both_km[first], pick_km[first] + drop_km[second])
         extra_h = np.where(same, both_h[first], pick_h[first] + drop_h[second])
