@@ -117,22 +117,23 @@ def stop_times(problem: Problem, c: int, stops: Sequence[int]) -> list[int] | No
     return None
 
 
-def stops_km(problem: Problem, c: int, stops: Sequence[int]) -> float:
-    """Road km from the car's home through ``stops`` and back."""
+def _path_total(problem: Problem, c: int, stops: Sequence[int], legs: np.ndarray) -> float:
+    """Sum of ``legs`` (a (P, P) matrix) from the car's home through ``stops`` and back."""
     if not stops:
         return 0.0
     home = problem.cars[c].home
     path = np.array([home, *stops, home])
-    return float(problem.km[path[:-1], path[1:]].sum())
+    return float(legs[path[:-1], path[1:]].sum())
+
+
+def stops_km(problem: Problem, c: int, stops: Sequence[int]) -> float:
+    """Road km from the car's home through ``stops`` and back."""
+    return _path_total(problem, c, stops, problem.km)
 
 
 def stops_hours(problem: Problem, c: int, stops: Sequence[int]) -> float:
     """Driving hours from the car's home through ``stops`` and back."""
-    if not stops:
-        return 0.0
-    home = problem.cars[c].home
-    path = np.array([home, *stops, home])
-    return float(problem.hours[path[:-1], path[1:]].sum())
+    return _path_total(problem, c, stops, problem.hours)
 
 
 def stops_cost_cny(problem: Problem, c: int, stops: Sequence[int]) -> float:

@@ -187,23 +187,29 @@ def test_waits_for_the_pickup_window_and_respects_dropoff_latest() -> None:
     assert reason_of(plan, "R2") == "window_infeasible"
 
 
-def _brute_force_cny(instance) -> float:  # noqa: ANN001
-    """The least cost of closed blocks (sharing off), by trying every assignment and order."""
+def _brute_force(instance, route_costs) -> float:  # noqa: ANN001
+    """The least cost over every assignment of requests to cars, each car's subset priced by
+    ``route_costs(problem, c, subset)`` (the costs of its feasible routes)."""
     problem = compile_problem(instance, instance_matrix(instance))
     n, cars = problem.n_requests, range(len(problem.cars))
     best = float("inf")
     for assignment in itertools.product(cars, repeat=n):
         total = 0.0
         for c in cars:
-            subset = [r for r in range(n) if assignment[r] == c]
-            costs = [problem.route_cost_cny(c, list(p)) for p in itertools.permutations(subset)
-                     if problem.feasible(c, list(p))]
+            costs = route_costs(problem, c, [r for r in range(n) if assignment[r] == c])
             if not costs:
                 total = float("inf")
                 break
             total += min(costs)
         best = min(best, total)
     return best
+
+
+def _brute_force_cny(instance) -> float:  # noqa: ANN001
+    """The least cost of closed blocks (sharing off): every assignment, every block order."""
+    return _brute_force(instance, lambda problem, c, subset: [
+        problem.route_cost_cny(c, list(p)) for p in itertools.permutations(subset)
+        if problem.feasible(c, list(p))])
 
 
 def _stop_orders(problem, subset: list[int]):  # noqa: ANN001, ANN202
@@ -215,22 +221,10 @@ def _stop_orders(problem, subset: list[int]):  # noqa: ANN001, ANN202
 
 
 def _brute_force_shared_cny(instance) -> float:  # noqa: ANN001
-    """The least cost with shared rides, by trying every assignment and every stop order."""
-    problem = compile_problem(instance, instance_matrix(instance))
-    n, cars = problem.n_requests, range(len(problem.cars))
-    best = float("inf")
-    for assignment in itertools.product(cars, repeat=n):
-        total = 0.0
-        for c in cars:
-            subset = [r for r in range(n) if assignment[r] == c]
-            costs = [stops_cost_cny(problem, c, order) for order in _stop_orders(problem, subset)
-                     if stops_feasible(problem, c, order)]
-            if not costs:
-                total = float("inf")
-                break
-            total += min(costs)
-        best = min(best, total)
-    return best
+    """The least cost with shared rides: every assignment, every stop order."""
+    return _brute_force(instance, lambda problem, c, subset: [
+        stops_cost_cny(problem, c, order) for order in _stop_orders(problem, subset)
+        if stops_feasible(problem, c, order)])
 
 
 def _random_day(seed: int, n: int, **extra: object) -> dict[str, object]:
