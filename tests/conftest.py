@@ -60,6 +60,15 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture
+def fresh_sqlite_url(_sqlite_template: Path, tmp_path: Path) -> str:
+    """The URL of another empty, fully migrated SQLite database of the test's own (a copy of
+    the session's migrated template, so no migration runs)."""
+    target = tmp_path / "fresh.db"
+    shutil.copy(_sqlite_template, target)
+    return f"sqlite:///{target}"
+
+
 @contextmanager
 def own_postgres_database(purpose: str) -> Iterator[str]:
     """An empty database of its own on the FLEET_TEST_DATABASE_URL server, named after

@@ -149,8 +149,8 @@ def test_import_into_existing_data_adds_new_records_and_rejects_repeats(session:
     assert {e.path for e in caught.value.errors} == {"vehicles[0].plate", "vehicles[0].vin", "vehicles[0].gps_device_id"}
 
 
-def test_round_trip_gives_the_same_document(engine: Any, session: Session, tmp_path: Any) -> None:
-    from fleet.db import make_engine, upgrade
+def test_round_trip_gives_the_same_document(engine: Any, session: Session, fresh_sqlite_url: str) -> None:
+    from fleet.db import make_engine
 
     import_fleet(session, small_document())
     session.commit()
@@ -158,9 +158,7 @@ def test_round_trip_gives_the_same_document(engine: Any, session: Session, tmp_p
     assert first["users"][0]["password_hash"].startswith("$argon2")
     assert "password" not in first["users"][0]
 
-    fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    upgrade(fresh_url)
-    fresh = make_engine(fresh_url)
+    fresh = make_engine(fresh_sqlite_url)
     with Session(fresh) as other:
         import_fleet(other, first)
         other.commit()
