@@ -12,7 +12,6 @@ with its fixed or base charge.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -58,7 +57,9 @@ class _RouteView:
     departure: np.ndarray  # (L + 1,) leaving path[k], s
     latest_next: np.ndarray  # (L + 1,) latest start at path[k + 1] keeping the rest feasible, s
     load: np.ndarray  # (L + 1,) passengers on board on edge k
-    riders: tuple[tuple[int, int, int], ...]  # (request, first edge, last edge) on board
+    rider: np.ndarray  # (Q,) requests on board at some edge
+    rider_first: np.ndarray  # (Q,) the first edge each rides
+    rider_last: np.ndarray  # (Q,) the last edge each rides
     slack_km: float
 
 
@@ -83,9 +84,7 @@ class Inserter:
         """
         problem = self.problem
         wanted = set(kinds)
-        candidates: list[tuple[float, int, int, int]] = []
-        for c in self._reachable(routes, r, wanted):
-            candidates.extend(self._options(c, routes[c], r))
+        candidates = self._options(routes, r, wanted)
         seen: set[tuple[object, ...]] = set()
         if open_cars:
             pair = [r, problem.n_requests + r]
@@ -103,9 +102,19 @@ class Inserter:
                 return move
         return None
 
-    def _reachable(self, routes: Mapping[int, Stops], r: int, kinds: set[str]) -> list[int]:
-        """Cars of ``routes`` that may take ``r`` with a gap between two stops (or after the
-        last) where its pickup fits in time: one vectorised pass over every car's edges."""
+    def _view(self, c: int, stops: Stops) -> _RouteView | None:
+        key = (c, tuple(stops))
+        if key not in self._views:
+            if len(self._views) > 50_000:
+                self._views.clear()
+            self._views[key] = _route_view(self.problem, c, stops)
+        return self._views[key]
+
+    def _options(
+        self, routes: Mapping[int, Stops], r: int, kinds: set[str]
+    ) -> list[tuple[float, int, int, int]]:
+        """(added CNY, car, i, j) of every pair of positions, over every car at once, that
+        passes the quick checks (one flat array of all the cars' edges)."""
         problem = self.problem
         cars: list[int] = []
         views: list[_RouteView] = []
@@ -117,76 +126,69 @@ class Inserter:
                     views.append(view)
         if not cars:
             return []
-        a = np.concatenate([v.path[:-1] for v in views])
+        n = problem.n_requests
+        o, d = r, n + r
+        km, hours, dur, service = problem.km, problem.hours, problem.dur_s, problem.service_s
+        sizes = np.array([len(v.departure) for v in views])  # edges per car
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        owner = np.repeat(np.arange(len(cars)), sizes)
+        a = np.concatenate([v.path[:-1] for v in views])  # edge k runs from a[k] to b[k]
         b = np.concatenate([v.path[1:] for v in views])
         departure = np.concatenate([v.departure for v in views])
         latest_next = np.concatenate([v.latest_next for v in views])
-        pickup_s = np.maximum(departure + problem.dur_s[a, r], problem.pickup_earliest_s[r])
-        ok = (pickup_s <= problem.pickup_latest_s[r]) & (
-            pickup_s + problem.service_s[r] + problem.dur_s[r, b] <= latest_next)
-        owner = np.repeat(np.arange(len(cars)), [len(v.departure) for v in views])
-        return [cars[k] for k in np.unique(owner[ok])]
 
-    def _view(self, c: int, stops: Stops) -> _RouteView | None:
-        key = (c, tuple(stops))
-        if key not in self._views:
-            if len(self._views) > 50_000:
-                self._views.clear()
-            self._views[key] = _route_view(self.problem, c, stops)
-        return self._views[key]
-
-    def _options(self, c: int, stops: Stops, r: int) -> list[tuple[float, int, int, int]]:
-        """(added CNY, car, i, j) of every pair of positions that passes the quick checks."""
-        view = self._view(c, stops)
-        if view is None:
-            return []
-        problem = self.problem
-        car = problem.cars[c]
-        n = problem.n_requests
-        a, b = view.path[:-1], view.path[1:]  # edge k runs from path[k] to path[k + 1]
-        o, d = r, n + r
-        km, hours, dur = problem.km, problem.hours, problem.dur_s
         # times first: on most cars no gap between two stops fits the pickup window
-        pickup_s = np.maximum(view.departure + dur[a, o], problem.pickup_earliest_s[r])
-        leave_s = pickup_s + problem.service_s[o]
+        pickup_s = np.maximum(departure + dur[a, o], problem.pickup_earliest_s[r])
+        leave_s = pickup_s + service[o]
         ok_pick = pickup_s <= problem.pickup_latest_s[r]
         both_drop_s = leave_s + dur[o, d]
         ok_both = (ok_pick & (both_drop_s <= problem.dropoff_latest_s[r])
-                   & (both_drop_s + problem.service_s[d] + dur[d, b] <= view.latest_next))
-        ok_pick &= leave_s + dur[o, b] <= view.latest_next  # the next stop still in time
+                   & (both_drop_s + service[d] + dur[d, b] <= latest_next))
+        ok_pick &= leave_s + dur[o, b] <= latest_next  # the next stop still in time
         if not (ok_pick.any() or ok_both.any()):
             return []
-        drop_s = view.departure + dur[a, d]
+        drop_s = departure + dur[a, d]
         ok_drop = (drop_s <= problem.dropoff_latest_s[r]) & (
-            drop_s + problem.service_s[d] + dur[d, b] <= view.latest_next)
+            drop_s + service[d] + dur[d, b] <= latest_next)
 
-        base_km, base_h = km[a, b], hours[a, b]
-        pick_km, pick_h = km[a, o] + km[o, b] - base_km, hours[a, o] + hours[o, b] - base_h
-        drop_km, drop_h = km[a, d] + km[d, b] - base_km, hours[a, d] + hours[d, b] - base_h
-        both_km = km[a, o] + km[o, d] + km[d, b] - base_km
-        both_h = hours[a, o] + hours[o, d] + hours[d, b] - base_h
+        # seats and co-riders on every edge the passengers of r would ride
+        seats = np.array([problem.cars[c].seats for c in cars])[owner]
+        load = np.concatenate([v.load for v in views])
+        blocked = np.zeros(len(a) + 1, dtype=np.int64)
+        rider = np.concatenate([v.rider for v in views])
+        if len(rider):
+            start = np.repeat(offsets, [len(v.rider) for v in views])
+            clash = ~self.share[r, rider]
+            np.add.at(blocked, (np.concatenate([v.rider_first for v in views]) + start)[clash], 1)
+            np.add.at(blocked, (np.concatenate([v.rider_last for v in views]) + start + 1)[clash], -1)
+        ok_edge = (load + problem.passengers[r] <= seats) & (np.cumsum(blocked)[:-1] == 0)
+        # the end of the run of open edges from each edge, within its car
+        index = np.arange(len(a))
+        route_end = (offsets + sizes)[owner]
+        run_end = np.minimum.accumulate(np.where(ok_edge, route_end, index)[::-1])[::-1] - 1
 
-        L = len(stops)
-        blockers = np.zeros(L + 2, dtype=np.int64)
-        for q, first, last in view.riders:
-            if not self.share[r, q]:
-                blockers[first] += 1
-                blockers[last + 1] -= 1
-        ok_edge = (view.load + problem.passengers[r] <= car.seats) & (
-            np.cumsum(blockers)[: L + 1] == 0)
-        run_end = _run_ends(ok_edge)
-
-        first, second = _pairs(L + 1)
-        same = first == second
-        keep = ok_edge[first] & (second <= run_end[first]) & np.where(
-            same, ok_both[first], ok_pick[first] & ok_drop[second])
-        first, second, same = first[keep], second[keep], same[keep]
-        extra_km = np.where(same, both_km[first], pick_km[first] + drop_km[second])
-        extra_h = np.where(same, both_h[first], pick_h[first] + drop_h[second])
-        fits = extra_km <= view.slack_km + 1e-9
-        cost = car.per_km_cny * extra_km[fits] + car.per_hour_cny * extra_h[fits]
-        return [(float(x), c, int(i), int(j))
-                for x, i, j in zip(cost, first[fits], second[fits], strict=True)]
+        first = np.flatnonzero(ok_edge & (ok_pick | ok_both))
+        counts = run_end[first] - first + 1
+        pick = np.repeat(first, counts)
+        drop = pick + np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        same = pick == drop
+        keep = np.where(same, ok_both[pick], ok_pick[pick] & ok_drop[drop])
+        pick, drop, same = pick[keep], drop[keep], same[keep]
+        pa, pb, da, db = a[pick], b[pick], a[drop], b[drop]
+        extra_km = np.where(same, km[pa, o] + km[o, d] + km[d, pb] - km[pa, pb],
+                            km[pa, o] + km[o, pb] - km[pa, pb] + km[da, d] + km[d, db] - km[da, db])
+        extra_h = np.where(same, hours[pa, o] + hours[o, d] + hours[d, pb] - hours[pa, pb],
+                           hours[pa, o] + hours[o, pb] - hours[pa, pb]
+                           + hours[da, d] + hours[d, db] - hours[da, db])
+        car_of = owner[pick]
+        fields = np.array([[problem.cars[c].per_km_cny, problem.cars[c].per_hour_cny]
+                           for c in cars])[car_of]
+        slack = np.array([v.slack_km for v in views])[car_of]
+        fits = extra_km <= slack + 1e-9
+        cost = (fields[:, 0] * extra_km + fields[:, 1] * extra_h)[fits]
+        local = index - offsets[owner]
+        return [(float(x), cars[k], int(i), int(j)) for x, k, i, j in zip(
+            cost, car_of[fits], local[pick[fits]], local[drop[fits]], strict=True)]
 
 
 def cheapest_insertion(
@@ -226,22 +228,7 @@ def _route_view(problem: Problem, c: int, stops: Stops) -> _RouteView | None:
             first, last = position[p] + 1, position[n + p]  # edges with p on board
             load[first:last + 1] += problem.passengers[p]
             riders.append((p, first, last))
+    rider = np.array(riders, dtype=np.int64).reshape(-1, 3)
     return _RouteView(path=path, departure=departure, latest_next=latest_next, load=load,
-                      riders=tuple(riders),
+                      rider=rider[:, 0], rider_first=rider[:, 1], rider_last=rider[:, 2],
                       slack_km=car.usable_km - stops_km(problem, c, stops))
-
-
-@functools.lru_cache(maxsize=256)
-def _pairs(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i, j), i <= j < size."""
-    return np.triu_indices(size)
-
-
-def _run_ends(ok: np.ndarray) -> np.ndarray:
-    """For each k, the last index of the run of True values starting at k (k - 1 if False)."""
-    ends = np.empty(len(ok), dtype=np.int64)
-    end = -1
-    for k in range(len(ok) - 1, -1, -1):
-        end = max(end, k) if ok[k] else k - 1
-        ends[k] = end
-    return ends
