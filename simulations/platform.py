@@ -51,7 +51,10 @@ class PlatformConfig:
 
     def env(self, mqtt_url: str, ingest_metrics_port: int) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_")}
+        # the simulated drivers (simulations.agents.drive_jobs) serve one trip at a time, so the
+        # simulated platform plans without shared rides
         env |= {"FLEET_DATA_DIR": str(self.data_dir.resolve()), "FLEET_MQTT_URL": mqtt_url,
+                "FLEET_DISPATCH_SHARING": "false",
                 "FLEET_LOG_LEVEL": self.log_level, "FLEET_INGEST_METRICS_PORT": str(ingest_metrics_port),
                 "FLEET_INGEST_CLIENT_ID": f"fleet-ingest-sim-{os.getpid()}-{ingest_metrics_port}"}
         if self.database_url:

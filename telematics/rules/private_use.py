@@ -9,7 +9,7 @@ import shapely
 from fleet.geo import haversine_m
 from telematics.motion import LocalFrame, Motion, Track
 from telematics.motion.intervals import merge_intervals, runs, uncovered_span
-from telematics.rules.context import Thresholds, VehicleContext
+from telematics.rules.context import Orders, Thresholds, VehicleContext
 from telematics.rules.findings import (
     NO_ORDER,
     OFF_HOURS,
@@ -105,7 +105,7 @@ def out_of_area(track: Track, motion: Motion, ctx: VehicleContext, th: Threshold
 def _distance_to_route_m(x: np.ndarray, y: np.ndarray, rx: np.ndarray, ry: np.ndarray) -> np.ndarray:
     """Distance from each point to the polyline (rx, ry), metres (vectorised over points)."""
     best = np.full(len(x), np.inf)
-    for i in range(len(rx) - 1):  # over the route's legs (one or two), not over fixes
+    for i in range(len(rx) - 1):  # over the route's legs (a few), not over fixes
         ax, ay, bx, by = rx[i], ry[i], rx[i + 1], ry[i + 1]
         dx, dy = bx - ax, by - ay
         length2 = dx * dx + dy * dy
@@ -114,9 +114,27 @@ def _distance_to_route_m(x: np.ndarray, y: np.ndarray, rx: np.ndarray, ry: np.nd
     return best
 
 
+def _ride_route(orders: Orders, k: int) -> tuple[list[float], list[float]]:
+    """The places order ``k``'s ride passes, in order: its origin, the pickups and drop-offs of
+    the orders sharing the car that fall inside its ride (a shared ride, 合乘), its destination."""
+    start, end = orders.ride_from_s[k], orders.ride_to_s[k]
+    stops: list[tuple[float, float, float]] = []
+    for j in np.flatnonzero(orders.use):
+        if j == k:
+            continue
+        if start < orders.ride_from_s[j] < end:
+            stops.append((float(orders.ride_from_s[j]), orders.origin_lat[j], orders.origin_lon[j]))
+        if start < orders.ride_to_s[j] < end:
+            stops.append((float(orders.ride_to_s[j]), orders.destination_lat[j], orders.destination_lon[j]))
+    stops.sort()
+    return ([orders.origin_lat[k], *(lat for _, lat, _ in stops), orders.destination_lat[k]],
+            [orders.origin_lon[k], *(lon for _, _, lon in stops), orders.destination_lon[k]])
+
+
 def route_deviation(track: Track, motion: Motion, ctx: VehicleContext, th: Thresholds) -> list[Finding]:
     """During an order's ride (from the pickup to the drop-off, as served): straying beyond the corridor around the
-    route (straight legs origin -> destination, and back for a round trip) for at least
+    route (straight legs origin -> the stops of orders sharing the car during the ride -> destination, and back
+    for a round trip) for at least
     ``route_deviation_min_s``, or driving more than ``route_excess_share`` and at least
     ``route_excess_min_m`` above the planned distance (straight-line route length x
     ``route_detour_factor``); the distance driven leaves out the jitter of fixes inside a stop."""
@@ -134,8 +152,7 @@ def route_deviation(track: Track, motion: Motion, ctx: VehicleContext, th: Thres
         hi = int(np.searchsorted(track.t_s, orders.ride_to_s[k], side="right")) - 1
         if hi - lo < 1:
             continue
-        route_lat = [orders.origin_lat[k], orders.destination_lat[k]]
-        route_lon = [orders.origin_lon[k], orders.destination_lon[k]]
+        route_lat, route_lon = _ride_route(orders, k)
         if orders.round_trip[k]:
             route_lat.append(orders.origin_lat[k])
             route_lon.append(orders.origin_lon[k])

@@ -112,6 +112,20 @@ def test_leaving_the_route_corridor_for_ten_minutes_is_a_deviation():
     assert found.end_s - found.start_s >= TH.route_deviation_min_s and found.evidence["request_id"] == 1
 
 
+NORTH = (4000.0, 4000.0)  # a co-rider's pickup off the straight line to town
+
+
+def test_a_shared_ride_through_a_co_riders_pickup_is_no_deviation():
+    """Order 1 rides depot -> town; order 2 (north -> town) boards on the way: the car's turn
+    north is the shared ride (合乘), not a detour; without order 2 it is one."""
+    detour = Fixes().stand(590, 600).drive(600, 620, NORTH).stand(621, 623, *NORTH).drive(623, 640, TOWN)
+    track, motion = detour.stand(641, 650, *TOWN).split()
+    shared = orders((600, 640, (0, 0), TOWN), (621, 640, NORTH, TOWN))
+    assert route_deviation(track, motion, context(orders=shared), TH) == []
+    alone = route_deviation(track, motion, context(orders=orders((600, 640, (0, 0), TOWN))), TH)
+    assert "outside_corridor" in {f.evidence["reason"] for f in alone}
+
+
 def test_zigzagging_inside_the_corridor_is_an_excess_distance():
     zigzag = Fixes().stand(590, 600)
     for k, (north, east) in enumerate([(1900, 2000), (-1900, 4000), (1900, 6000), TOWN]):
