@@ -9,9 +9,9 @@ integers (2027).
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fleet.models.common import EmissionStandard, VehicleClass
 
@@ -46,19 +46,19 @@ def non_negative_by_year(amounts: dict[int, Amount], what: str, unit: str = "") 
     return amounts
 
 
+def _each_year_non_negative(what: str, unit: str = "") -> AfterValidator:
+    """A field check that applies :func:`non_negative_by_year` with ``what`` and ``unit``."""
+    return AfterValidator(lambda amounts: non_negative_by_year(amounts, what, unit))
+
+
 class OrgBudget(_Strict):
     """The replacement budget of one organisation (the purchase spend it may commit)."""
 
     org_id: str = Field(min_length=1, description="Organisation that holds the budget.")
     annual_budget_cny: float = Field(ge=0, description="Purchase budget per plan year, CNY.")
-    budget_by_year_cny: dict[int, float] = Field(
+    budget_by_year_cny: Annotated[dict[int, float], _each_year_non_negative("budget for", " CNY")] = Field(
         default_factory=dict, description="Overrides per calendar year, CNY."
     )
-
-    @field_validator("budget_by_year_cny")
-    @classmethod
-    def _non_negative(cls, value: dict[int, float]) -> dict[int, float]:
-        return non_negative_by_year(value, "budget for", " CNY")
 
     def for_year(self, year: int) -> float:
         """The budget of calendar ``year``, CNY."""
@@ -70,14 +70,9 @@ class DepotChargers(_Strict):
 
     depot_id: str = Field(min_length=1)
     chargers: int = Field(ge=0, description="Charging points in place at the start of the plan.")
-    added_by_year: dict[int, int] = Field(
+    added_by_year: Annotated[dict[int, int], _each_year_non_negative("chargers added in")] = Field(
         default_factory=dict, description="Charging points added at the start of a calendar year."
     )
-
-    @field_validator("added_by_year")
-    @classmethod
-    def _non_negative(cls, value: dict[int, int]) -> dict[int, int]:
-        return non_negative_by_year(value, "chargers added in")
 
     def for_year(self, year: int) -> int:
         """Charging points available during calendar ``year``."""
