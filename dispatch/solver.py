@@ -53,10 +53,11 @@ DROP_PENALTY_CNY = 1_000_000.0  # leaving a servable request out; grows with pri
 SPARE_IDLE_CARS = 1  # idle cars of each kind offered beyond those in use (2 was slower)
 OVERRUN_RESERVE_S = 0.5  # OR-Tools overran its own limit by up to this much here
 LNS_SHARE = 0.35  # of the time left, spent on ruin and recreate when trips are left out
+BLOCK_MAX_S = 10.0  # the block plan's most seconds when passengers may share (annealing pays more)
 BLOCK_SHARE = 0.25  # of the time limit, spent on the block plan when passengers may share
 POOLING_SHARE = 0.4  # of the time left after the block plan, for guided local search on stops
 SEARCH_CAP_S, SEARCH_CAP_S_PER_REQUEST = 0.5, 0.1  # a small day is not searched for 10 s
-POOLING_S_PER_REQUEST = 0.04  # with less time left per request, annealing gets all of it
+POOLING_S_PER_REQUEST = 0.1  # with less time left per request, annealing gets all of it
 
 
 def solve(
@@ -78,7 +79,8 @@ def solve(
     candidates = [r for r in range(problem.n_requests) if r not in problem.refusals]
     block_limit_s = time_limit_s
     if problem.sharing:
-        block_limit_s = min(BLOCK_SHARE * time_limit_s, _search_cap_s(problem.n_requests))
+        block_limit_s = min(BLOCK_SHARE * time_limit_s, BLOCK_MAX_S,
+                            _search_cap_s(problem.n_requests))
     chains = _block_plan(problem, candidates, initial, started, block_limit_s)
     best = chain_routes(problem, chains)
     if problem.sharing and candidates and len(problem.cars) and (
