@@ -58,6 +58,7 @@ BLOCK_SHARE = 0.25  # of the time limit, spent on the block plan when passengers
 POOLING_SHARE = 0.4  # of the time left after the block plan, for guided local search on stops
 SEARCH_CAP_S, SEARCH_CAP_S_PER_REQUEST = 0.5, 0.1  # a small day is not searched for 10 s
 POOLING_S_PER_REQUEST = 0.1  # with less time left per request, annealing gets all of it
+MODEL_S_PER_REQUEST = 0.01  # what building the pickup-and-delivery model costs, s per request
 
 
 def solve(
@@ -93,12 +94,13 @@ def solve(
         merged = fewer_cars(problem, best, penalties, lns_until)
         if _objective(problem, merged) < _objective(problem, best):
             best = merged
-        until = min(started + time_limit_s,
-                    time.perf_counter() + _search_cap_s(problem.n_requests))
-        shared = shared_search(problem, candidates, _model_cars(problem, best), best,
-                               penalties, until)
-        if shared is not None and _objective(problem, shared) < _objective(problem, best):
-            best = shared
+        if _remaining(started, time_limit_s) >= MODEL_S_PER_REQUEST * len(candidates) + 0.05:
+            until = min(started + time_limit_s,
+                        time.perf_counter() + _search_cap_s(problem.n_requests))
+            shared = shared_search(problem, candidates, _model_cars(problem, best), best,
+                                   penalties, until)
+            if shared is not None and _objective(problem, shared) < _objective(problem, best):
+                best = shared
     status = "feasible" if best else "empty"
     return assemble_plan(problem, best, time.perf_counter() - started, status)
 
