@@ -58,6 +58,7 @@ BLOCK_SHARE = 0.25  # of the time limit, spent on the block plan when passengers
 POOLING_SHARE = 0.4  # of the time left after the block plan, for guided local search on stops
 SEARCH_CAP_S, SEARCH_CAP_S_PER_REQUEST = 0.5, 0.1  # a small day is not searched for 10 s
 POOLING_S_PER_REQUEST = 0.1  # with less time left per request, annealing gets all of it
+ASSEMBLY_S, ASSEMBLY_S_PER_REQUEST = 0.05, 0.0005  # kept for assembling the plan, s
 MODEL_S_PER_REQUEST = 0.01  # what building the pickup-and-delivery model costs, s per request
 
 
@@ -78,6 +79,8 @@ def solve(
     started = time.perf_counter()
     problem = compile_problem(instance, matrix if matrix is not None else instance_matrix(instance))
     candidates = [r for r in range(problem.n_requests) if r not in problem.refusals]
+    # the plan's assembly (reasons for every trip) comes out of the same time limit
+    time_limit_s -= ASSEMBLY_S + ASSEMBLY_S_PER_REQUEST * problem.n_requests
     block_limit_s = time_limit_s
     if problem.sharing:
         block_limit_s = min(BLOCK_SHARE * time_limit_s, BLOCK_MAX_S,
