@@ -223,6 +223,10 @@ class BrokerClient:
         self._closing = True
         self.paho.disconnect()
         self.paho.loop_stop()
+        # paho closes its socket and its wake-up socket pair only when the client is garbage
+        # collected; a process that makes many clients (a server's tests) would run out of
+        # descriptors below select()'s limit of 1024 first
+        self.paho._reset_sockets()
         self._connected.clear()
 
     def _connected_cb(self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any, _props: Any) -> None:
