@@ -471,6 +471,15 @@ const LABELS = {
 };
 
 const listeners = [];
+
+/**
+ * Merge a page's own labels into the catalogue: extra = {zh: {...}, en: {...}}, the same keys
+ * in both languages. Pages with many labels of their own keep them in a module beside the
+ * page's script (labels_<page>.js) and call this once on import.
+ */
+export function addLabels(extra) {
+  for (const code of Object.keys(LABELS)) Object.assign(LABELS[code], extra[code] ?? {});
+}
 let current = localStorage.getItem("fleet.lang") === "en" ? "en" : "zh";
 
 export function lang() {
