@@ -410,7 +410,8 @@ class _Builder:
     def _logins(self) -> list[DemoLogin]:
         city, service_centre, education = CITY[0], f"{CITY[0]}-A01", f"{CITY[0]}-A06"
         orgs = {"admin": city, "dispatcher": city, "driver": service_centre,
-                "requester": education, "approver": city, "auditor": city}
+                "requester": education, "approver": city, "auditor": city,
+                "planner": city}
         return [DemoLogin(role, f"{role}{DEMO_PASSWORD_SUFFIX}", role, org) for role, org in orgs.items()]
 
 

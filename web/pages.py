@@ -80,6 +80,7 @@ HOME_BY_ROLE = {
     Role.driver: "/driver",
     Role.requester: "/requests",
     Role.approver: "/approvals",
+    Role.planner: "/replacement",
 }
 
 

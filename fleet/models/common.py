@@ -103,6 +103,7 @@ class Role(StrEnum):
     requester = "requester"
     approver = "approver"
     auditor = "auditor"
+    planner = "planner"
 
 
 class VehicleClass(StrEnum):

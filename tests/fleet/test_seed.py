@@ -31,7 +31,8 @@ def test_seed_fills_an_empty_database_once(db_url: str, engine) -> None:
     assert 590 <= counts["vehicles"] <= 620 and 550 <= counts["drivers"] <= counts["vehicles"]
     assert counts["zones"] == 31 and counts["depots"] == counts["parking_sites"] == 67
     assert {login["role"] for login in summary["logins"]} == {
-        "admin", "dispatcher", "driver", "requester", "approver", "auditor"}
+        "admin", "dispatcher", "driver", "requester", "approver", "auditor",
+        "planner"}
     with Session(engine) as session:
         levels = Counter(session.exec(select(Organisation.level)))
         assert levels == {"city": 1, "county": 6, "township": 60, "agency": 150}

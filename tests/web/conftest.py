@@ -56,7 +56,7 @@ def build_world(session: Session) -> World:
                  other_agency=other_agency.id)
 
     homes = {Role.admin: city, Role.dispatcher: city, Role.driver: city, Role.requester: agency,
-             Role.approver: agency, Role.auditor: city}
+             Role.approver: agency, Role.auditor: city, Role.planner: city}
     for role, org in homes.items():
         w.ids[f"user_{role.value}"] = user(session, role.value, role, org.id, PASSWORD_HASH,
                                            full_name=role.value).id
