@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import ColumnElement, true
 from sqlmodel import Session, col, select
 
@@ -18,7 +18,12 @@ from fleet.security import InvalidToken, decode_token
 
 SESSION_COOKIE = "fleet_session"
 
-bearer_scheme = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
+#: The API's security scheme: a bearer token from ``POST /api/v1/auth/token`` (form fields
+#: ``username`` and ``password``), which the Authorize dialog of ``/docs`` fetches itself.
+TOKEN_URL = "/api/v1/auth/token"
+bearer_scheme = OAuth2PasswordBearer(
+    tokenUrl=TOKEN_URL, auto_error=False,
+    description="Log in with username and password; the token is sent as `Authorization: Bearer …`.")
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -83,11 +88,9 @@ def principal_from_token(session: Session, token: str, signing_key: str) -> Prin
     return Principal(user=user, org_path=org.path, covers_all=session.exec(outside).first() is None)
 
 
-def request_token(
-    request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
-) -> str | None:
+def request_token(request: Request, bearer: Annotated[str | None, Depends(bearer_scheme)]) -> str | None:
     """The bearer token of the request, or else its session cookie; None without either."""
-    return bearer.credentials if bearer else request.cookies.get(SESSION_COOKIE)
+    return bearer or request.cookies.get(SESSION_COOKIE)
 
 
 RequestToken = Annotated[str | None, Depends(request_token)]

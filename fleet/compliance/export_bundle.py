@@ -18,8 +18,9 @@ import tempfile
 import zipfile
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -286,9 +287,33 @@ def _violation_map(session: Session, alert: Any) -> ViolationMap:
 # ---------------------------------------------------------------- verification
 
 
+class FileStatus(StrEnum):
+    """What checking one file of a bundle found."""
+
+    ok = "ok"
+    changed = "changed"
+    missing = "missing"
+    added = "added"
+    damaged = "damaged"
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """One file of a bundle: its status, and the SHA-256 and size (bytes) read, when read."""
+
+    name: str
+    status: FileStatus
+    sha256: str | None = None
+    size_bytes: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status.value, "sha256": self.sha256, "bytes": self.size_bytes}
+
+
 @dataclass
 class BundleCheck:
-    """The outcome of checking a bundle; ``problems`` names every file that changed."""
+    """The outcome of checking a bundle; ``problems`` names every file that changed and
+    ``files`` gives each file's status (the manifest's own first, once it was read)."""
 
     path: Path
     manifest: dict[str, Any] | None = None
@@ -296,6 +321,7 @@ class BundleCheck:
     archive_sha256: str | None = None
     files_checked: int = 0
     problems: list[str] = field(default_factory=list)
+    files: list[FileCheck] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -304,7 +330,12 @@ class BundleCheck:
     def as_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "ok": self.ok, "export_id": (self.manifest or {}).get("export_id"),
                 "files_checked": self.files_checked, "manifest_sha256": self.manifest_sha256,
-                "archive_sha256": self.archive_sha256, "problems": self.problems}
+                "archive_sha256": self.archive_sha256, "problems": self.problems,
+                "files": [f.as_json() for f in self.files]}
+
+    def mark_changed(self, name: str) -> None:
+        """Record that file ``name``, read intact, no longer matches the platform's record."""
+        self.files = [replace(f, status=FileStatus.changed) if f.name == name else f for f in self.files]
 
 
 class _Folder:
@@ -364,21 +395,27 @@ def _verify_members(bundle: _Folder | _Zip, check: BundleCheck) -> None:
         check.problems.append(f"{MANIFEST}: unreadable or altered ({exc})")
         return
     check.manifest = manifest
+    check.files.append(FileCheck(MANIFEST, FileStatus.ok, check.manifest_sha256, len(raw)))
     for name in names:
         if name != MANIFEST and name not in listed:
             check.problems.append(f"{name}: not listed in the manifest (added)")
+            check.files.append(FileCheck(name, FileStatus.added))
     for name, entry in listed.items():
         if name not in names:
             check.problems.append(f"{name}: missing (listed in the manifest)")
+            check.files.append(FileCheck(name, FileStatus.missing))
             continue
         try:
             with bundle.open(name) as handle:
                 sha, size = file_sha256(handle)
         except ARCHIVE_ERRORS as exc:
             check.problems.append(f"{name}: damaged in the archive ({exc})")
+            check.files.append(FileCheck(name, FileStatus.damaged))
             continue
         check.files_checked += 1
-        if sha != entry.get("sha256") or size != entry.get("bytes"):
+        changed = sha != entry.get("sha256") or size != entry.get("bytes")
+        check.files.append(FileCheck(name, FileStatus.changed if changed else FileStatus.ok, sha, size))
+        if changed:
             check.problems.append(f"{name}: content changed (SHA-256 {sha[:12]}… , manifest says "
                                   f"{str(entry.get('sha256'))[:12]}…; {size} bytes, manifest says {entry.get('bytes')})")
 
@@ -396,6 +433,7 @@ def check_registered(session: Session, check: BundleCheck) -> None:
     if record.manifest_sha256 != check.manifest_sha256:
         check.problems.append(f"{MANIFEST}: changed since export {export_id} was generated (its SHA-256 differs "
                               "from the one recorded)")
+        check.mark_changed(MANIFEST)
     if check.archive_sha256 is not None and record.archive_sha256 not in (None, check.archive_sha256):
         check.problems.append(f"{check.path.name}: the archive changed since export {export_id} was generated")
     _check_chained(session, check, export_id)
@@ -418,6 +456,7 @@ def _check_chained(session: Session, check: BundleCheck, export_id: int) -> None
     if chained.get("manifest_sha256") != check.manifest_sha256:
         check.problems.append(f"{MANIFEST}: its SHA-256 differs from the one audit entry {entry.id} chained for "
                               f"export {export_id}")
+        check.mark_changed(MANIFEST)
     if check.archive_sha256 is not None and chained.get("archive_sha256") not in (None, check.archive_sha256):
         check.problems.append(f"{check.path.name}: the archive's SHA-256 differs from the one audit entry "
                               f"{entry.id} chained for export {export_id}")

@@ -149,6 +149,12 @@ CASES = [
     ("POST", "/exports", lambda w: {"since": "2026-11-30T00:00:00+08:00", "until": "2026-12-03T00:00:00+08:00"},
      only("auditor", code=201)),
     ("GET", "/exports", None, only("auditor")),
+    # the world has no export: "{vehicle}" stands for an export id that is not one
+    ("GET", "/exports/{vehicle}/verification", None, only("auditor", code=404)),
+    ("GET", "/exports/{vehicle}/bundle", None, only("auditor", code=404)),
+    # without a bundle in the body the check is refused (422) past the role check
+    ("POST", "/exports/verification", None, only("admin", "auditor", code=422)),
+    ("GET", "/audit/entries", None, only("admin", "auditor")),
     ("GET", "/audit/verification", None, only("admin", "auditor")),
     # Replacement planning. The world has no stored plan or filing: "{vehicle}" stands for an id
     # that is not one (admin and auditor pass the role check and get 404); filing by a county

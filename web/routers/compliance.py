@@ -1,14 +1,17 @@
 """Compliance: expense-record imports (admins and dispatchers), inspector exports (auditors
-only, within their organisation's scope) and the audit log's verification status."""
+only, within their organisation's scope: build, list, download again, verify the kept copy),
+the check of an uploaded bundle, the audit log (``web.routers.audit_log``) and its
+verification status."""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import uuid4
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlmodel import col, or_, select
@@ -18,7 +21,7 @@ from fleet.audit import GENESIS_HASH, ChainBreak
 from fleet.compliance.audit_checkpoint import CheckpointError, kept_checkpoint
 from fleet.compliance.audit_verification import AuditVerification, verify_audit_log
 from fleet.compliance.expense_import import ExpenseImportError, import_expenses
-from fleet.compliance.export_bundle import FORMATS, build_bundle
+from fleet.compliance.export_bundle import FORMATS, MANIFEST, BundleCheck, build_bundle, check_registered, verify_bundle
 from fleet.models import Role, Vehicle
 from fleet.models.compliance import (
     ExpenseImport,
@@ -29,15 +32,19 @@ from fleet.models.compliance import (
     ExportRecord,
     ExportRecordPublic,
 )
-from web.deps import CurrentPrincipal, SessionDep, require_roles
+from web.crud import ObjectId
+from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
 from web.pagination import Page, PageDep, paginate
+from web.routers import audit_log
 
 router = APIRouter(tags=["compliance"])
+router.include_router(audit_log.router)
 R = Role
 importers = Depends(require_roles(R.admin, R.dispatcher))
 expense_readers = Depends(require_roles(R.admin, R.dispatcher, R.auditor))
 inspectors = Depends(require_roles(R.auditor))
 audit_readers = Depends(require_roles(R.admin, R.auditor))
+bundle_checkers = Depends(require_roles(R.admin, R.auditor))
 
 MAX_CSV_CHARS = 5_000_000
 Id = Annotated[int | None, Field(None, ge=1, le=2**31 - 1)]
@@ -157,6 +164,85 @@ def list_exports(session: SessionDep, principal: CurrentPrincipal, page: PageDep
     """Exports of organisations in the caller's scope, newest first."""
     statement = select(ExportRecord).where(principal.scope_filter(col(ExportRecord.org_id)))
     return paginate(session, statement, page, col(ExportRecord.id).desc())
+
+
+class FileCheckPublic(BaseModel):
+    name: str
+    status: str = Field(description="ok, changed, missing (listed, not in the bundle), added (not listed) or damaged.")
+    sha256: str | None
+    bytes: int | None
+
+
+class BundleCheckPublic(BaseModel):
+    """Whether a bundle still is what the platform exported: every file against the manifest,
+    and the manifest (and archive) against the export's record and its audit entry."""
+
+    ok: bool
+    export_id: int | None = Field(description="The export the manifest names.")
+    files_checked: int
+    manifest_sha256: str | None
+    archive_sha256: str | None
+    problems: list[str] = Field(description="Every difference found, one sentence each.")
+    files: list[FileCheckPublic]
+
+
+def _export_in_scope(session: SessionDep, principal: Principal, export_id: int) -> ExportRecord:
+    statement = select(ExportRecord).where(ExportRecord.id == export_id,
+                                           principal.scope_filter(col(ExportRecord.org_id)))
+    record = session.exec(statement).first()
+    if record is None:
+        raise not_found("export", export_id)
+    return record
+
+
+def _checked(session: SessionDep, principal: Principal, check: BundleCheck) -> dict:
+    """``check`` compared with the platform's record of the export its manifest names, when
+    that export lies in the caller's scope."""
+    export_id = (check.manifest or {}).get("export_id")
+    record = session.get(ExportRecord, export_id) if isinstance(export_id, int) else None
+    if record is not None and not (principal.covers_all or principal.in_scope(session, record.org_id)):
+        check.problems.append(f"{MANIFEST}: export {export_id} lies outside your organisation's scope; only its "
+                              "files were checked against its manifest")
+    else:
+        check_registered(session, check)
+    return check.as_json()
+
+
+@router.get("/exports/{object_id}/verification", response_model=BundleCheckPublic, dependencies=[inspectors])
+def verify_export(object_id: ObjectId, session: SessionDep, principal: CurrentPrincipal) -> dict:
+    """Check the copy the platform kept of an export as `fleet audit verify-bundle` does: each
+    file against the manifest, the manifest and archive against the export's record and its
+    audit entry."""
+    record = _export_in_scope(session, principal, object_id)
+    return _checked(session, principal, verify_bundle(Path(record.path)))
+
+
+@router.get("/exports/{object_id}/bundle", dependencies=[inspectors], response_class=FileResponse,
+            responses={200: {"content": {"application/zip": {}}, "description": "The kept zip archive."}})
+def download_export(object_id: ObjectId, session: SessionDep, principal: CurrentPrincipal) -> Any:
+    """Download the copy the platform kept of an earlier export (404 when it is gone)."""
+    record = _export_in_scope(session, principal, object_id)
+    path = Path(record.path)
+    if not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"export {object_id}: the kept copy is gone")
+    return FileResponse(path, media_type="application/zip", filename=path.name)
+
+
+@router.post("/exports/verification", response_model=BundleCheckPublic, dependencies=[bundle_checkers],
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
+def verify_uploaded_bundle(
+    session: SessionDep, principal: CurrentPrincipal,
+    bundle: Annotated[bytes, Body(media_type="application/zip", description="The bundle's zip archive.")],
+    filename: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^/\\]+$",
+                                   description="The bundle's file name, for the messages.")] = "bundle.zip",
+) -> dict:
+    """Check an uploaded export bundle (the zip as the request body, at most
+    FLEET_WEB_BODY_MAX_BYTES) as `fleet audit verify-bundle` does; nothing is stored."""
+    with tempfile.TemporaryDirectory(prefix="fleet-bundle-") as folder:
+        path = Path(folder) / filename
+        path.write_bytes(bundle)
+        return _checked(session, principal, verify_bundle(path))
 
 
 class DisagreementPublic(BaseModel):
