@@ -15,6 +15,7 @@ from fleet.replacement.inputs import (
     CarRecord,
     MaintenanceCurve,
     PlanInput,
+    UsageSource,
 )
 
 
@@ -56,10 +57,13 @@ def car_state(plan: PlanInput, car: CarRecord) -> CarState:
     legacy = car.emission_standard is not None and EMISSION_ORDER.index(
         car.emission_standard
     ) <= EMISSION_ORDER.index(policy.legacy_emission_standard)
-    idle = car.annual_km < policy.idle_annual_km or (
-        car.utilisation_share is not None
-        and policy.idle_utilisation_share is not None
-        and car.utilisation_share < policy.idle_utilisation_share
+    idle = car.annual_km_source != UsageSource.unknown and (
+        car.annual_km < policy.idle_annual_km
+        or (
+            car.utilisation_share is not None
+            and policy.idle_utilisation_share is not None
+            and car.utilisation_share < policy.idle_utilisation_share
+        )
     )
     min_years = min(policy.min_service_years, policy.legacy_min_service_years) if legacy else (
         policy.min_service_years

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -21,6 +22,15 @@ EMISSION_ORDER: list[EmissionStandard] = list(EmissionStandard)
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+
+class UsageSource(StrEnum):
+    """Where a car record's annual km comes from (see ``fleet.replacement.usage``)."""
+
+    given = "given"  # written in the plan input file
+    trips = "trips"  # measured from the car's trips over the last 12 months
+    odometer = "odometer"  # lifetime average: odometer reading over age
+    unknown = "unknown"  # no trips and no odometer reading: never idle for it
 
 
 class MaintenanceCurve(_Strict):
@@ -95,6 +105,9 @@ class CarRecord(_Strict):
     purchase_price_cny: float = Field(ge=0, le=5_000_000)
     odometer_km: float = Field(ge=0, le=2_000_000)
     annual_km: float = Field(ge=0, le=300_000, description="Measured from trips, km/year.")
+    annual_km_source: UsageSource = Field(
+        UsageSource.given, description="Where annual_km comes from; an unknown usage never makes a car idle."
+    )
     utilisation_share: float | None = Field(
         None, ge=0, le=1, description="Share of working days the car was used, from trips."
     )

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from fleet.models.common import Energy, VehicleClass
+from fleet.replacement.inputs import UsageSource
 
 PlanStatus = Literal["optimal", "feasible", "infeasible", "unknown"]
+#: Why a car goes, as a code the pages translate: it must retire (legacy emission standard,
+#: scrappage mileage), it is idle (annual km, or share of working days used, under the policy's
+#: threshold), or it is eligible (age or odometer) and replacing it pays or meets the policy.
+ReasonCode = Literal["legacy_emission", "scrappage_mileage", "idle_km", "idle_utilisation", "eligible"]
 
 
 class Decision(BaseModel):
@@ -36,7 +41,16 @@ class Decision(BaseModel):
     lifecycle_change_cny: float
     fuel_saved_l_per_year: float
     co2_saved_kg_per_year: float
-    reason: str
+    reason: str = Field(description="The reason in English words, for the command line.")
+    reason_code: ReasonCode | None = Field(None, description="The reason as a code; empty in plans kept before codes.")
+    reason_params: dict[str, float | int | str | bool | None] = Field(
+        default_factory=dict,
+        description=(
+            "Figures of the reason: ages in years, distances in km, shares as fractions, money in CNY, "
+            "years as calendar years; model, class and energy of the replacement as ids."
+        ),
+    )
+    annual_km_source: UsageSource = Field(UsageSource.given, description="Where the car's annual km comes from.")
 
 
 class BudgetUse(BaseModel):

@@ -27,6 +27,7 @@ from fleet.replacement.plan import (
     BindingConstraint,
     BudgetUse,
     Decision,
+    ReasonCode,
     ReplacementPlan,
     SolveStats,
     YearPlan,
@@ -188,6 +189,7 @@ def _decision(
 ) -> Decision:
     car = state.car
     change = lifecycle.change_cny(lifecycle.profile([state]), offset, model)
+    code, params, reason = _reason(plan, state, offset, model, change)
     if model is None:
         fuel_l = co2_kg = 0.0
     else:
@@ -212,42 +214,73 @@ def _decision(
         lifecycle_change_cny=round(change, 2),
         fuel_saved_l_per_year=round(fuel_l, 1),
         co2_saved_kg_per_year=round(co2_kg, 1),
-        reason=_reason(plan, state, offset, model, change),
+        reason=reason,
+        reason_code=code,
+        reason_params=params,
+        annual_km_source=car.annual_km_source,
     )
 
 
 def _reason(
     plan: PlanInput, state: CarState, offset: int, model: CandidateModel | None, change_cny: float
-) -> str:
+) -> tuple[ReasonCode, dict[str, float | int | str | bool | None], str]:
+    """Why ``state``'s car goes in plan year ``offset``: the code, its figures (ages in years,
+    distances in km, shares as fractions, money in CNY) and the same in English words."""
     policy, car = plan.policy, state.car
-    age = state.age_years + offset
-    odometer = state.odometer_km_in(offset)
+    age = round(state.age_years + offset, 1)
+    odometer = round(state.odometer_km_in(offset))
+    code: ReasonCode
     if state.must_reason == MustRetire.legacy_emission and state.must_by is not None:
+        code = "legacy_emission"
+        params: dict[str, float | int | str | bool | None] = {
+            "emission_standard": car.emission_standard.value if car.emission_standard else None,
+            "legacy_standard": policy.legacy_emission_standard.value,
+            "deadline_year": plan.start_year + state.must_by,
+        }
         why = (
             f"{car.emission_standard} car: {policy.legacy_emission_standard.value} and older must "
             f"retire by {plan.start_year + state.must_by}"
         )
     elif state.must_reason == MustRetire.scrappage_mileage and state.must_by is not None:
+        code = "scrappage_mileage"
+        params = {"odometer_km": odometer, "scrap_odometer_km": policy.scrap_odometer_km}
         why = f"odometer {odometer:,.0f} km reaches the scrappage mileage {policy.scrap_odometer_km:,.0f} km"
+    elif model is None and car.annual_km >= policy.idle_annual_km and car.utilisation_share is not None:
+        code = "idle_utilisation"
+        params = {"utilisation_share": car.utilisation_share, "idle_utilisation_share": policy.idle_utilisation_share}
+        why = (
+            f"idle (used on {car.utilisation_share:.0%} of working days, under "
+            f"{policy.idle_utilisation_share or 0:.0%})"
+        )
     elif model is None:
+        code = "idle_km"
+        params = {"annual_km": round(car.annual_km), "idle_annual_km": policy.idle_annual_km,
+                  "annual_km_source": car.annual_km_source.value}
         why = f"idle ({car.annual_km:,.0f} km/year, under {policy.idle_annual_km:,.0f})"
     else:
+        code = "eligible"
+        params = {"age_years": age, "min_service_years": policy.min_service_years,
+                  "odometer_km": odometer, "min_odometer_km": policy.min_odometer_km}
         why = (
             f"eligible: {age:.1f} years in service (policy {policy.min_service_years:g}), "
             f"odometer {odometer:,.0f} km (policy {policy.min_odometer_km:,.0f})"
         )
+    params["lifecycle_change_cny"] = round(change_cny)
     if model is None:
         what = "retired without replacement, its trips go to the pool or a lessor"
     else:
+        params |= {"model_id": model.model_id, "model_name": model.name or model.model_id,
+                   "replacement_class": model.vehicle_class.value, "replacement_energy": model.energy.value}
         what = f"replaced by {model.name or model.model_id} ({model.vehicle_class.value}, {model.energy.value})"
         if state.nev_required:
+            params["nev_required_use_type"] = car.use_type
             what += f", a NEV as use type {car.use_type!r} requires"
     cost = (
         f"saves {-change_cny:,.0f} CNY of lifecycle cost"
         if change_cny < 0
         else f"costs {change_cny:,.0f} CNY more than keeping it, to meet the policy"
     )
-    return f"{why}; {what}; {cost}"
+    return code, params, f"{why}; {what}; {cost}"
 
 
 def _year_plans(plan: PlanInput, states: list[CarState], decisions: list[Decision]) -> list[YearPlan]:

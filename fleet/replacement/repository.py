@@ -6,11 +6,9 @@ What a car record is made of:
 - age on 1 January of the first plan year, from ``Vehicle.purchase_date``;
 - odometer: the larger of ``Vehicle.odometer_km`` and the last trip's end reading, projected to
   the plan start at the measured annual km;
-- annual km and utilisation (share of working days with a trip, China's calendar with make-up
-  working days) measured from ``Trip`` rows over the 365 days before ``as_of``; a car bought in
-  that window is measured over its days in service. When no car of the organisation's subtree
-  has a trip in the window (no telematics yet), annual km is the car's lifetime average
-  (odometer / age) and utilisation is unknown;
+- annual km and utilisation from ``fleet.replacement.usage`` (trips where the platform has
+  observed the car long enough, else odometer over age, else an unknown usage that never makes
+  a car idle), the one source the API and the CLI share;
 - maintenance history: ``maintenance_cost`` rows summed per calendar year before the plan;
 - depot: ``Vehicle.home_depot_id``; organisation: the nearest organisation at or above the car
   (within the planned subtree) that has a budget in the policy, else the car's own.
@@ -25,11 +23,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import holidays
+from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -53,14 +51,7 @@ from fleet.replacement.example import candidate_models
 from fleet.replacement.inputs import CandidateModel, CarRecord, PlanInput
 from fleet.replacement.plan import ReplacementPlan
 from fleet.replacement.policy import ReplacementPolicy
-
-#: Days of trips that measure a car's annual km and utilisation.
-MEASUREMENT_DAYS = 365
-#: A car measured over fewer days in service is measured as if over this many.
-MIN_MEASURED_DAYS = 30
-#: Upper bound of a car record's annual km (``CarRecord.annual_km``).
-MAX_ANNUAL_KM = 300_000.0
-
+from fleet.replacement.usage import CarUsage, car_usage
 
 class NoCarsToPlan(ValueError):
     """The organisation's subtree has no pool car in service."""
@@ -84,7 +75,7 @@ class BuiltInput:
     plan_input: PlanInput
     vehicle_ids: dict[str, int]
     settings: JurisdictionSettings
-    measured_from_trips: bool
+    usage: dict[str, CarUsage]
 
 
 def org_path_ids(org: Organisation) -> list[int]:
@@ -116,18 +107,21 @@ def build_plan_input(
     years: int,
     as_of: datetime | None = None,
     tz: ZoneInfo | None = None,
+    policy_changes: dict[str, Any] | None = None,
 ) -> BuiltInput:
     """The plan input of ``org``'s subtree: its pool cars in service, its policy and models.
 
     ``as_of`` (UTC, default now) ends the trip measurement window; ``tz`` (default the display
-    time zone) decides on which local day a trip was driven. Raises ``NoCarsToPlan`` and
-    ``pydantic.ValidationError`` (messages name the field).
+    time zone) decides on which local day a trip was driven; ``policy_changes`` replaces
+    settings of the jurisdiction's policy for this plan only (``ReplacementPolicy`` fields).
+    Raises ``NoCarsToPlan`` and ``pydantic.ValidationError`` (messages name the field, under
+    ``policy.`` for a change).
     """
     from fleet.settings import get_settings
 
     as_of = as_of or datetime.now(UTC)
     tz = tz or get_settings().tz
-    settings = settings_for(session, org)
+    settings = with_policy_changes(settings_for(session, org), policy_changes or {})
     subtree = select(Organisation.id).where(col(Organisation.path).startswith(org.path))
     vehicles = session.exec(
         select(Vehicle)
@@ -139,22 +133,18 @@ def build_plan_input(
     if not vehicles:
         raise NoCarsToPlan(f"org_id: organisation {org.id} ({org.name}) has no pool car in service to plan")
     ids = [v.id for v in vehicles]
-    usage = _measure_usage(session, vehicles, as_of, tz)
     last_odometer = _last_odometer_km(session, ids)
+    readings = {v.id: max(v.odometer_km, last_odometer.get(v.id, 0.0)) for v in vehicles}  # type: ignore[misc]
+    usage = car_usage(session, vehicles, readings, as_of, tz)  # type: ignore[arg-type]
     history = _maintenance_history(session, ids, start_year)
     budget_org = _budget_holders(session, org, settings.policy)
     plan_start = date(start_year, 1, 1)
     cars = []
     for vehicle in vehicles:
         assert vehicle.id is not None
-        odometer = max(vehicle.odometer_km, last_odometer.get(vehicle.id, 0.0))
-        if usage is None:
-            age_now = max((as_of.date() - vehicle.purchase_date).days / 365.25, 0.5)
-            annual_km, utilisation = min(odometer / age_now, MAX_ANNUAL_KM), None
-        else:
-            annual_km, utilisation = usage[vehicle.id]
+        measured = usage[vehicle.id]
         ahead_days = max((plan_start - as_of.date()).days, 0)
-        odometer = min(odometer + annual_km * ahead_days / 365.25, 2_000_000)
+        odometer = min(readings[vehicle.id] + measured.annual_km * ahead_days / 365.25, 2_000_000)
         cars.append({
             "car_id": vehicle.plate,
             "org_id": budget_org(vehicle.org_id),
@@ -164,8 +154,9 @@ def build_plan_input(
             "age_years": round(max((plan_start - vehicle.purchase_date).days / 365.25, 0.0), 3),
             "purchase_price_cny": vehicle.purchase_price_cny,
             "odometer_km": round(odometer, 1),
-            "annual_km": round(annual_km, 1),
-            "utilisation_share": utilisation,
+            "annual_km": measured.annual_km,
+            "annual_km_source": measured.source,
+            "utilisation_share": measured.utilisation_share,
             "depot_id": None if vehicle.home_depot_id is None else str(vehicle.home_depot_id),
             "maintenance_history_cny": history.get(vehicle.id, {}),
         })
@@ -177,55 +168,24 @@ def build_plan_input(
         plan_input=plan_input,
         vehicle_ids={v.plate: v.id for v in vehicles},  # type: ignore[misc]
         settings=settings,
-        measured_from_trips=usage is not None,
+        usage={v.plate: usage[v.id] for v in vehicles},  # type: ignore[index]
     )
 
 
-def _measure_usage(
-    session: Session, vehicles: list[Vehicle], as_of: datetime, tz: ZoneInfo
-) -> dict[int, tuple[float, float | None]] | None:
-    """Annual km and utilisation share per vehicle id from its trips, or None when no car has
-    a trip in the window."""
-    since = as_of - timedelta(days=MEASUREMENT_DAYS)
-    rows = session.exec(
-        select(Trip.vehicle_id, Trip.started_at, Trip.distance_km)
-        .where(col(Trip.vehicle_id).in_([v.id for v in vehicles]))
-        .where(col(Trip.started_at) >= since)
-        .where(col(Trip.started_at) < as_of)
-    ).all()
-    if not rows:
-        return None
-    km: dict[int, float] = defaultdict(float)
-    days: dict[int, set[date]] = defaultdict(set)
-    for vehicle_id, started_at, distance_km in rows:
-        km[vehicle_id] += distance_km
-        days[vehicle_id].add(started_at.astimezone(tz).date())
-    first_day, last_day = since.astimezone(tz).date(), as_of.astimezone(tz).date()
-    working = _working_days(first_day, last_day)
-    usage: dict[int, tuple[float, float | None]] = {}
-    for vehicle in vehicles:
-        assert vehicle.id is not None
-        start = max(first_day, vehicle.purchase_date)
-        in_service_days = max((last_day - start).days, MIN_MEASURED_DAYS)
-        annual_km = min(km[vehicle.id] * 365.25 / in_service_days, MAX_ANNUAL_KM)
-        workdays = {d for d in working if d >= start}
-        used = len(days[vehicle.id] & workdays)
-        usage[vehicle.id] = (annual_km, round(used / len(workdays), 4) if workdays else None)
-    return usage
-
-
-def _working_days(first: date, last: date) -> set[date]:
-    """Working days in [first, last): weekdays that are no statutory holiday, and make-up
-    working days (调休) on weekends, by the ``holidays`` China calendar."""
-    calendar = holidays.China(years=range(first.year, last.year + 1))
-    makeup = set(getattr(calendar, "weekend_workdays", set()))
-    days = set()
-    day = first
-    while day < last:
-        if (day.weekday() < 5 and day not in calendar) or day in makeup:
-            days.add(day)
-        day += timedelta(days=1)
-    return days
+def with_policy_changes(settings: JurisdictionSettings, changes: dict[str, Any]) -> JurisdictionSettings:
+    """``settings`` with ``changes`` to its policy (``ReplacementPolicy`` fields) for one plan;
+    raises ``pydantic.ValidationError`` with each location under ``policy``."""
+    if not changes:
+        return settings
+    try:
+        policy = ReplacementPolicy.model_validate(settings.policy.model_dump() | changes)
+    except ValidationError as exc:
+        raise ValidationError.from_exception_data(
+            "policy",
+            [{**error, "loc": ("policy", *error["loc"])} for error in exc.errors()],  # type: ignore[typeddict-item]
+        ) from None
+    return JurisdictionSettings(policy=policy, models=settings.models, source_org_id=settings.source_org_id,
+                                record=settings.record)
 
 
 def _last_odometer_km(session: Session, vehicle_ids: list[int]) -> dict[int, float]:

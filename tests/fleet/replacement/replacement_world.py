@@ -22,6 +22,7 @@ from fleet.models import (
     Depot,
     Organisation,
     OrgLevel,
+    Position,
     Role,
     Trip,
     Vehicle,
@@ -78,6 +79,8 @@ def add_county_fleet(session: Session, county_id: int, agency_id: int, as_of: da
     leasing = lessor(session, "东海租车", county.id, lat=34.5, lon=118.8)
     _vehicle(session, "苏G00006", agency, None, purchase_date=date(2011, 1, 1), odometer_km=280_000,
              ownership="leased", lessor_id=leasing.id, lease_start=date(2026, 1, 1), lease_end=date(2027, 12, 31))
+    # The platform has recorded since the start of the year measured: the old car's first fix.
+    session.add(Position(vehicle_id=old.id, ts=as_of - timedelta(days=365) + timedelta(hours=1), lat=34.52, lon=118.77))
     _trips(session, old, weekdays_before(as_of, 100, step_days=2), 400.0)  # 40,000 km
     _trips(session, young, weekdays_before(as_of, 100, step_days=2), 150.0)  # 15,000 km
     _trips(session, idle, weekdays_before(as_of, 2, step_days=60), 50.0)  # 100 km

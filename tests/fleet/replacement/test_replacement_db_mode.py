@@ -13,9 +13,9 @@ from fleet.models import Organisation, OrgLevel
 from fleet.replacement.inputs import CandidateModel
 from fleet.replacement.planner import SolveOptions, plan_replacement
 from fleet.replacement.policy import ReplacementPolicy
+from fleet.replacement.usage import _working_days
 from fleet.replacement.repository import (
     NoCarsToPlan,
-    _working_days,
     build_plan_input,
     replacement_figures,
     save_policy,
@@ -51,7 +51,9 @@ def test_car_records_come_from_vehicles_trips_and_bills(session: Session, county
     cars = {c.car_id: c for c in built.plan_input.cars}
     # Leased and retired cars are not planned; plates are the car ids.
     assert sorted(cars) == ["苏G00001", "苏G00002", "苏G00003", "苏G00004"]
-    assert built.vehicle_ids["苏G00001"] == ids["old"] and built.measured_from_trips
+    assert built.vehicle_ids["苏G00001"] == ids["old"]
+    assert {usage.source for usage in built.usage.values()} == {"trips"}
+    assert old_usage(built).observed_days == 365 and cars["苏G00001"].annual_km_source == "trips"
     old = cars["苏G00001"]
     # The county holds the budget, so the agency's cars plan against it; depots by database id.
     assert old.org_id == str(orgs["county"].id) and old.depot_id == str(ids["depot"])
@@ -99,6 +101,10 @@ def test_known_plan_of_the_county(session: Session, county_fleet) -> None:  # ty
     assert histogram[12] == histogram[3] == histogram[14] == histogram[5] == 1
 
 
+def old_usage(built):  # type: ignore[no-untyped-def]
+    return built.usage["苏G00001"]
+
+
 def old_fuel(built) -> float:  # type: ignore[no-untyped-def]
     """Petrol burnt a year by the old car at the fleet profile's 8 l/100 km."""
     car = next(c for c in built.plan_input.cars if c.car_id == "苏G00001")
@@ -117,7 +123,7 @@ def test_policy_inherited_from_the_nearest_ancestor(session: Session, county_fle
 def test_without_trips_annual_km_is_the_lifetime_average(session: Session, county_fleet) -> None:  # type: ignore[no-untyped-def]
     orgs, _ = county_fleet
     built = build_plan_input(session, orgs["county"], 2027, 1, as_of=datetime(2020, 1, 1, tzinfo=UTC))
-    assert not built.measured_from_trips
+    assert {usage.source for usage in built.usage.values()} == {"odometer"}
     old = next(c for c in built.plan_input.cars if c.car_id == "苏G00001")
     age_then = (date(2020, 1, 1) - date(2014, 3, 1)).days / 365.25
     assert old.annual_km == pytest.approx(240_000 / age_then, rel=1e-3) and old.utilisation_share is None
