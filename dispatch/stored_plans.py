@@ -35,6 +35,7 @@ from dispatch.problem import Problem, busy_reason, compile_problem
 from dispatch.solver_pool import solve_apart
 from dispatch.stops import Stops, co_riders, stop_requests, stop_times, trip_costs_cny
 from fleet import audit, request_workflow
+from fleet.hire_windows import sync_assignment_windows
 from fleet.models import (
     NEV_ENERGIES,
     Assignment,
@@ -315,6 +316,7 @@ def accept_plan(session: Session, row: DispatchPlan, actor: User | str) -> list[
     for old in older:
         old.status = PlanStatus.superseded
         session.add(old)
+    sync_assignment_windows(session, changed)
     row.status = PlanStatus.accepted
     row.accepted_at = utcnow()
     session.add(row)

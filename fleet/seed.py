@@ -404,7 +404,7 @@ class _Builder:
                 energies = sorted({t["energy"] for t in lessor["tariffs"] if t["vehicle_class"] == "sedan"})
                 vehicle = self._vehicle(owner, "sedan", str(self.rng.choice(energies)))
                 vehicle |= {"ownership": "leased", "lessor": lessor["name"], "status": "available",
-                            "lease_start": lessor["contract_start"], "lease_end": lessor["contract_end"]}
+                            "hire_windows": [_contract_hire(lessor)]}
                 self.vehicles.append(vehicle)
 
     def _logins(self) -> list[DemoLogin]:
@@ -416,6 +416,14 @@ class _Builder:
 
 
 LEASED_CARS_PER_LESSOR = 3
+
+
+def _contract_hire(lessor: dict[str, Any]) -> dict[str, str]:
+    """A long-term lease over the lessor's whole contract: local midnights (UTC+8) from its
+    first day to the day after its last."""
+    ends = date.fromisoformat(lessor["contract_end"]) + timedelta(days=1)
+    return {"starts_at": f"{lessor['contract_start']}T00:00:00+08:00", "ends_at": f"{ends.isoformat()}T00:00:00+08:00",
+            "note": f"long-term lease, contract {lessor['contract_start']} to {lessor['contract_end']}"}
 #: Relative frequency of car ages 0..15 years: steady purchases, fewer very old cars.
 _AGE_WEIGHTS = np.array([6, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 5, 5, 4, 3, 3], dtype=float)
 _AGE_WEIGHTS /= _AGE_WEIGHTS.sum()

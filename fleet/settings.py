@@ -391,6 +391,23 @@ class DispatchSettings(BaseSettings):
         return value
 
 
+class LeaseSettings(BaseSettings):
+    """The hire windows of leased cars: how far a leased trip's window reaches beyond the trip."""
+
+    model_config = _group_config("lease")
+
+    hire_lead_s: float = Field(
+        3600, ge=0, le=86400,
+        description="A confirmed leased trip hires its car from this long before the planned pickup (the "
+        "lessor brings the car), when its lessor sets no lead of its own, seconds.",
+    )
+    hire_return_s: float = Field(
+        3600, ge=0, le=86400,
+        description="A confirmed leased trip hires its car until this long after the planned drop-off (the "
+        "car goes back to the lessor), when its lessor sets no return time of its own, seconds.",
+    )
+
+
 class Settings(BaseSettings):
     """Every ``FLEET_*`` variable the platform reads: the core fields, then a group per feature.
     See the configuration table in README (``fleet settings table`` prints it)."""
@@ -428,6 +445,7 @@ class Settings(BaseSettings):
     rules: RulesSettings = Field(default_factory=RulesSettings, description="The compliance rules.")
     trips: TripSettings = Field(default_factory=TripSettings, description="The trip workflow.")
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings, description="The dispatch costs and shared-ride rules.")
+    lease: LeaseSettings = Field(default_factory=LeaseSettings, description="The hire windows of leased cars.")
 
     @field_validator("display_timezone")
     @classmethod

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from fleet.models import Alert, Vehicle
 from fleet.models.common import as_utc
 from telematics.motion import split_motion
-from telematics.rule_inputs import RuleInputs, judged_window
+from telematics.rule_inputs import RuleInputs, hire_spans
 from telematics.row_sync import RowSync
 from telematics.rules.context import VehicleContext
 from telematics.rules.engine import evaluate
@@ -52,7 +52,6 @@ class _VehicleRun:
         """What the rules need to judge the fixes loaded from ``start`` to ``end``; the day
         table reaches back to ``days_from`` when given (a stop that began earlier)."""
         th = self.th
-        judged_from, judged_until = judged_window(self.vehicle, self.shared.tz)
         return VehicleContext(
             vehicle_id=self.vid,
             days=self.shared.day_table(min(start, days_from if days_from is not None else start), end),
@@ -62,8 +61,7 @@ class _VehicleRun:
             allowed_area=self.allowed,
             forbidden_zones=self.shared.forbidden,
             speed_zones=self.shared.speed_zones,
-            judged_from_s=judged_from,
-            judged_until_s=judged_until,
+            hired=hire_spans(self.session, self.vehicle, start, end),
         )
 
     def extend_ongoing_stop(self, start: float, end: float) -> list[Alert] | None:

@@ -1,20 +1,22 @@
 """What the rules need besides one vehicle's fixes and orders, loaded from the database and
 the settings: thresholds, the working calendar, zones, the designated parking site and the
-allowed area of each vehicle, and the window in which a vehicle is judged."""
+allowed area of each vehicle, and the hire windows in which a leased car is judged."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
 from shapely.geometry import shape
-from sqlmodel import Session, select
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
 
-from fleet.models import Organisation, Ownership, ParkingSite, Vehicle, Zone, ZoneKind
+from fleet.models import HireWindow, Organisation, Ownership, ParkingSite, Vehicle, Zone, ZoneKind
+from fleet.models.common import UTCDateTime, as_utc
 from fleet.models.telemetry import SpeedZone
 from fleet.settings import Settings, get_settings
 from fleet.working_calendar import WorkingCalendar
@@ -30,16 +32,28 @@ def designated_site(session: Session, vehicle: Vehicle) -> Place | None:
     return Place(site.id, site.name, shape(site.geometry)) if site else None
 
 
-def judged_window(vehicle: Vehicle, tz: ZoneInfo) -> tuple[float | None, float | None]:
-    """Epoch seconds from which and until which the rules judge the vehicle: a leased car's
-    lease days (local midnights); (None, None) for a pool car."""
-    if vehicle.ownership != Ownership.leased or vehicle.lease_start is None or vehicle.lease_end is None:
-        return None, None
+_HIRES = (select(HireWindow.starts_at, HireWindow.ends_at)
+          .where(HireWindow.vehicle_id == bindparam("vid"),
+                 col(HireWindow.starts_at) <= bindparam("hi", type_=UTCDateTime()),
+                 col(HireWindow.ends_at) > bindparam("lo", type_=UTCDateTime()))
+          .order_by(col(HireWindow.starts_at)))
 
-    def midnight(d: date) -> float:
-        return datetime.combine(d, datetime.min.time(), tz).timestamp()
 
-    return midnight(vehicle.lease_start), midnight(vehicle.lease_end + timedelta(days=1))
+def hire_spans(session: Session, vehicle: Vehicle, lo_s: float,
+               hi_s: float) -> tuple[tuple[float, float], ...] | None:
+    """(start, end) epoch seconds of a leased car's hire windows overlapping [lo_s, hi_s], in
+    which alone the rules judge it; None for a pool car, which is judged throughout."""
+    if vehicle.ownership != Ownership.leased:
+        return None
+    rows = session.execute(_HIRES, {"vid": vehicle.id, "lo": ts(lo_s), "hi": ts(hi_s)}).all()
+    return tuple((as_utc(start).timestamp(), as_utc(end).timestamp()) for start, end in rows)
+
+
+def judged_at(session: Session, vehicle: Vehicle, at_s: float) -> bool:
+    """Whether the rules judge the vehicle at ``at_s`` (epoch s): a pool car always, a leased
+    car inside its hire windows."""
+    spans = hire_spans(session, vehicle, at_s, at_s)
+    return spans is None or any(start <= at_s < end for start, end in spans)
 
 
 @dataclass

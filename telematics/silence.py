@@ -26,7 +26,7 @@ from fleet.models import Alert, AlertSeverity, Position, Vehicle, VehicleStatus
 from fleet.models.common import as_utc
 from fleet.models.device import DeviceState
 from fleet.settings import Settings
-from telematics.rule_inputs import designated_site, judged_window
+from telematics.rule_inputs import designated_site, judged_at
 from telematics.rules.context import Thresholds
 from telematics.rules.device import still_silent
 from telematics.rules.findings import DEVICE_OFFLINE, RULE_VERSION
@@ -42,7 +42,7 @@ def fleet_clock(session: Session, wall_now: datetime) -> datetime | None:
 
 class SilenceSweep:
     """Finds silent terminals; remembers the silences it has judged harmless (newest fix at
-    the site, or outside a lease), so each is looked at once."""
+    the site, or outside a leased car's hire windows), so each is looked at once."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -81,9 +81,7 @@ class SilenceSweep:
         vehicle = session.get(Vehicle, vehicle_id)
         if vehicle is None or vehicle.status == VehicleStatus.retired:
             return None
-        judged_from, judged_until = judged_window(vehicle, self.settings.tz)
-        if (judged_from is not None and last.timestamp() < judged_from) or \
-                (judged_until is not None and last.timestamp() >= judged_until):
+        if not judged_at(session, vehicle, last.timestamp()):
             return None
         fix = session.exec(select(Position).where(Position.vehicle_id == vehicle_id, Position.ts == last)).first()
         if fix is None:

@@ -13,6 +13,7 @@ from fleet.fleet_document.schema import (
     DepotProperties,
     DriverRecord,
     FleetDocument,
+    HireWindowRecord,
     LessorRecord,
     LessorTariffRecord,
     OrganisationRecord,
@@ -26,11 +27,23 @@ from fleet.fleet_document.schema import (
     ZoneFeature,
     ZoneProperties,
 )
-from fleet.models import Depot, Driver, Lessor, LessorTariff, Organisation, ParkingSite, User, Vehicle, Zone
+from fleet.models import (
+    Depot,
+    Driver,
+    HireWindow,
+    Lessor,
+    LessorTariff,
+    Organisation,
+    ParkingSite,
+    User,
+    Vehicle,
+    Zone,
+)
 
 
 def export_fleet(session: Session) -> FleetDocument:
-    """Every organisation, lessor, place, user, driver and vehicle, in id order.
+    """Every organisation, lessor, place, user, driver and vehicle (with the hire windows
+    entered for it, not those that follow assignments), in id order.
 
     Users carry their argon2 ``password_hash``, never a password.
     """
@@ -47,6 +60,10 @@ def export_fleet(session: Session) -> FleetDocument:
     tariffs: dict[int, list[LessorTariff]] = {}
     for tariff in _all(session, LessorTariff):
         tariffs.setdefault(tariff.lessor_id, []).append(tariff)
+    hires: dict[int, list[HireWindow]] = {}
+    for window in _all(session, HireWindow):
+        if window.assignment_id is None:  # the others follow their assignments
+            hires.setdefault(window.vehicle_id, []).append(window)
 
     return FleetDocument(
         organisations=[_record(OrganisationRecord, o, parent=code.get(o.parent_id)) for o in orgs],
@@ -102,6 +119,7 @@ def export_fleet(session: Session) -> FleetDocument:
                 home_depot=depot.get(row.home_depot_id),
                 parking_site=site.get(row.parking_site_id),
                 lessor=lessor.get(row.lessor_id),
+                hire_windows=[_record(HireWindowRecord, w) for w in hires.get(row.id, [])],
             )
             for row in _all(session, Vehicle)
         ],

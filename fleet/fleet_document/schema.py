@@ -29,6 +29,7 @@ from sqlmodel import SQLModel
 
 from fleet.geo import validate_polygon_geojson
 from fleet.models.driver import DriverBase
+from fleet.models.hire_window import HireWindowCreate
 from fleet.models.lessor import LessorBase, LessorTariffBase
 from fleet.models.organisation import OrganisationBase, UserBase, UserCreate
 from fleet.models.sites import DepotBase, ParkingSiteBase, ZoneBase
@@ -118,15 +119,24 @@ DriverRecord = _record(
     user=_ref("Username of the driver's login (role driver)", required=False),
 )
 
+HireWindowRecord = _record(
+    "HireWindowRecord",
+    HireWindowCreate,
+    "A time a leased car is hired to the platform (a lease, or one day hire): timezone-aware "
+    "times, e.g. `2026-12-02T08:00:00+08:00`; the car is judged only inside its windows.",
+)
+
 VehicleRecord = _record(
     "VehicleRecord",
     VehicleBase,
-    "A pooled public car or a leased car.",
+    "A pooled public car or a leased car (with its hire windows).",
     drop=frozenset({"org_id", "home_depot_id", "parking_site_id", "lessor_id"}),
     org=_ref("Code of the owning organisation"),
     home_depot=_ref("Name of the home depot", required=False),
     parking_site=_ref("Name of the designated parking site (定点停放)", required=False),
     lessor=_ref("Name of the lessor; required for a leased car", required=False),
+    hire_windows=(list[HireWindowRecord], Field(  # type: ignore[valid-type]
+        default_factory=list, description="When a leased car is hired to the platform; none for a pool car.")),
 )
 
 DepotProperties = _record(

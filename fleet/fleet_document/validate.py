@@ -44,9 +44,11 @@ from fleet.models import (
     Depot,
     Driver,
     DriverCreate,
+    HireWindowCreate,
     Lessor,
     LessorCreate,
     Organisation,
+    Ownership,
     ParkingSite,
     Role,
     User,
@@ -414,7 +416,11 @@ class _Checker:
             self.depots.refer(vehicle.home_depot, f"{path}.home_depot")
             self.sites.refer(vehicle.parking_site, f"{path}.parking_site")
             self.lessors.refer(vehicle.lessor, f"{path}.lessor")
-            self._rules(path, VehicleCreate, _payload(vehicle))
+            self._rules(path, VehicleCreate, _payload(vehicle, exclude={"hire_windows"}))
+            if vehicle.hire_windows and vehicle.ownership != Ownership.leased:
+                self.errors.append(DocumentError(f"{path}.hire_windows", "only a leased car has hire windows"))
+            for index, window in enumerate(vehicle.hire_windows):
+                self._rules(f"{path}.hire_windows[{index}]", HireWindowCreate, window.model_dump())
 
 
 def _payload(record: BaseModel, exclude: Iterable[str] = ()) -> dict[str, Any]:

@@ -14,7 +14,18 @@ from fleet.fleet_document.validate import (
     ValidatedDocument,
     validate_document,
 )
-from fleet.models import Depot, Driver, Lessor, LessorTariff, Organisation, ParkingSite, User, Vehicle, Zone
+from fleet.models import (
+    Depot,
+    Driver,
+    HireWindow,
+    Lessor,
+    LessorTariff,
+    Organisation,
+    ParkingSite,
+    User,
+    Vehicle,
+    Zone,
+)
 from fleet.models.common import OrgLevel
 from fleet.security import hash_password
 
@@ -101,7 +112,11 @@ class _Writer:
         )
         self.ids["user"].update((row.username, row.id) for row in users)
         drivers = self._add(Driver, doc.drivers)
-        vehicles = self._add(Vehicle, doc.vehicles)
+        vehicles = self._add(Vehicle, doc.vehicles, exclude={"hire_windows"})
+        windows = [HireWindow(vehicle_id=row.id, **window.model_dump())
+                   for row, record in zip(vehicles, doc.vehicles, strict=True) for window in record.hire_windows]
+        self.session.add_all(windows)
+        self.session.flush()
         return counts | {
             "depots": len(depots),
             "parking_sites": len(sites),
@@ -109,6 +124,7 @@ class _Writer:
             "users": len(users),
             "drivers": len(drivers),
             "vehicles": len(vehicles),
+            "hire_windows": len(windows),
         }
 
     def _organisations(self, records: list[Any]) -> int:

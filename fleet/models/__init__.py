@@ -23,6 +23,7 @@ from fleet.models.common import (
 )
 from fleet.models.dispatch_plan import DispatchPlan, DispatchPlanPublic, PlanStatus
 from fleet.models.driver import Driver, DriverCreate, DriverPublic, DriverUpdate
+from fleet.models.hire_window import HireWindow, HireWindowCreate, HireWindowPublic
 from fleet.models.lessor import (
     Lessor,
     LessorCreate,

@@ -44,6 +44,12 @@ class LessorBase(SQLModel):
     shift_start: LocalTime = time(7, 0)
     shift_end: LocalTime = time(22, 0)
     phone: str = Field("", max_length=20)
+    hire_lead_s: float | None = Field(
+        None, ge=0, le=86400, description="A leased trip's hire window opens this long before its planned "
+        "pickup (the lessor brings the car), seconds; empty: FLEET_LEASE_HIRE_LEAD_S.")
+    hire_return_s: float | None = Field(
+        None, ge=0, le=86400, description="A leased trip's hire window closes this long after its planned "
+        "drop-off (the car goes back to the lessor), seconds; empty: FLEET_LEASE_HIRE_RETURN_S.")
 
 
 class LessorCreate(LessorBase):
@@ -65,6 +71,8 @@ class LessorUpdate(SQLModel):
     name: str | None = Field(None, min_length=1, max_length=120)
     contract_end: date | None = None
     phone: str | None = Field(None, max_length=20)
+    hire_lead_s: float | None = Field(None, ge=0, le=86400)
+    hire_return_s: float | None = Field(None, ge=0, le=86400)
     tariffs: list[LessorTariffCreate] | None = None
 
 

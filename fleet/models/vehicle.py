@@ -1,4 +1,7 @@
-"""Official cars: pooled public cars and cars leased from contracted rental companies."""
+"""Official cars: pooled public cars and cars leased from contracted rental companies.
+
+When a leased car is hired to the platform is told by its hire windows
+(:mod:`fleet.models.hire_window`), not by the vehicle record."""
 
 from __future__ import annotations
 
@@ -47,8 +50,6 @@ class VehicleBase(SQLModel):
     parking_site_id: int | None = Field(None, foreign_key="parking_site.id")
     ownership: Ownership = enum_field(Ownership, Ownership.pool)
     lessor_id: int | None = Field(None, foreign_key="lessor.id", index=True)
-    lease_start: date | None = None
-    lease_end: date | None = None
 
 
 class VehicleCreate(VehicleBase):
@@ -67,7 +68,6 @@ class VehicleUpdate(SQLModel):
     gps_device_id: str | None = Field(None, min_length=1, max_length=40)
     home_depot_id: int | None = None
     parking_site_id: int | None = None
-    lease_end: date | None = None
 
 
 class VehiclePublic(VehicleBase):
@@ -94,9 +94,7 @@ def check_vehicle_rules(vehicle: VehicleBase) -> None:
     if vehicle.energy not in NEV_ENERGIES and vehicle.battery_range_km is not None:
         raise ValueError("battery_range_km: only a bev or phev has an electric range")
     if vehicle.ownership == Ownership.leased:
-        if vehicle.lessor_id is None or vehicle.lease_start is None or vehicle.lease_end is None:
-            raise ValueError("lessor_id: a leased car needs lessor_id, lease_start and lease_end")
-        if vehicle.lease_end < vehicle.lease_start:
-            raise ValueError("lease_end: must not be before lease_start")
-    elif vehicle.lessor_id is not None or vehicle.lease_start or vehicle.lease_end:
-        raise ValueError("lessor_id: a pool car has no lessor or lease window")
+        if vehicle.lessor_id is None:
+            raise ValueError("lessor_id: a leased car needs lessor_id, the rental company it is hired from")
+    elif vehicle.lessor_id is not None:
+        raise ValueError("lessor_id: a pool car has no lessor")

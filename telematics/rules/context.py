@@ -152,5 +152,6 @@ class VehicleContext:
     allowed_area: BaseGeometry | None = None
     forbidden_zones: tuple[Place, ...] = ()
     speed_zones: tuple[Place, ...] = ()
-    judged_from_s: float | None = None
-    judged_until_s: float | None = None
+    #: A leased car's hire windows, (start, end) epoch s, start inclusive, end exclusive: it is
+    #: judged only inside them; None for a pool car (judged throughout).
+    hired: tuple[tuple[float, float], ...] | None = None

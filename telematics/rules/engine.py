@@ -23,16 +23,14 @@ RULES = (no_order, off_hours, out_of_area, route_deviation, off_site_overnight, 
 
 
 def judged(finding: Finding, ctx: VehicleContext) -> bool:
-    """Whether the finding starts inside the window in which the vehicle is judged (a leased
-    car's lease)."""
-    if ctx.judged_from_s is not None and finding.start_s < ctx.judged_from_s:
-        return False
-    return ctx.judged_until_s is None or finding.start_s < ctx.judged_until_s
+    """Whether the finding starts where the vehicle is judged: anywhere for a pool car, inside
+    one of its hire windows for a leased car."""
+    return ctx.hired is None or any(start <= finding.start_s < end for start, end in ctx.hired)
 
 
 def evaluate(track: Track, motion: Motion, ctx: VehicleContext, th: Thresholds) -> list[Finding]:
     """All findings for one vehicle, one per kind and start time (findings of one kind that
-    start together are merged), leaving out what falls outside a leased car's lease window.
+    start together are merged), leaving out what falls outside a leased car's hire windows.
     Orders are judged as the track shows them served (``telematics.rules.service``)."""
     ctx = replace(ctx, orders=as_served(track, motion, ctx.orders, ctx.site, th))
     merged: dict[tuple[str, float], Finding] = {}

@@ -71,7 +71,8 @@ def small_document() -> dict[str, Any]:
             {"plate": "苏GD12345", "vin": "LGXCE4CB0MN123456", "org": "C-A01", "vehicle_class": "sedan",
              "seats": 5, "energy": "bev", "battery_range_km": 420, "purchase_date": "2024-03-01",
              "purchase_price_cny": 160000, "ownership": "leased", "lessor": "港城租赁",
-             "lease_start": "2024-03-01", "lease_end": "2026-12-31"},
+             "hire_windows": [{"starts_at": "2024-03-01T00:00:00+08:00", "ends_at": "2027-01-01T00:00:00+08:00",
+                               "note": "contract 2024-017"}]},
         ],
     }
 

@@ -1,11 +1,13 @@
-"""Depots, designated parking sites, zones, speed zones, vehicles and drivers."""
+"""Depots, designated parking sites, zones, speed zones, vehicles (with a leased car's hire
+windows) and drivers."""
 
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlmodel import Session, SQLModel, col, select
 
+from fleet import audit
 from fleet.models import (
     Depot,
     DepotCreate,
@@ -16,6 +18,8 @@ from fleet.models import (
     DriverPublic,
     DriverUpdate,
     Energy,
+    HireWindow,
+    HireWindowPublic,
     Lessor,
     LicenceClass,
     Organisation,
@@ -41,11 +45,15 @@ from fleet.models import (
     utcnow,
 )
 from fleet.models.device import DeviceState, DeviceStatePublic
+from fleet.models.hire_window import check_hire_window
 from fleet.models.telemetry import SpeedZone, SpeedZoneCreate, SpeedZonePublic, SpeedZoneUpdate
 from fleet.models.vehicle import VehicleBase, check_vehicle_rules
 from fleet.odometer import check_new_reading, correct_reading
+from web.audited import save_audited
 from web.crud import Noun, ObjectId, crud_router
 from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
+from web.pagination import Page, PageDep, paginate
+from web.refusals import refusal
 
 A, D, DR, AU = Role.admin, Role.dispatcher, Role.driver, Role.auditor
 PLACE_READERS = (A, D, DR, AU)
@@ -180,6 +188,75 @@ def vehicle_devices(object_id: ObjectId, session: SessionDep, principal: Current
         raise not_found("vehicle", object_id)
     return list(session.exec(select(DeviceState).where(DeviceState.vehicle_id == vehicle.id)
                              .order_by(col(DeviceState.device_id))).all())
+
+
+class HireWindowBody(BaseModel):
+    """A hire window entered by hand: when a leased car is hired to the platform."""
+
+    starts_at: AwareDatetime = Field(description="Start of the hire (inclusive), with its offset.")
+    ends_at: AwareDatetime = Field(description="End of the hire (exclusive), with its offset; after starts_at.")
+    note: str = Field("", max_length=200, description="E.g. the contract or day-hire number.")
+
+
+def _car_in_scope(session: Session, principal: Principal, vehicle_id: int) -> Vehicle:
+    """The vehicle in the caller's scope (404 otherwise)."""
+    vehicle = session.get(Vehicle, vehicle_id)
+    if vehicle is None or not principal.in_scope(session, vehicle.org_id):
+        raise not_found("vehicle", vehicle_id)
+    return vehicle
+
+
+@corrections.get("/{object_id}/hire-windows", response_model=Page[HireWindowPublic],
+                 dependencies=[Depends(require_roles(*FLEET_READERS))], summary="A leased car's hire windows")
+def list_hire_windows(object_id: ObjectId, session: SessionDep, principal: CurrentPrincipal,
+                      page: PageDep) -> dict:
+    """When the car is hired to the platform, by start: windows entered by hand and those that
+    follow its confirmed lease assignments (``assignment_id``). A leased car is judged by the
+    compliance rules only inside them."""
+    vehicle = _car_in_scope(session, principal, object_id)
+    statement = select(HireWindow).where(HireWindow.vehicle_id == vehicle.id)
+    return paginate(session, statement, page, col(HireWindow.starts_at))
+
+
+@corrections.post("/{object_id}/hire-windows", response_model=HireWindowPublic, status_code=status.HTTP_201_CREATED,
+                  dependencies=[Depends(require_roles(A, D))], summary="Add a hire window to a leased car")
+def create_hire_window(object_id: ObjectId, body: HireWindowBody, session: SessionDep,
+                       principal: CurrentPrincipal) -> HireWindow:
+    """Hire a leased car to the platform from ``starts_at`` to ``ends_at`` (a lease, or one
+    day hire of a series). Refused: a pool car, an end not after the start, a window longer
+    than the longest lease."""
+    vehicle = _car_in_scope(session, principal, object_id)
+    if vehicle.ownership != Ownership.leased:
+        raise refusal(status.HTTP_422_UNPROCESSABLE_CONTENT, "vehicle_id", "hire_window_pool_car",
+                      f"vehicle_id: {vehicle.plate} is a pool car; only a leased car has hire windows",
+                      plate=vehicle.plate)
+    window = HireWindow(vehicle_id=vehicle.id, **body.model_dump())
+    try:
+        check_hire_window(window)
+    except ValueError as exc:
+        raise refusal(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc).partition(": ")[0], "hire_window_order", str(exc),
+                      starts_at=body.starts_at.isoformat(), ends_at=body.ends_at.isoformat()) from None
+    return save_audited(session, principal, "hire_window.create", window)
+
+
+@corrections.delete("/{object_id}/hire-windows/{window_id}", status_code=status.HTTP_204_NO_CONTENT,
+                    dependencies=[Depends(require_roles(A, D))], summary="Remove a hire window")
+def delete_hire_window(object_id: ObjectId, window_id: ObjectId, session: SessionDep,
+                       principal: CurrentPrincipal) -> None:
+    """Remove a window entered by hand; one that follows an assignment changes with that
+    assignment (409)."""
+    vehicle = _car_in_scope(session, principal, object_id)
+    window = session.get(HireWindow, window_id)
+    if window is None or window.vehicle_id != vehicle.id:
+        raise not_found("hire window", window_id)
+    if window.assignment_id is not None:
+        raise refusal(status.HTTP_409_CONFLICT, "assignment_id", "hire_window_follows_assignment",
+                      f"assignment_id: this window follows assignment {window.assignment_id}; change the assignment",
+                      assignment_id=window.assignment_id)
+    before = audit.snapshot(window)
+    session.delete(window)
+    audit.record(session, principal.user, "hire_window.delete", "hire_window", window_id, before, None)
+    session.commit()
 
 
 routers = [crud_router(noun) for noun in NOUNS] + [corrections]

@@ -1,4 +1,11 @@
-"""Read-only records: trips as driven, stops, GPS positions, alerts and the audit log."""
+"""Read-only records: trips as driven, stops, GPS positions, alerts and the audit log.
+
+A leased car is the rental company's outside its hire windows: its fixes there are stored
+(and its trips and stops computed) but shown only to the managers of its lessor contract,
+taken to be the admin and dispatcher roles of the organisation that holds the contract
+(``Lessor.org_id``) or of one above it; everyone else (auditors, drivers, and admins or
+dispatchers of organisations below the contract holder or beside it) sees a leased car's
+positions, trips and stops only inside its hire windows (:func:`shown_outside_hire`)."""
 
 from typing import Annotated
 
@@ -13,7 +20,10 @@ from fleet.models import (
     AlertState,
     AuditEntry,
     AuditEntryPublic,
+    HireWindow,
+    Lessor,
     Organisation,
+    Ownership,
     Position,
     PositionPublic,
     Role,
@@ -61,6 +71,25 @@ def _vehicles_in_scope(principal: Principal):  # type: ignore[no-untyped-def]
     return select(Vehicle.id).where(principal.scope_filter(col(Vehicle.org_id)))
 
 
+#: Roles that see a leased car's records outside its hire windows, when their subtree holds
+#: the car's lessor contract.
+CONTRACT_MANAGER_ROLES = frozenset({Role.admin, Role.dispatcher})
+
+
+def shown_outside_hire(principal: Principal, vehicle_column, time_column):  # type: ignore[no-untyped-def]
+    """A SQL condition on a record of a car at a time: true for a pool car, for a leased car
+    inside one of its hire windows, and for any leased car whose lessor contract the caller
+    manages (see the module text)."""
+    hired = select(HireWindow.id).where(col(HireWindow.vehicle_id) == vehicle_column,
+                                        col(HireWindow.starts_at) <= time_column,
+                                        col(HireWindow.ends_at) > time_column).exists()
+    hidden = select(Vehicle.id).where(Vehicle.ownership == Ownership.leased)
+    if principal.role in CONTRACT_MANAGER_ROLES:
+        managed = select(Lessor.id).where(principal.scope_filter(col(Lessor.org_id)))
+        hidden = hidden.where(col(Vehicle.lessor_id).not_in(managed))
+    return col(vehicle_column).not_in(hidden) | hired
+
+
 def _cars_rows(principal: Principal, table, column, filters: TimeRange):  # type: ignore[no-untyped-def]
     """Rows of ``table`` (one with a ``vehicle_id``) of cars in scope, narrowed to the car and
     the ``since``/``until`` bounds on the time ``column`` that the filters name."""
@@ -78,7 +107,8 @@ def _cars_rows(principal: Principal, table, column, filters: TimeRange):  # type
 def list_trips(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
                filters: Annotated[TimeRange, Query()]) -> dict:
     """Trips as driven of cars in scope; a driver sees only their own."""
-    statement = _cars_rows(principal, Trip, col(Trip.started_at), filters)
+    statement = _cars_rows(principal, Trip, col(Trip.started_at), filters).where(
+        shown_outside_hire(principal, Trip.vehicle_id, Trip.started_at))
     if principal.role == Role.driver:
         statement = statement.where(col(Trip.driver_id).in_(own_driver_ids(principal)))
     return paginate(session, statement, page, col(Trip.started_at))
@@ -91,6 +121,9 @@ def get_trip(object_id: ObjectId, session: SessionDep, principal: CurrentPrincip
     visible = vehicle is not None and principal.in_scope(session, vehicle.org_id)
     if visible and principal.role == Role.driver:
         visible = trip.driver_id in session.exec(own_driver_ids(principal)).all()
+    if visible:
+        visible = session.exec(select(Trip.id).where(
+            Trip.id == trip.id, shown_outside_hire(principal, Trip.vehicle_id, Trip.started_at))).first() is not None
     if not visible:
         raise not_found("trip", object_id)
     return trip
@@ -99,16 +132,22 @@ def get_trip(object_id: ObjectId, session: SessionDep, principal: CurrentPrincip
 @router.get("/positions", response_model=Page[PositionPublic], dependencies=[fleet_readers])
 def list_positions(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
                    filters: Annotated[TimeRange, Query()]) -> dict:
-    """GPS positions of cars in scope, in event-time order."""
-    return paginate(session, _cars_rows(principal, Position, col(Position.ts), filters), page, col(Position.ts))
+    """GPS positions of cars in scope, in event-time order; a leased car's outside its hire
+    windows only for the managers of its lessor contract (see the module text)."""
+    statement = _cars_rows(principal, Position, col(Position.ts), filters).where(
+        shown_outside_hire(principal, Position.vehicle_id, Position.ts))
+    return paginate(session, statement, page, col(Position.ts))
 
 
 @router.get("/stops", response_model=Page[StopPublic], dependencies=[fleet_readers])
 def list_stops(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
                filters: Annotated[TimeRange, Query()]) -> dict:
     """Stops of cars in scope (where each stood, from when, for how long, on which fixes),
-    by start time; ``since`` and ``until`` bound the start."""
-    return paginate(session, _cars_rows(principal, Stop, col(Stop.started_at), filters), page, col(Stop.started_at))
+    by start time; ``since`` and ``until`` bound the start. A leased car's stops that start
+    outside its hire windows are shown only to the managers of its lessor contract."""
+    statement = _cars_rows(principal, Stop, col(Stop.started_at), filters).where(
+        shown_outside_hire(principal, Stop.vehicle_id, Stop.started_at))
+    return paginate(session, statement, page, col(Stop.started_at))
 
 
 @router.get("/alerts", response_model=Page[AlertPublic], dependencies=[fleet_readers])

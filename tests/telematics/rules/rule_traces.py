@@ -14,7 +14,18 @@ import numpy as np
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from fleet.models import Alert, Assignment, AssignmentKind, OrgLevel, ParkingSite, Position, Role, Trip, Zone
+from fleet.models import (
+    Alert,
+    Assignment,
+    AssignmentKind,
+    HireWindow,
+    OrgLevel,
+    ParkingSite,
+    Position,
+    Role,
+    Trip,
+    Zone,
+)
 from fleet.models.telemetry import SpeedZone, Stop
 from telematics.evaluation import reevaluate
 from telematics.motion import Track
@@ -98,8 +109,9 @@ def build_world(session: Session) -> World:
     car = vehicle(session, "苏G12345", "LSVAA4180E2000001", agency.id, gps_device_id="dev-0001",
                   parking_site_id=site.id)
     leased = vehicle(session, "苏G54321", "LSVAA4180E2000002", agency.id, purchase_date=date(2022, 5, 1),
-                     gps_device_id="dev-0002", ownership="leased", lessor_id=leasing.id,
-                     lease_start=date(2026, 12, 2), lease_end=date(2026, 12, 2))
+                     gps_device_id="dev-0002", ownership="leased", lessor_id=leasing.id)
+    session.add(HireWindow(vehicle_id=leased.id, starts_at=local(date(2026, 12, 2), 0),
+                           ends_at=local(date(2026, 12, 3), 0), note="lease of 2026-12-02"))
     session.commit()
     w.ids.update(city=city.id, agency=agency.id, user=requester.id, site=site.id, car=car.id,
                  leased=leased.id)

@@ -27,11 +27,14 @@ def test_a_ride_served_late_is_judged_as_served_not_as_planned():
     assert [f.kind for f in evaluate(track, motion, ctx, TH) if f.kind == NO_ORDER] == []
 
 
-def test_findings_before_a_leased_cars_lease_are_left_out():
+def test_findings_outside_a_leased_cars_hire_windows_are_left_out():
     track, motion = _late_ride().split()
     assert NO_ORDER in {f.kind for f in evaluate(track, motion, context(), TH)}
-    assert evaluate(track, motion, context(judged_from_s=clock(12 * 60)), TH) == []
-    assert evaluate(track, motion, context(judged_until_s=clock(9 * 60)), TH) == []
+    assert evaluate(track, motion, context(hired=((clock(12 * 60), clock(18 * 60)),)), TH) == []
+    assert evaluate(track, motion, context(hired=((clock(0), clock(9 * 60)),)), TH) == []
+    assert evaluate(track, motion, context(hired=()), TH) == []
+    hired = context(hired=((clock(0), clock(9 * 60)), (clock(10 * 60), clock(18 * 60))))
+    assert NO_ORDER in {f.kind for f in evaluate(track, motion, hired, TH)}
 
 
 def test_an_ongoing_stops_summary_is_judged_as_the_whole_stop():
