@@ -113,3 +113,6 @@ class ReplacementPlan(BaseModel):
     stats: SolveStats
     year_plans: list[YearPlan]
     binding_constraints: list[BindingConstraint]
+    usage_sources: dict[UsageSource, int] = Field(
+        default_factory=dict, description="Cars planned per source of their annual km."
+    )

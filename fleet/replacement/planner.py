@@ -120,7 +120,8 @@ def plan_replacement(
         gap=None if objective is None else (objective - bound) / max(abs(objective), 1.0),  # type: ignore[operator]
         baseline_cny=formulation.baseline_cny,
     )
-    base = {"jurisdiction": plan.policy.jurisdiction, "start_year": plan.start_year, "years": plan.years}
+    base = {"jurisdiction": plan.policy.jurisdiction, "start_year": plan.start_year, "years": plan.years,
+            "usage_sources": dict(Counter(car.annual_km_source for car in plan.cars))}
     if status == cp_model.INFEASIBLE:
         tags = binding_constraints(plan, groups, lifecycle, options.diagnosis_time_limit_s)
         message = (

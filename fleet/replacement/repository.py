@@ -231,16 +231,18 @@ def _budget_holders(session: Session, root: Organisation, policy: ReplacementPol
 
 
 def store_plan(
-    session: Session, org: Organisation, built: BuiltInput, plan: ReplacementPlan, actor: User | str
+    session: Session, org: Organisation, built: BuiltInput, plan: ReplacementPlan, actor: User | str,
+    policy_changes: dict[str, Any] | None = None,
 ) -> ReplacementPlanRecord:
-    """Keep ``plan`` of ``org`` with who computed it and when, audit-logged (not committed)."""
+    """Keep ``plan`` of ``org`` with who computed it and when, the policy applied and the
+    settings changed for it (``policy_changes``), audit-logged (not committed)."""
     record = ReplacementPlanRecord(
         org_id=org.id,  # type: ignore[arg-type]
         start_year=plan.start_year,
         years=plan.years,
         status=plan.status,
         message=plan.message[:500],
-        plan=plan.model_dump(mode="json"),
+        plan=plan.model_dump(mode="json") | {"policy_changes": policy_changes or {}},
         policy=built.settings.policy.model_dump(mode="json"),
         policy_org_id=built.settings.source_org_id,
         created_by_id=actor.id if isinstance(actor, User) else None,

@@ -161,6 +161,8 @@ CASES = [
     # administrator and review by the city are tested in tests/fleet/replacement.
     ("POST", "/replacement/plans", lambda w: {"org_id": w.ids["city"], "years": 1, "start_year": 2027,
                                               "time_limit_s": 5}, ADMIN_CREATE),
+    # computing keeps nothing: a horizon of 0 years is refused (422) past the role check
+    ("POST", "/replacement/plans/compute", lambda w: {"org_id": w.ids["city"], "years": 0}, only("admin", code=422)),
     ("GET", "/replacement/plans", None, only("admin", "auditor")),
     ("GET", "/replacement/plans/{vehicle}", None, only("admin", "auditor", code=404)),
     ("GET", "/replacement/policies/{county}", None, only("admin", "auditor")),

@@ -2,7 +2,10 @@
 policy of each jurisdiction, maintenance costs, county filings with the city and their review,
 and the chart figures of the console page.
 
-Administrators write (within their organisation scope); auditors read; other roles get 403.
+Planners and administrators compute, compare and keep plans (within their organisation
+scope); administrators set policies and bills; auditors read; other roles get 403. A plan may be
+computed under changed policy settings (``policy_changes``) without changing the stored policy:
+``POST /plans/compute`` answers it without keeping it, ``POST /plans`` keeps it.
 Filing: an administrator of a county files; an administrator above the county reviews.
 """
 
@@ -15,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, col, select
 
 from fleet import audit
@@ -37,10 +40,11 @@ from fleet.replacement.filing import (
     submit_filing,
 )
 from fleet.replacement.inputs import CandidateModel, describe_errors
-from fleet.replacement.plan import SolveStats, YearPlan
+from fleet.replacement.plan import ReplacementPlan, SolveStats, YearPlan
 from fleet.replacement.planner import SolveOptions, plan_replacement
 from fleet.replacement.policy import ReplacementPolicy
 from fleet.replacement.repository import (
+    BuiltInput,
     NoCarsToPlan,
     build_plan_input,
     plan_summary,
@@ -57,7 +61,8 @@ from web.references import check_org_reference, load_reference
 
 router = APIRouter(prefix="/replacement", tags=["replacement"])
 R = Role
-readers = Depends(require_roles(R.admin, R.auditor))
+readers = Depends(require_roles(R.admin, R.auditor, R.planner))
+planners = Depends(require_roles(R.admin, R.planner))
 writers = Depends(require_roles(R.admin))
 
 OrgId = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -66,25 +71,51 @@ OrgId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 # -- bodies and answers ---------------------------------------------------------------------
 
 
+class PolicyChanges(BaseModel):
+    """Settings of the jurisdiction's policy replaced for one plan (the stored policy stays)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_service_years: float | None = Field(None, ge=0, le=30, description="Years in service before a car may go.")
+    min_odometer_km: float | None = Field(None, ge=0, le=2_000_000, description="Odometer that also makes a car eligible, km.")
+    scrap_odometer_km: float | None = Field(None, gt=0, le=2_000_000, description="Mileage at which a car must go, km.")
+    nev_share_floor: float | None = Field(None, ge=0, le=1, description="Least NEV share of the cars bought each year.")
+    default_annual_budget_cny: float | None = Field(
+        None, ge=0, le=10_000_000_000, description="Budget per year of an organisation without its own, CNY.")
+    idle_annual_km: float | None = Field(None, ge=0, le=300_000, description="Under this a car is idle, km/year.")
+    max_spend_swing_share: float | None = Field(None, ge=0, le=10, description="Most the spend may change a year, a share.")
+
+
 class PlanRequest(BaseModel):
     org_id: OrgId = Field(description="Organisation whose subtree's pool cars are planned.")
     years: int = Field(5, ge=1, le=15, description="Plan horizon in years.")
     start_year: int | None = Field(None, ge=2000, le=2100, description="First plan year; default next year.")
     time_limit_s: float = Field(10.0, ge=0.5, le=60, description="Seconds the optimiser may spend.")
+    policy_changes: PolicyChanges = Field(
+        default_factory=PolicyChanges, description="Policy settings replaced for this plan; a setting left out keeps the policy's.")
 
 
-class PlanPublic(BaseModel):
-    id: int
+class PlanComputed(BaseModel):
+    """A plan as computed, before it is kept (``id`` empty) or as kept."""
+
+    id: int | None = Field(description="Empty until the plan is kept.")
     org_id: int
     start_year: int
     years: int
     status: str
     message: str
     policy_org_id: int | None = Field(description="Organisation whose policy applied; empty: defaults.")
-    created_at: datetime
-    created_by: str
+    policy: ReplacementPolicy = Field(description="The policy applied, with the changes asked for.")
+    policy_changes: dict[str, Any] = Field(description="The settings changed from the jurisdiction's policy.")
+    usage_sources: dict[str, int] = Field(description="Cars planned per source of their annual km.")
     stats: SolveStats
     year_plans: list[YearPlan]
+
+
+class PlanPublic(PlanComputed):
+    id: int  # type: ignore[assignment]
+    created_at: datetime
+    created_by: str
 
 
 class PlanSummary(BaseModel):
@@ -213,10 +244,62 @@ def _plan_public(record: ReplacementPlanRecord) -> PlanPublic:
     return PlanPublic(
         id=record.id, org_id=record.org_id, start_year=record.start_year, years=record.years,  # type: ignore[arg-type]
         status=record.status, message=record.message, policy_org_id=record.policy_org_id,
+        policy=ReplacementPolicy.model_validate(record.policy), policy_changes=plan.get("policy_changes", {}),
+        usage_sources=plan.get("usage_sources", {}),
         created_at=record.created_at, created_by=record.created_by,
         stats=SolveStats.model_validate(plan["stats"]),
         year_plans=[YearPlan.model_validate(y) for y in plan["year_plans"]],
     )
+
+
+def _policy_refusal(exc: ValidationError) -> HTTPException:
+    """A 422 naming each refused policy setting under ``body.policy_changes`` (codes as pydantic's)."""
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=[
+        {"type": e["type"], "loc": ["body", "policy_changes", *e["loc"][1:]], "msg": e["msg"],
+         "ctx": {k: v for k, v in e.get("ctx", {}).items() if isinstance(v, int | float | str)}}
+        for e in exc.errors(include_url=False)
+    ])
+
+
+def _compute(session: Session, principal: Principal, body: PlanRequest) -> tuple[Organisation, BuiltInput, ReplacementPlan]:
+    """Build the input of the requested organisation's subtree and solve it: 422 for bad input
+    (the field named), no car to plan, no plan within the time, or a policy no plan meets (with
+    the binding constraints)."""
+    check_org_reference(session, principal, body.org_id)
+    org = session.get(Organisation, body.org_id)
+    assert org is not None
+    start_year = body.start_year or datetime.now(UTC).year + 1
+    changes = body.policy_changes.model_dump(exclude_unset=True)
+    try:
+        built = build_plan_input(session, org, start_year, body.years, policy_changes=changes)
+    except NoCarsToPlan as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    except ValidationError as exc:
+        if exc.title == "policy":
+            raise _policy_refusal(exc) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="; ".join(describe_errors(exc))) from None
+    options = SolveOptions(time_limit_s=body.time_limit_s, diagnosis_time_limit_s=body.time_limit_s)
+    plan = plan_replacement(built.plan_input, options)
+    if plan.status == "infeasible":
+        raise _Infeasible(plan)
+    if plan.status == "unknown":
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"time_limit_s: {plan.message}")
+    return org, built, plan
+
+
+class _Infeasible(Exception):
+    """No plan meets the policy: answered 422 with the binding constraints."""
+
+    def __init__(self, plan: ReplacementPlan) -> None:
+        super().__init__(plan.message)
+        self.plan = plan
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(
+            {"detail": self.plan.message,
+             "binding_constraints": [b.model_dump() for b in self.plan.binding_constraints]},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
 
 
 def _load_plan(session: Session, principal: Principal, plan_id: int) -> ReplacementPlanRecord:
@@ -257,33 +340,38 @@ def _filing_error(exc: Exception) -> HTTPException:
 # -- plans ----------------------------------------------------------------------------------
 
 
-@router.post("/plans", response_model=PlanPublic, status_code=status.HTTP_201_CREATED, dependencies=[writers],
-             responses={422: {"description": "Bad input, or no plan meets the policy (binding constraints named)."}})
-def create_plan(body: PlanRequest, session: SessionDep, principal: CurrentPrincipal) -> Any:
-    """Plan the organisation's subtree from the database and keep the plan: per year each car
-    to retire, its replacement, cost, NEV share, budget use, fuel and CO2 saved and the reason.
-    An infeasible policy answers 422 with the binding constraints."""
-    check_org_reference(session, principal, body.org_id)
-    org = session.get(Organisation, body.org_id)
-    assert org is not None
-    start_year = body.start_year or datetime.now(UTC).year + 1
+PLAN_ANSWERS: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Bad input (the field named), or no plan meets the policy (binding constraints named)."}}
+
+
+@router.post("/plans/compute", response_model=PlanComputed, dependencies=[planners], responses=PLAN_ANSWERS)
+def compute_plan(body: PlanRequest, session: SessionDep, principal: CurrentPrincipal) -> Any:
+    """Plan the organisation's subtree from the database without keeping the plan, under its
+    policy with ``policy_changes``: per year each car to retire, its replacement, cost, NEV
+    share, budget use, fuel and CO2 saved and the reason (a code with its figures)."""
     try:
-        built = build_plan_input(session, org, start_year, body.years)
-    except NoCarsToPlan as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
-    except ValidationError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="; ".join(describe_errors(exc))) from None
-    options = SolveOptions(time_limit_s=body.time_limit_s, diagnosis_time_limit_s=body.time_limit_s)
-    plan = plan_replacement(built.plan_input, options)
-    if plan.status == "infeasible":
-        return JSONResponse(
-            {"detail": plan.message,
-             "binding_constraints": [b.model_dump() for b in plan.binding_constraints]},
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
-    if plan.status == "unknown":
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"time_limit_s: {plan.message}")
-    record = store_plan(session, org, built, plan, principal.user)
+        org, built, plan = _compute(session, principal, body)
+    except _Infeasible as exc:
+        return exc.response()
+    return PlanComputed(
+        id=None, org_id=org.id, start_year=plan.start_year, years=plan.years, status=plan.status,  # type: ignore[arg-type]
+        message=plan.message, policy_org_id=built.settings.source_org_id, policy=built.settings.policy,
+        policy_changes=body.policy_changes.model_dump(exclude_unset=True), usage_sources=plan.usage_sources,
+        stats=plan.stats, year_plans=plan.year_plans,
+    )
+
+
+@router.post("/plans", response_model=PlanPublic, status_code=status.HTTP_201_CREATED, dependencies=[planners],
+             responses=PLAN_ANSWERS)
+def create_plan(body: PlanRequest, session: SessionDep, principal: CurrentPrincipal) -> Any:
+    """Plan the organisation's subtree from the database as ``/plans/compute`` does and keep
+    the plan (with the policy applied and who computed it, audit-logged)."""
+    try:
+        org, built, plan = _compute(session, principal, body)
+    except _Infeasible as exc:
+        return exc.response()
+    record = store_plan(session, org, built, plan, principal.user,
+                        policy_changes=body.policy_changes.model_dump(exclude_unset=True))
     session.commit()
     session.refresh(record)
     return _plan_public(record)
