@@ -84,6 +84,13 @@ CASES = [
     ("POST", "/vehicles/{vehicle}/odometer-corrections",
      lambda w: {"odometer_km": 79_000, "reason": "读数录入错误"}, ADMIN),
     ("GET", "/vehicles/{vehicle}/devices", None, FLEET_READ),
+    ("GET", "/vehicles/{vehicle}/hire-windows", None, FLEET_READ),
+    # the world's car is a pool car: a hire window for it is refused (422) past the role check
+    ("POST", "/vehicles/{vehicle}/hire-windows", lambda w: {"starts_at": "2026-12-02T08:00:00+08:00",
+                                                            "ends_at": "2026-12-02T18:00:00+08:00"},
+     only("admin", "dispatcher", code=422)),
+    # "{vehicle}" stands for a hire window id that is not one
+    ("DELETE", "/vehicles/{vehicle}/hire-windows/{vehicle}", None, only("admin", "dispatcher", code=404)),
     ("GET", "/drivers", None, FLEET_READ),
     ("GET", "/drivers/{driver}", None, FLEET_READ),
     ("POST", "/drivers", lambda w: {"name": "王师傅", "org_id": w.ids["city"], "licence_class": "A1",
