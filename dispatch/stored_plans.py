@@ -191,7 +191,8 @@ def plan_day(
     """Solve ``service_date`` for ``org_id``'s subtree and store the plan as ``proposed``.
 
     Older proposed plans of that date and organisation become ``superseded`` and lose their
-    unconfirmed assignments; routed approved requests move to ``planned``; planned requests
+    unconfirmed assignments (a dispatcher's note on a request's assignment goes to its new
+    one); routed approved requests move to ``planned``; planned requests
     left out go back to ``approved``. Returns the plan and the ids of new assignments.
     """
     day = build_instance(session, service_date, org_id, settings)
@@ -214,6 +215,7 @@ def plan_day(
     for old in superseded:
         old.status = PlanStatus.superseded
         session.add(old)
+    notes = override_notes(live)
     removed = _remove_unconfirmed(session, request_ids)
 
     pool_count, lease_count = _counts(plan)
@@ -243,6 +245,7 @@ def plan_day(
             created.append(_assignment_for(
                 day, problem, c, r, moments[key, "pickup"], moments[key, "dropoff"], cost,
                 plan.explanations.get(key, ""), row.id, plan.reasons.get(key)))
+            created[-1].override_note, created[-1].override_by = notes.get(day.requests[key].id, (None, None))
             routed.add(day.requests[key].id)
     session.add_all(created)
     session.flush()
@@ -270,13 +273,35 @@ def plan_day(
 
 _COPIED = ("kind", "vehicle_id", "driver_id", "lessor_id", "lease_slot", "planned_pickup",
            "planned_dropoff", "cost_cny", "explanation", "reason")
+#: What a dispatcher's override adds to an assignment (``dispatch.override_check``).
+_OVERRIDE = ("override_note", "override_by", "forced_reason", "override_warnings")
+
+
+def override_notes(assignments: Iterable[Assignment]) -> dict[int, tuple[str, str | None]]:
+    """Request id -> the newest dispatcher's note on its assignments, and who wrote it."""
+    notes: dict[int, tuple[str, str | None]] = {}
+    for a in sorted(assignments, key=lambda a: a.id or 0):
+        if a.override_note:
+            notes[a.request_id] = (a.override_note, a.override_by)
+    return notes
+
+
+def _keep_override(kept: Assignment, plan_row: Assignment, moved: bool) -> None:
+    """The override of the plan's assignment, if any, goes to the confirmed one; else the
+    confirmed one keeps its note, and its warnings while it stays on its car."""
+    if plan_row.override_note or plan_row.override_warnings:
+        for name in _OVERRIDE:
+            setattr(kept, name, getattr(plan_row, name))
+    elif moved:
+        kept.forced_reason, kept.override_warnings = None, None
 
 
 def accept_plan(session: Session, row: DispatchPlan, actor: User | str) -> list[int]:
     """Confirm every assignment of a proposed plan; returns the ids of changed assignments.
 
     A request that already had a confirmed assignment keeps that assignment's id: the plan's
-    values are copied into it (a move is noted in ``override_reason``). Requests move from
+    values are copied into it (a move is noted in ``override_reason``; the dispatcher's own
+    note, ``override_note``, stays). Requests move from
     planned to assigned; an older accepted plan of the date becomes superseded.
     """
     if row.status != PlanStatus.proposed:
@@ -297,6 +322,7 @@ def accept_plan(session: Session, row: DispatchPlan, actor: User | str) -> list[
                 assignment.kind, assignment.vehicle_id, assignment.lessor_id)
             for name in _COPIED:
                 setattr(kept, name, getattr(assignment, name))
+            _keep_override(kept, assignment, moved)
             if moved:
                 kept.override_reason = f"re-planned by plan {row.id}"
             kept.plan_id = row.id

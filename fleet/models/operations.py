@@ -42,6 +42,12 @@ class AssignmentUpdate(SQLModel):
     driver_id: int | None = None
     confirmed: bool | None = None
     override_reason: str | None = Field(None, min_length=3, max_length=500)
+    force: bool = Field(False, description=(
+        "Keep a car or driver change that breaks the dispatch rules (seats, class, NEV, shift, "
+        "range, overlapping trips, riding alone); needs force_reason, and the broken rules stay "
+        "on the assignment as warnings."))
+    force_reason: str | None = Field(None, min_length=3, max_length=500, description=(
+        "Why the dispatcher overrides the rules; required with force, written to the audit log."))
 
 
 class AssignmentPublic(AssignmentBase):
@@ -50,6 +56,10 @@ class AssignmentPublic(AssignmentBase):
     confirmed: bool
     override_reason: str | None
     reason: dict[str, Any] | None
+    override_note: str | None
+    override_by: str | None
+    forced_reason: str | None
+    override_warnings: list[dict[str, Any]] | None
     created_at: datetime
 
 
@@ -66,6 +76,14 @@ class Assignment(AssignmentBase, table=True):
     reason: dict[str, Any] | None = Field(None, sa_type=JSON, description=(
         "Why the plan gave it this car: {code, params} (dispatch.plan.ASSIGNMENT_REASONS), with "
         "platform ids: vehicle ids, lessor ids, trip request ids; empty when made by hand."))
+    override_note: str | None = Field(None, max_length=500, description=(
+        "The dispatcher's reason for changing the car or driver; kept through plan accept and "
+        "re-planning (override_reason also carries the platform's notes)."))
+    override_by: str | None = Field(None, max_length=64, description="Username of the dispatcher who overrode it.")
+    forced_reason: str | None = Field(None, max_length=500, description=(
+        "Why the dispatcher kept an override that breaks dispatch rules; empty when none is broken."))
+    override_warnings: list[dict[str, Any]] | None = Field(None, sa_type=JSON, description=(
+        "The dispatch rules a forced override breaks, each {code, params} (dispatch.override_check)."))
     created_at: datetime = time_field(default_factory=utcnow)
 
 

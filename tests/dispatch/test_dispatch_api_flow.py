@@ -20,6 +20,7 @@ from dispatch_service_day import (
     local,
 )
 
+from dispatch.override_check import OVERRIDE_RULES
 from fleet import topics
 from fleet.broker import BrokerClient, parse_broker_url
 from fleet.settings import get_settings
@@ -105,7 +106,12 @@ def test_plan_accept_override_for_a_dispatcher(client, day, session, events):
     missing = client.patch(url, json={"vehicle_id": other_car}, headers=dispatcher)
     assert missing.status_code == 422 and "override_reason" in missing.text
     done = client.patch(url, json={"vehicle_id": other_car, "override_reason": "车辆临时调换"}, headers=dispatcher)
+    if done.status_code == 422:  # the other car's day (the solver's choice) breaks a rule: forced
+        assert {e["type"] for e in done.json()["detail"]} <= set(OVERRIDE_RULES), done.text
+        done = client.patch(url, json={"vehicle_id": other_car, "override_reason": "车辆临时调换",
+                                       "force": True, "force_reason": "领导指定车辆"}, headers=dispatcher)
     assert done.status_code == 200 and done.json()["vehicle_id"] == other_car
+    assert done.json()["override_note"] == "车辆临时调换"
     audit = client.get("/api/v1/audit-entries", headers=w.auth("auditor"), params={"limit": 200}).json()
     actions = [e["action"] for e in audit["items"]]
     assert {"dispatch_plan.create", "dispatch_plan.accept", "assignment.override"} <= set(actions)
@@ -116,7 +122,8 @@ def test_plan_accept_override_for_a_dispatcher(client, day, session, events):
                          headers=w.auth("auditor")).json()
     assert figures["trips_served"] == len(plan["assignments"])
     assert figures["pool_trips"] + figures["lease_trips"] == figures["trips_served"]
-    assert figures["cost_cny"] == pytest.approx(plan["total_cost_cny"], abs=0.01 * len(plan["assignments"]))
+    now = client.get(f"{PLANS}/{plan['id']}", headers=w.auth("auditor")).json()  # priced again
+    assert figures["cost_cny"] == pytest.approx(now["total_cost_cny"], abs=0.01 * len(plan["assignments"]))
     assert 0 < figures["pool_utilisation"] <= 1 and 0 <= figures["nev_share"] <= 1
 
 

@@ -1,7 +1,9 @@
 """Assignments: a request served by a pool car and its driver, or by a leased car.
 
 Dispatch plans create them; a dispatcher may also write or override one by hand. Changing
-the car or driver of a confirmed assignment is an override and needs a reason."""
+the car or driver of a confirmed assignment is an override and needs a reason; a new car or
+driver of a pool assignment must keep the dispatch rules (:mod:`dispatch.override_check`)
+unless the dispatcher forces it, saying why."""
 
 from typing import Annotated
 
@@ -9,7 +11,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from dispatch.day_instance import PlanInputError
+from dispatch.override_check import Breach, check_override, reprice_override
+from dispatch.plan_events import publish_plan_event
 from fleet import audit
+from fleet.hire_windows import sync_assignment_windows
 from fleet.models import (
     Assignment,
     AssignmentCreate,
@@ -23,11 +29,14 @@ from fleet.models import (
     TripRequest,
     Vehicle,
 )
+from fleet.models.dispatch_plan import DispatchPlan
+from fleet.settings import get_settings
 from web.audited import save_audited
 from web.crud import ObjectId, apply_filters
-from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
+from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, refused_as, require_roles
 from web.pagination import Page, PageDep, paginate
 from web.references import check_references
+from web.refusals import problem, refusal, refused
 
 router = APIRouter(prefix="/assignments", tags=["assignments"])
 readers = Depends(require_roles(Role.admin, Role.dispatcher, Role.auditor, Role.driver))
@@ -109,19 +118,56 @@ def update_assignment(
     object_id: ObjectId, body: AssignmentUpdate, session: SessionDep, principal: CurrentPrincipal
 ) -> Assignment:
     """Confirm an assignment, or change its car or driver (an override of a confirmed one
-    needs ``override_reason``)."""
+    needs ``override_reason``).
+
+    A new car or driver of a pool assignment is checked as the dispatch solver's plans are,
+    over the car's and the driver's whole day (seats, class, NEV, shift, range, overlapping
+    trips, riding alone): a broken rule answers 422 with one entry per rule (``type`` its code,
+    ``ctx`` the clash: assignment ids, plates, names, times), unless ``force`` is sent with a
+    ``force_reason``; the broken rules then stay on the assignment as ``override_warnings``.
+    Every override prices the changed cars' routes again and says why in ``reason``
+    (``dispatcher_override``)."""
     assignment = _load(session, principal, object_id)
     before = audit.snapshot(assignment)
     changes = body.model_dump(exclude_unset=True)
+    force, force_reason = changes.pop("force", False), changes.pop("force_reason", None)
     if changes.get("confirmed") is None:
         changes.pop("confirmed", None)
     swaps = {k for k in ("vehicle_id", "driver_id") if k in changes and changes[k] != getattr(assignment, k)}
     if swaps and assignment.confirmed and not changes.get("override_reason"):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail="override_reason: required to change the car or driver of a confirmed assignment")
+    if force and not force_reason:
+        raise refusal(status.HTTP_422_UNPROCESSABLE_CONTENT, "force_reason", "force_reason_missing",
+                      "force_reason: required with force (why the rules are overridden)")
+    if force_reason and not force:
+        raise refusal(status.HTTP_422_UNPROCESSABLE_CONTENT, "force", "force_missing",
+                      "force: force_reason is given only with force true")
     merged = assignment.model_dump() | changes
     _check_resources(session, principal, merged)
+    settings = get_settings()
+    old_vehicle = assignment.vehicle_id
+    breaches: list[Breach] = []
+    checked = bool(swaps) and assignment.kind == AssignmentKind.pool
+    if checked:
+        with refused_as({PlanInputError: status.HTTP_422_UNPROCESSABLE_CONTENT}):
+            breaches = check_override(session, assignment, merged["vehicle_id"], merged["driver_id"], settings)
+        if breaches and not force:
+            raise refused(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                          *(problem(b.field, b.code, b.message, **b.params) for b in breaches))
     for key, value in changes.items():
         setattr(assignment, key, value)
-    action = "assignment.override" if swaps and assignment.confirmed else "assignment.update"
-    return save_audited(session, principal, action, assignment, before)
+    changed: list[int] = []
+    if checked:
+        note = changes.get("override_reason")
+        assignment.override_note, assignment.override_by = note, principal.user.username
+        assignment.forced_reason = force_reason if breaches else None
+        assignment.override_warnings = [b.stored() for b in breaches] or None
+        changed = reprice_override(session, assignment, old_vehicle, principal.user.username, note,
+                                   breaches, settings)
+    action = "assignment.override" if swaps and (assignment.confirmed or checked) else "assignment.update"
+    sync_assignment_windows(session, [assignment.id])
+    saved = save_audited(session, principal, action, assignment, before)
+    if checked and saved.plan_id is not None and (plan := session.get(DispatchPlan, saved.plan_id)):
+        publish_plan_event(plan, sorted({saved.id or 0, *changed}))
+    return saved
