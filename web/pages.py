@@ -1,5 +1,6 @@
 """The web pages: the dispatcher console, the driver's phone view, the requester and approver
-pages and replacement planning, plus the static files they load from ``/static``.
+pages, replacement planning and the inspectors' page (``/audit``, auditors and administrators
+only), plus the static files they load from ``/static``.
 
 Every page but ``/login`` needs the session cookie from ``POST /api/v1/auth/login``; without
 a valid one it redirects to ``/login?next=<page>``. Each page's body is a plain HTML file under
@@ -31,6 +32,12 @@ NAV_LINKS = (
     '  <a href="/" data-i18n="nav.console">调度台</a>',
     '  <a href="/replacement" data-i18n="nav.replacement">更新规划</a>',
 )
+#: Where the links only some roles see go in the bar's navigation, filled as the page is served.
+ROLE_NAV_MARK = "<!--fleet-role-nav-->"
+#: The inspectors' page, with the module of its labels (the bar's link needs its own label).
+AUDIT_LINK = ('<a href="/audit" data-i18n="nav.audit">纪检审计</a>'
+              '<script type="module" src="/static/js/labels_audit.js"></script>')
+ROLE_NAV_LINKS = {Role.admin: (AUDIT_LINK,), Role.auditor: (AUDIT_LINK,)}
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,6 +63,8 @@ class PageSpec:
     live_status: bool = False
     who: bool = True
     logout: bool = True
+    #: Who may open the page (empty: every role); the others are sent to their home page.
+    roles: tuple[Role, ...] = ()
 
 
 APP_TITLE = ("app.title", "公务用车调度平台")
@@ -71,6 +80,8 @@ PAGES = {
     "/requests": PageSpec("requests.html", "用车申请", ("requests.title", "用车申请"), leaflet=True),
     "/approvals": PageSpec("approvals.html", "审批", ("approvals.title", "待审批申请")),
     "/replacement": PageSpec("replacement.html", "车辆更新规划", APP_TITLE, nav=True),
+    "/audit": PageSpec("audit.html", "纪检审计 · 公务用车", ("audit.title", "纪检审计"), nav=True,
+                       roles=(Role.admin, Role.auditor)),
 }
 LOGIN_PAGE = PageSpec("login.html", "登录 · 公务用车调度平台", APP_TITLE, who=False, logout=False)
 HOME_BY_ROLE = {
@@ -94,7 +105,7 @@ def _topbar(page: PageSpec) -> str:
     key, text = page.heading
     lines = [f'<strong data-i18n="{key}">{text}</strong>']
     if page.nav:
-        lines += ["<nav>", *NAV_LINKS, "</nav>"]
+        lines += ["<nav>", *NAV_LINKS, ROLE_NAV_MARK, "</nav>"]
     if page.live_status:
         lines.append('<span id="live-status" class="live-status connecting" role="status"></span>')
     lines.append('<span class="spacer"></span>')
@@ -121,15 +132,17 @@ def _page_text(page: PageSpec) -> str:
     )
 
 
-def _render(request: Request, page: PageSpec) -> HTMLResponse:
+def _render(request: Request, page: PageSpec, role: Role | None = None) -> HTMLResponse:
     settings = request.app.state.settings
+    role_links = "".join(f"  {link}\n" for link in ROLE_NAV_LINKS.get(role, ())) if role else ""
     config = {"tileUrl": settings.web.tile_url, "timeZone": settings.display_timezone}
     block = (
         '<script type="application/json" id="fleet-config">'
         + json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
         + "</script>"
     )
-    return HTMLResponse(_page_text(page).replace(CONFIG_MARK, block), headers={"Cache-Control": "no-store"})
+    text = _page_text(page).replace(CONFIG_MARK, block).replace(ROLE_NAV_MARK, role_links)
+    return HTMLResponse(text, headers={"Cache-Control": "no-store"})
 
 
 def _logged_in_user(request: Request) -> User | None:
@@ -153,7 +166,9 @@ def _page_route(path: str, spec: PageSpec) -> None:
             return _to_login(request)
         if path == "/" and HOME_BY_ROLE[Role(user.role)] != "/":
             return RedirectResponse(HOME_BY_ROLE[Role(user.role)], status_code=303)
-        return _render(request, spec)
+        if spec.roles and Role(user.role) not in spec.roles:
+            return RedirectResponse(HOME_BY_ROLE[Role(user.role)], status_code=303)
+        return _render(request, spec, Role(user.role))
 
     page.__name__ = f"page_{spec.file.removesuffix('.html')}"
     router.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse)
