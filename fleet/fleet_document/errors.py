@@ -26,14 +26,15 @@ class DocumentError:
 
 
 class FleetImportError(Exception):
-    """The document was rejected; nothing was written. ``errors`` lists every problem."""
+    """The document was rejected; nothing was written. ``errors`` lists every problem;
+    ``what`` names the kind of document (the fleet document, the orders document)."""
 
-    def __init__(self, errors: Iterable[DocumentError]) -> None:
+    def __init__(self, errors: Iterable[DocumentError], what: str = "fleet document") -> None:
         self.errors = list(errors)
         lines = [str(error) for error in self.errors[:_SHOWN_IN_MESSAGE]]
         if len(self.errors) > _SHOWN_IN_MESSAGE:
             lines.append(f"... and {len(self.errors) - _SHOWN_IN_MESSAGE} more")
-        super().__init__(f"{len(self.errors)} error(s) in the fleet document:\n" + "\n".join(lines))
+        super().__init__(f"{len(self.errors)} error(s) in the {what}:\n" + "\n".join(lines))
 
 
 def join_path(prefix: str, loc: Iterable[str | int]) -> str:
