@@ -6,7 +6,9 @@ planned drop-off plus the lessor's return time (``Lessor.hire_return_s``, else
 FLEET_LEASE_HIRE_RETURN_S). :func:`sync_assignment_windows` keeps one window per such
 assignment (``HireWindow.assignment_id``) in step with it: added when the assignment is
 confirmed with its car, moved with its times, removed when it no longer hires a car (moved to
-a pool car, unconfirmed, or its request cancelled). It flushes, never commits.
+a pool car, unconfirmed, or its request cancelled). Plans call it when accepted, the
+assignment API when a car is given or changed, and the request workflow after every move of a
+request (:func:`sync_request_windows`). It flushes, never commits.
 """
 
 from __future__ import annotations
@@ -76,3 +78,10 @@ def sync_assignment_windows(session: Session, assignment_ids: Iterable[int | Non
         changed.append(window)
     session.flush()
     return changed
+
+
+def sync_request_windows(session: Session, request_id: int | None, settings: Settings | None = None) -> None:
+    """Bring the hire windows of a trip request's assignments in step after its state moved
+    (a cancelled or rejected request hires no car)."""
+    sync_assignment_windows(session, session.exec(
+        select(Assignment.id).where(Assignment.request_id == request_id)).all(), settings)

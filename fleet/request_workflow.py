@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from fleet import audit
+from fleet.hire_windows import sync_request_windows
 from fleet.models import TripRequest, User, utcnow
 from fleet.models.common import RequestState as S
 from fleet.models.common import Role as R
@@ -132,3 +133,4 @@ def move(
     session.add(request)
     audit.record(session, actor, f"trip_request.{to.value}", "trip_request", request.id, before,
                  audit.snapshot(request))
+    sync_request_windows(session, request.id)

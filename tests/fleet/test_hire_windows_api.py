@@ -72,7 +72,7 @@ def test_refused_hire_windows_name_the_field(client: TestClient, world: World, l
     assert client.get("/api/v1/vehicles/999999/hire-windows", headers=auth(world, "admin")).status_code == 404
 
 
-def test_a_confirmed_lease_assignment_hires_the_car_it_is_given(session: Session, client: TestClient,
+def test_a_confirmed_lease_assignment_hires_the_car_it_is_given_until_cancelled(session: Session, client: TestClient,
                                                                 world: World, leased: int) -> None:
     request = trip_request(session, world.ids["agency"], world.ids["user_requester"], local_time(DAY, 20),
                            (34.55, 118.77), state="assigned")
@@ -89,6 +89,11 @@ def test_a_confirmed_lease_assignment_hires_the_car_it_is_given(session: Session
     assert [(w["starts_at"][:19], w["ends_at"][:19]) for w in follows] == [("2026-12-02T11:00:00", "2026-12-02T14:00:00")]
     refused = client.delete(f"/api/v1/vehicles/{leased}/hire-windows/{follows[0]['id']}", headers=auth(world, "admin"))
     assert refused.status_code == 409 and refused.json()["detail"][0]["loc"] == ["body", "assignment_id"]
+    cancelled = client.post(f"/api/v1/trip-requests/{request.id}/transitions", headers=auth(world, "requester"),
+                            json={"to": "cancelled", "reason": "会议取消"})
+    assert cancelled.status_code == 200, cancelled.text
+    windows = client.get(f"/api/v1/vehicles/{leased}/hire-windows", headers=auth(world, "dispatcher")).json()["items"]
+    assert [w["assignment_id"] for w in windows] == [None]  # a cancelled trip hires no car
 
 
 def test_fixes_outside_the_hire_are_shown_only_to_the_contract_managers(client: TestClient, world: World,
