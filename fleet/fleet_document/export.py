@@ -27,18 +27,7 @@ from fleet.fleet_document.schema import (
     ZoneFeature,
     ZoneProperties,
 )
-from fleet.models import (
-    Depot,
-    Driver,
-    HireWindow,
-    Lessor,
-    LessorTariff,
-    Organisation,
-    ParkingSite,
-    User,
-    Vehicle,
-    Zone,
-)
+from fleet.models import Depot, Driver, HireWindow, Lessor, LessorTariff, Organisation, ParkingSite, User, Vehicle, Zone
 
 
 def export_fleet(session: Session) -> FleetDocument:

@@ -14,18 +14,7 @@ from fleet.fleet_document.validate import (
     ValidatedDocument,
     validate_document,
 )
-from fleet.models import (
-    Depot,
-    Driver,
-    HireWindow,
-    Lessor,
-    LessorTariff,
-    Organisation,
-    ParkingSite,
-    User,
-    Vehicle,
-    Zone,
-)
+from fleet.models import Depot, Driver, HireWindow, Lessor, LessorTariff, Organisation, ParkingSite, User, Vehicle, Zone
 from fleet.models.common import OrgLevel
 from fleet.security import hash_password
 
