@@ -396,6 +396,7 @@ async function showTab(name) {
 
 function renderAll() {
   applyLabels();
+  document.getElementById("message").hidden = true; // said in the other language
   const who = document.getElementById("who");
   if (who && me) who.textContent = `${me.full_name || me.username} · ${named(`role.${me.role}`, "")}`;
   options(document.getElementById("log-action"), ACTIONS, (a) => actionName(a, a.split(".")[0]));
