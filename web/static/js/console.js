@@ -2,9 +2,11 @@
 // their evidence and disposition, and today's fleet figures.
 
 import { api, apiAll } from "./api.js";
-import { label, onLangChange, t } from "./i18n.js";
+import { label, lang, onLangChange, t } from "./i18n.js";
+import "./labels_dispatch.js";
 import { LiveFeed } from "./live.js";
 import { addPlaceLayers, createMap, layerControl } from "./map.js";
+import { explain } from "./refusals.js";
 import { attempt, dayRange, esc, formatMoney, formatPercent, formatTime, say, startPage, todayInZone } from "./ui.js";
 import { VehicleLayer, carState } from "./vehicle_layer.js";
 
@@ -15,13 +17,20 @@ const state = {
   plan: null,
   drivers: new Map(),
   lessors: new Map(),
+  poolCars: null, // the override picker's cars, loaded when a dispatcher first opens it
+  override: null, // the open override form: {id, vehicle, driver, reason, forceReason, refused}
   today: todayInZone(),
 };
+
+/** Whether the logged-in user may change things here (plan, override, review, cancel). */
+function canWrite() {
+  return Boolean(state.me && ["admin", "dispatcher"].includes(state.me.role));
+}
 
 const map = createMap("map");
 const highlight = L.featureGroup().addTo(map);
 const cars = new VehicleLayer({ onSelect: (car) => openCar(car.vehicle_id), onDraw: showCounts }).addTo(map);
-window.fleetConsole = { map, cars, state };
+window.fleetConsole = { map, cars, state, renderPlan };
 
 function showCounts(byState) {
   for (const [key, n] of Object.entries(byState)) document.getElementById(`n-${key}`).textContent = n;
@@ -154,8 +163,8 @@ async function openAlert(alertId) {
     <p>${formatTime(alert.started_at, true)} – ${alert.ended_at ? formatTime(alert.ended_at, true) : "…"}</p>
     <details><summary>${t("alert.evidence")}</summary><pre>${esc(JSON.stringify(alert.evidence, null, 1))}</pre></details>
     <p id="evidence-note" class="note">…</p>
-    <label>${t("alert.review.reason")}<textarea id="review-reason" rows="2"></textarea></label>
-    <div class="row wrap">${steps.map((s) => `<button type="button" data-review="${s}">${t(`alert.to.${s}`)}</button>`).join("")}</div>
+    ${canWrite() ? `<label>${t("alert.review.reason")}<textarea id="review-reason" rows="2"></textarea></label>
+    <div class="row wrap">${steps.map((s) => `<button type="button" data-review="${s}">${t(`alert.to.${s}`)}</button>`).join("")}</div>` : ""}
     <h3>${t("alert.history")}</h3><ul id="review-history" class="list compact"></ul>`, "alert");
   drawer.dataset.alertId = String(alert.id);
   for (const button of drawerBody.querySelectorAll("[data-review]")) {
@@ -214,7 +223,7 @@ async function loadQueue() {
   const items = await attempt(() => apiAll("/trip-requests", { pickup_from: from, pickup_to: to, state: queueState.value }));
   if (!items) return;
   const list = document.getElementById("queue-list");
-  const canCancel = state.me && ["admin", "dispatcher"].includes(state.me.role);
+  const canCancel = canWrite();
   list.innerHTML = items.length ? items.map((r) => `
     <li data-request-id="${r.id}">
       <b>#${r.id}</b> ${formatTime(r.pickup_earliest)}–${formatTime(r.pickup_latest)} ${esc(r.purpose)}
@@ -266,8 +275,9 @@ function reasonText(assignment) {
     car: carName(p.vehicle), added: formatMoney(p.added_cny || 0),
     lease: carName(p.lease_option), lease_cny: formatMoney(p.lease_cny || 0),
     pool: carName(p.pool_vehicle), pool_cny: formatMoney(p.pool_cny || 0),
-    cause: t(`reason.cause.${p.cause}`),
+    cause: t(`reason.cause.${p.cause}`), by: p.by || "",
   });
+  if (p.from_vehicle != null) text += t("reason.from", { car: carName(p.from_vehicle) });
   if (p.shared_with?.length) text += t("reason.shared", { ids: p.shared_with.map((id) => `#${id}`).join(", ") });
   if (p.moved_from != null) text += t("reason.moved", { car: carName(p.moved_from) });
   return text;
@@ -279,6 +289,81 @@ function sharedBadge(plan, requestId) {
   return ` <span class="badge shared">${t("plan.shared", { ids: others.map((id) => `#${id}`).join(", ") })}</span>`;
 }
 
+/** A refused or forced override's rule in the page's language (an err.<code> label filled
+ * from the API's figures: plates, names, times in the display zone), else the server's words. */
+function breachText(entry) {
+  const c = entry.ctx || {};
+  const number = (v) => (typeof v === "number" ? v.toLocaleString("en", { maximumFractionDigits: 1 }) : v);
+  const assignment = c.assignment_id != null ? `#${c.assignment_id}` : "";
+  const key = `err.${entry.type}`;
+  const text = t(key, {
+    ...c, assignment, request: c.request_id != null ? `#${c.request_id}` : "",
+    wanted: label("vc.", c.wanted), actual: label("vc.", c.actual), status: t(`vstatus.${c.status}`),
+    pickup: formatTime(c.pickup), dropoff: formatTime(c.dropoff), earliest: formatTime(c.earliest),
+    latest: formatTime(c.latest), shift_start: formatTime(c.shift_start), shift_end: formatTime(c.shift_end),
+    km: number(c.km), usable_km: number(c.usable_km),
+    ride_min: Math.round((c.ride_s || 0) / 60), max_ride_min: Math.round((c.max_ride_s || 0) / 60),
+    clash: assignment ? t("override.clash", { assignment }) : "",
+  });
+  return text === key ? entry.msg || entry.type : text;
+}
+
+/** The warning badge of a forced override, and the rules it breaks. */
+function forcedBadge(a) {
+  if (!a.forced_reason) return "";
+  const rules = (a.override_warnings || []).map((w) => breachText({ type: w.code, ctx: w.params }));
+  return `<br><span class="badge warning forced" title="${esc(t("override.forced.title", { rules: rules.join("; ") }))}">⚠ ${esc(t("override.forced", { reason: a.forced_reason }))}</span>
+    <ul class="list compact override-warnings">${rules.map((r) => `<li>${esc(r)}</li>`).join("")}</ul>`;
+}
+
+function overrideNote(a) {
+  if (a.override_note) return `<br><i>${esc(t("override.note", { note: a.override_note }))}</i>`;
+  return a.override_reason ? `<br><i>${t("plan.override.done")}: ${esc(a.override_reason)}</i>` : "";
+}
+
+/** The one override form (a row under the assignment's row), with the refusal if any. */
+function overrideForm(a) {
+  const o = state.override;
+  const refused = o.refused || [];
+  return `<tr class="override-row" data-override-form="${a.id}"><td colspan="7">
+      <label>${t("plan.override.vehicle")} <input class="ov-vehicle" list="ov-cars" autocomplete="off"
+        placeholder="${esc(t("override.pick.car"))}" value="${esc(o.vehicle)}"></label>
+      <label>${t("plan.override.driver")} <input class="ov-driver" list="ov-drivers" autocomplete="off"
+        placeholder="${esc(t("override.pick.driver"))}" value="${esc(o.driver)}"></label>
+      <input class="ov-reason" placeholder="${esc(t("plan.override.reason"))}" value="${esc(o.reason)}">
+      <button type="button" data-override-save="${a.id}">${t("plan.override.save")}</button>
+      <div class="ov-refused" ${refused.length ? "" : "hidden"}>
+        <p class="note">${t("override.refused")}</p>
+        <ul class="list compact ov-violations">${refused.map((e) => `<li data-code="${esc(e.type)}">${esc(breachText(e))}</li>`).join("")}</ul>
+        <input class="ov-force-reason" placeholder="${esc(t("override.force.reason"))}" value="${esc(o.forceReason)}">
+        <button type="button" class="warn" data-override-force="${a.id}">${t("override.force")}</button>
+      </div>
+    </td></tr>`;
+}
+
+function driverChoice(d) {
+  return d.phone ? `${d.name} ${d.phone}` : `${d.name} #${d.id}`;
+}
+
+/** The picker's cars, fetched when a dispatcher first opens an override, then its lists. */
+async function loadPicker() {
+  if (!state.poolCars) {
+    const items = await attempt(() => apiAll("/vehicles", { ownership: "pool" }));
+    state.poolCars = items || [...cars.cars.values()].filter((c) => c.ownership !== "leased").map((c) => ({ id: c.vehicle_id, plate: c.plate }));
+    state.poolCars.sort((a, b) => (a.plate || "").localeCompare(b.plate || ""));
+  }
+  fillPicker();
+}
+
+/** One list of pool cars (by plate) and one of drivers for the open override form: the
+ * inputs search them as the dispatcher types; no row carries a list of its own. */
+function fillPicker() {
+  const carList = document.getElementById("ov-cars");
+  const driverList = document.getElementById("ov-drivers");
+  if (carList) carList.innerHTML = state.poolCars.map((c) => `<option value="${esc(c.plate)}">${esc(c.vehicle_class ? label("vc.", c.vehicle_class) : "")}</option>`).join("");
+  if (driverList) driverList.innerHTML = [...state.drivers.values()].map((d) => `<option value="${esc(driverChoice(d))}"></option>`).join("");
+}
+
 function renderPlan() {
   const plan = state.plan;
   const view = document.getElementById("plan-view");
@@ -288,59 +373,101 @@ function renderPlan() {
     accept.hidden = true;
     return;
   }
-  accept.hidden = plan.status !== "proposed";
-  const poolCars = [...cars.cars.values()].filter((c) => c.ownership !== "leased").sort((a, b) => (a.plate || "").localeCompare(b.plate || ""));
-  const carOptions = poolCars.map((c) => `<option value="${c.vehicle_id}">${esc(c.plate)}</option>`).join("");
-  const driverOptions = [...state.drivers.values()].map((d) => `<option value="${d.id}">${esc(d.name)}</option>`).join("");
+  accept.hidden = plan.status !== "proposed" || !canWrite();
+  const writer = canWrite();
   const rows = plan.assignments.map((a) => {
     const who = a.kind === "pool"
       ? `${esc(plateOf(a.vehicle_id))} · ${esc(state.drivers.get(a.driver_id)?.name || `#${a.driver_id}`)}`
       : esc(state.lessors.get(a.lessor_id)?.name || `#${a.lessor_id}`);
-    return `<tr data-assignment-id="${a.id}">
+    const row = `<tr data-assignment-id="${a.id}"${a.forced_reason ? ' class="forced"' : ""}>
       <td>#${a.request_id}</td><td>${formatTime(a.planned_pickup)}</td>
       <td><span class="badge ${a.kind}">${t(`kind.${a.kind}`)}</span>${sharedBadge(plan, a.request_id)}</td><td>${who}</td>
       <td>¥${formatMoney(a.cost_cny)}</td>
-      <td class="explanation">${esc(reasonText(a))}${a.override_reason ? `<br><i>${t("plan.override.done")}: ${esc(a.override_reason)}</i>` : ""}</td>
-      <td>${state.me && ["admin", "dispatcher"].includes(state.me.role) ? `<button type="button" data-override="${a.id}">${t("plan.override")}</button>` : ""}</td>
-    </tr>
-    <tr class="override-row" data-override-form="${a.id}" hidden><td colspan="7">
-      <label>${t("plan.override.vehicle")} <select class="ov-vehicle"><option value=""></option>${carOptions}</select></label>
-      <label>${t("plan.override.driver")} <select class="ov-driver"><option value=""></option>${driverOptions}</select></label>
-      <input class="ov-reason" placeholder="${t("plan.override.reason")}">
-      <button type="button" data-override-save="${a.id}">${t("plan.override.save")}</button>
-    </td></tr>`;
+      <td class="explanation">${esc(reasonText(a))}${overrideNote(a)}${forcedBadge(a)}</td>
+      <td>${writer && a.kind === "pool" ? `<button type="button" data-override="${a.id}">${t("plan.override")}</button>` : ""}</td>
+    </tr>`;
+    return state.override && state.override.id === a.id ? row + overrideForm(a) : row;
   }).join("");
   const unserved = plan.unserved.map((u) => `<li>#${u.request_id}: ${esc(label("unserved.", u.reason))}</li>`).join("");
   view.innerHTML = `
     <p class="plan-summary" data-plan-id="${plan.id}" data-status="${esc(plan.status)}">
-      <span class="badge">${esc(plan.status)}</span>
+      <span class="badge">${esc(label("ps.", plan.status))}</span>
       ${t("plan.summary", { pool: plan.pool_count, lease: plan.lease_count, cost: formatMoney(plan.total_cost_cny), solve: Number(plan.solve_s || 0).toFixed(1) })}</p>
     <table class="plan"><thead><tr><th>${t("col.request")}</th><th>${t("col.pickup")}</th><th>${t("col.kind")}</th>
       <th>${t("col.vehicle")}</th><th>${t("col.cost")}</th><th>${t("col.explanation")}</th><th></th></tr></thead>
       <tbody>${rows}</tbody></table>
+    <datalist id="ov-cars"></datalist><datalist id="ov-drivers"></datalist>
     ${unserved ? `<h3>${t("plan.unserved")}</h3><ul class="list compact">${unserved}</ul>` : ""}`;
+  if (state.override && state.poolCars) fillPicker();
+}
+
+/** The form's fields kept in state, so that a redraw (language, live update) keeps them. */
+function keepForm(form) {
+  const o = state.override;
+  o.vehicle = form.querySelector(".ov-vehicle").value;
+  o.driver = form.querySelector(".ov-driver").value;
+  o.reason = form.querySelector(".ov-reason").value;
+  const force = form.querySelector(".ov-force-reason");
+  if (force) o.forceReason = force.value;
+}
+
+async function saveOverride(id, force, button) {
+  const form = button.closest("tr");
+  keepForm(form);
+  const o = state.override;
+  const assignment = state.plan.assignments.find((a) => a.id === id);
+  const body = { override_reason: o.reason.trim() || null };
+  const vehicle = o.vehicle.trim() && state.poolCars?.find((c) => c.plate === o.vehicle.trim());
+  const driver = o.driver.trim() && [...state.drivers.values()].find((d) => driverChoice(d) === o.driver.trim() || d.name === o.driver.trim());
+  if (o.vehicle.trim() && !vehicle) return say(t("override.pick.unknown", { value: o.vehicle }), "error");
+  if (o.driver.trim() && !driver) return say(t("override.pick.unknown", { value: o.driver }), "error");
+  if (vehicle && vehicle.id !== assignment.vehicle_id) body.vehicle_id = vehicle.id;
+  if (driver && driver.id !== assignment.driver_id) body.driver_id = driver.id;
+  if (force) Object.assign(body, { force: true, force_reason: o.forceReason.trim() || null });
+  button.disabled = true;
+  try {
+    await api(`/assignments/${id}`, { method: "PATCH", body });
+  } catch (error) {
+    const rules = Array.isArray(error.detail) ? error.detail.filter((e) => e.type && `err.${e.type}` !== t(`err.${e.type}`)) : [];
+    if (error.status === 422 && rules.length && !force) {
+      o.refused = error.detail;
+      renderPlan();
+      say(`${t("override.refused")} ${error.detail.map(breachText).join(lang() === "zh" ? "；" : "; ")}`, "error");
+    } else {
+      say(explain(error, { fields: { override_reason: "plan.override.reason", force_reason: "override.force.reason" } }), "error");
+    }
+    return undefined;
+  } finally {
+    button.disabled = false;
+  }
+  state.override = null;
+  state.plan = await attempt(() => api(`/dispatch/plans/${state.plan.id}`)) || state.plan;
+  renderPlan();
+  say(t("plan.override.done"), "ok");
+  loadFigures();
+  return undefined;
 }
 
 document.getElementById("plan-view").addEventListener("click", async (event) => {
   const open = event.target.closest("[data-override]");
   if (open) {
-    const form = document.querySelector(`[data-override-form="${open.dataset.override}"]`);
-    form.hidden = !form.hidden;
+    const id = Number(open.dataset.override);
+    if (state.override && state.override.id === id) {
+      state.override = null;
+    } else {
+      const a = state.plan.assignments.find((x) => x.id === id);
+      const d = state.drivers.get(a.driver_id);
+      state.override = { id, vehicle: plateOf(a.vehicle_id), driver: d ? driverChoice(d) : "", reason: "", forceReason: "", refused: null };
+    }
+    renderPlan();
+    if (state.override) await loadPicker();
     return;
   }
   const save = event.target.closest("[data-override-save]");
-  if (!save) return;
-  const form = save.closest("tr");
-  const body = { override_reason: form.querySelector(".ov-reason").value.trim() || null };
-  const vehicleId = form.querySelector(".ov-vehicle").value;
-  const driverId = form.querySelector(".ov-driver").value;
-  if (vehicleId) body.vehicle_id = Number(vehicleId);
-  if (driverId) body.driver_id = Number(driverId);
-  const updated = await attempt(() => api(`/assignments/${save.dataset.overrideSave}`, { method: "PATCH", body }), save);
-  if (!updated) return;
-  state.plan.assignments = state.plan.assignments.map((a) => (a.id === updated.id ? updated : a));
-  renderPlan();
-  say(t("plan.override.done"), "ok");
+  if (save) return saveOverride(Number(save.dataset.overrideSave), false, save);
+  const force = event.target.closest("[data-override-force]");
+  if (force) return saveOverride(Number(force.dataset.overrideForce), true, force);
+  return undefined;
 });
 
 async function loadLatestPlan() {
@@ -377,7 +504,7 @@ document.getElementById("plan-accept").addEventListener("click", async (event) =
 
 async function planChanged(message) {
   if (message.service_date !== state.today) return;
-  say(t("plan.changed", { status: message.status }), "info");
+  say(t("plan.changed", { status: label("ps.", message.status) }), "info");
   try {
     state.plan = await api(`/dispatch/plans/${message.plan_id}`);
     renderPlan();
@@ -416,6 +543,8 @@ for (const tab of document.querySelectorAll("[data-tab]")) {
 }
 
 onLangChange(() => {
+  const form = document.querySelector(".override-row");
+  if (form && state.override) keepForm(form);
   renderAlerts();
   renderPlan();
   loadQueue();
