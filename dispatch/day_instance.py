@@ -254,23 +254,8 @@ def build_instance(
                          "max_vehicles": t.max_vehicles} for t in tariffs],
         })
 
-    instance_requests: list[dict[str, Any]] = []
-    by_key: dict[str, TripRequest] = {}
-    for request in requests:
-        key = instance_request_id(request.id)
-        by_key[key] = request
-        instance_requests.append({
-            "id": key, "agency": str(request.agency_id), "passengers": request.passengers,
-            "class": request.vehicle_class.value if request.vehicle_class else None,
-            "nev_required": request.nev_required,
-            "origin": {"lat": request.origin_lat, "lon": request.origin_lon},
-            "destination": {"lat": request.destination_lat, "lon": request.destination_lon},
-            "pickup_earliest": request.pickup_earliest.isoformat(),
-            "pickup_latest": request.pickup_latest.isoformat(),
-            "dropoff_latest": request.dropoff_latest.isoformat() if request.dropoff_latest else None,
-            "service_pickup_s": SERVICE_PICKUP_S, "service_dropoff_s": SERVICE_DROPOFF_S,
-            "priority": request.priority, "exclusive": request.exclusive,
-        })
+    instance_requests = [request_data(request) for request in requests]
+    by_key = {instance_request_id(request.id): request for request in requests}
 
     data: dict[str, Any] = {
         "depots": [{"id": f"D{d.id}", "lat": d.lat, "lon": d.lon} for d in depots],
@@ -298,6 +283,23 @@ def build_instance(
     return DayInstance(instance=instance, service_date=service_date, org_id=org_id,
                        requests=by_key, pool=pool, lessors=lessor_ids,
                        lease_energy=lease_energy, matrix=matrix, nev_pool=nev_pool)
+
+
+def request_data(request: TripRequest) -> dict[str, Any]:
+    """A trip request as an instance request (``R<id>``; boarding and alighting times)."""
+    return {
+        "id": instance_request_id(request.id), "agency": str(request.agency_id),
+        "passengers": request.passengers,
+        "class": request.vehicle_class.value if request.vehicle_class else None,
+        "nev_required": request.nev_required,
+        "origin": {"lat": request.origin_lat, "lon": request.origin_lon},
+        "destination": {"lat": request.destination_lat, "lon": request.destination_lon},
+        "pickup_earliest": request.pickup_earliest.isoformat(),
+        "pickup_latest": request.pickup_latest.isoformat(),
+        "dropoff_latest": request.dropoff_latest.isoformat() if request.dropoff_latest else None,
+        "service_pickup_s": SERVICE_PICKUP_S, "service_dropoff_s": SERVICE_DROPOFF_S,
+        "priority": request.priority, "exclusive": request.exclusive,
+    }
 
 
 def _share_within(session: Session, orgs: list[int]) -> list[str]:

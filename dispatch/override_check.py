@@ -28,12 +28,12 @@ from sqlmodel import Session, col, select
 from dispatch.check import Violation, plan_violations
 from dispatch.day_instance import (
     SERVICE_DROPOFF_S,
-    SERVICE_PICKUP_S,
     PlanInputError,
     _with_ride_ceilings,
     day_window_utc,
     instance_request_id,
     instance_vehicle_id,
+    request_data,
     shift_window_utc,
 )
 from dispatch.instance import Instance, InstanceError, parse_instance
@@ -186,22 +186,6 @@ class _CarDay:
     plan: Plan
 
 
-def _request_data(request: TripRequest) -> dict[str, Any]:
-    return {
-        "id": instance_request_id(request.id or 0), "agency": str(request.agency_id),
-        "passengers": request.passengers,
-        "class": request.vehicle_class.value if request.vehicle_class else None,
-        "nev_required": request.nev_required,
-        "origin": {"lat": request.origin_lat, "lon": request.origin_lon},
-        "destination": {"lat": request.destination_lat, "lon": request.destination_lon},
-        "pickup_earliest": request.pickup_earliest.isoformat(),
-        "pickup_latest": request.pickup_latest.isoformat(),
-        "dropoff_latest": request.dropoff_latest.isoformat() if request.dropoff_latest else None,
-        "service_pickup_s": SERVICE_PICKUP_S, "service_dropoff_s": SERVICE_DROPOFF_S,
-        "exclusive": request.exclusive,
-    }
-
-
 def _car_day(day: _Day, vehicle: Vehicle, rides: Iterable[_Ride]) -> _CarDay | None:
     """The rides on ``vehicle`` as a checkable one-car day; None when it has none or no depot.
 
@@ -231,7 +215,7 @@ def _car_day(day: _Day, vehicle: Vehicle, rides: Iterable[_Ride]) -> _CarDay | N
             "cost_per_km_cny": settings.pool_per_km_cny[vehicle.energy.value],
             "cost_per_hour_cny": settings.pool_per_hour_cny,
         }],
-        "requests": [_request_data(ride.request) for ride in mine],
+        "requests": [request_data(ride.request) for ride in mine],
         "policy": {"winter_range_factor": settings.winter_range_factor, "sharing": settings.sharing,
                    "share_within_agency": [str(org_id) for org_id in sorted(within)]},
     }

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from dispatch_service_day import DAY, add_fleet, add_request, local
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from fleet.models import Assignment, AssignmentKind, Organisation, TripRequest, Vehicle
+from fleet.models import Assignment, AssignmentKind, Driver, Organisation, TripRequest, Vehicle
 from tests.web.conftest import app, client, world  # noqa: F401 (fixtures)
 
 PLANS = "/api/v1/dispatch/plans"
@@ -46,9 +46,6 @@ class Day:
 @pytest.fixture
 def day(session, world):  # type: ignore[no-untyped-def]
     add_fleet(session, world.ids)
-    from fleet.models import Driver
-    from sqlmodel import select
-
     drivers = {d.name: d.id for d in session.exec(select(Driver)).all()}
     return Day(world, session, drivers)
 
