@@ -186,7 +186,9 @@ def test_an_uploaded_bundle_is_checked_file_by_file(client, world, session):
     assert garbage["ok"] is False and garbage["problems"][0].startswith("evidence.zip: not a readable zip archive")
     empty = client.post("/api/v1/exports/verification", headers={**auditor, "Content-Type": "application/zip"})
     assert empty.status_code == 422
-    sneaky = _upload(client, auditor, content, "../outside.zip")
-    assert sneaky.status_code == 422 and "filename" in sneaky.text
+    for sneaky in ("../outside.zip", "..", ".", "a/b.zip", "a\x00.zip", "证" * 81):
+        refused = _upload(client, auditor, content, sneaky)
+        assert refused.status_code == 422 and "filename" in refused.text, sneaky
+    assert _upload(client, auditor, content, "东海县 (2026-12).zip").json()["ok"] is True
     for role in ("requester", "dispatcher", "driver", "approver"):
         assert _upload(client, world.auth(role), content).status_code == 403, role

@@ -234,8 +234,9 @@ def download_export(object_id: ObjectId, session: SessionDep, principal: Current
 def verify_uploaded_bundle(
     session: SessionDep, principal: CurrentPrincipal,
     bundle: Annotated[bytes, Body(media_type="application/zip", description="The bundle's zip archive.")],
-    filename: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^/\\]+$",
-                                   description="The bundle's file name, for the messages.")] = "bundle.zip",
+    filename: Annotated[str, Query(min_length=1, max_length=80, pattern=r"^\w[\w\-. ()]*$", description=(
+        "The bundle's file name, for the messages: letters, digits, `_-. ()`, starting with a letter or digit."))]
+        = "bundle.zip",
 ) -> dict:
     """Check an uploaded export bundle (the zip as the request body, at most
     FLEET_WEB_BODY_MAX_BYTES) as `fleet audit verify-bundle` does; nothing is stored."""

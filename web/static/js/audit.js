@@ -96,6 +96,14 @@ function pager(id, tab, page, reload) {
   };
 }
 
+/** Fill table ``id`` with the columns ``head`` (audit.col.* labels) and ``rows``, or the
+ * ``emptyKey`` label when there are none; page it with ``tab``'s pager. */
+function fillTable(id, head, rows, emptyKey, tab, page, reload) {
+  document.getElementById(id).innerHTML = `<thead><tr>${head.map((h) => `<th>${esc(t(`audit.col.${h}`))}</th>`).join("")}</tr></thead>
+    <tbody>${rows.join("") || `<tr><td colspan="${head.length}" class="note">${esc(t(emptyKey))}</td></tr>`}</tbody>`;
+  pager(`${id.split("-")[0]}-pager`, tab, page, reload);
+}
+
 async function vehicleIdOf(plate) {
   const found = await api("/vehicles", { query: { plate, limit: 1 } });
   if (!found.items.length) throw new Error(t("audit.export.unknownPlate", { plate }));
@@ -144,9 +152,7 @@ function renderExports() {
       <td class="check">${checkBadge(e.check)}</td>
       <td><a href="/api/v1/exports/${e.id}/bundle" download>${esc(t("audit.download"))}</a></td></tr>`;
   });
-  document.getElementById("export-list").innerHTML = `<thead><tr>${head.map((h) => `<th>${esc(t(`audit.col.${h}`))}</th>`).join("")}</tr></thead>
-    <tbody>${rows.join("") || `<tr><td colspan="${head.length}" class="note">${esc(t("audit.exports.empty"))}</td></tr>`}</tbody>`;
-  pager("export-pager", "exports", page, loadExports);
+  fillTable("export-list", head, rows, "audit.exports.empty", "exports", page, loadExports);
 }
 
 async function loadExports() {
@@ -269,9 +275,7 @@ function renderLog() {
       <td>${esc(actionName(e.action, e.object_type))}${change(e)}</td>
       <td>${esc(objectName(e.object_type))} ${esc(e.object_id)}</td>
       <td><code title="${esc(e.hash)}">${esc(e.hash.slice(0, 12))}…</code></td></tr>`);
-  document.getElementById("log-list").innerHTML = `<thead><tr>${head.map((h) => `<th>${esc(t(`audit.col.${h}`))}</th>`).join("")}</tr></thead>
-    <tbody>${rows.join("") || `<tr><td colspan="${head.length}" class="note">${esc(t("audit.log.empty"))}</td></tr>`}</tbody>`;
-  pager("log-pager", "log", page, loadLog);
+  fillTable("log-list", head, rows, "audit.log.empty", "log", page, loadLog);
 }
 
 async function loadLog() {
@@ -307,9 +311,7 @@ function renderAlerts() {
       <td>#${a.id}</td><td>${esc(stamp(a.started_at))}</td><td>${esc(plates.get(a.vehicle_id) || "…")}</td>
       <td>${esc(kindName(a.kind))}</td><td><span class="badge ${esc(a.severity)}">${esc(named(`sev.${a.severity}`, ""))}</span></td>
       <td><span class="badge disposition ${esc(a.state)}">${esc(stateName(a.state))}</span></td><td>${steps(a)}</td></tr>`);
-  document.getElementById("alert-list").innerHTML = `<thead><tr>${head.map((h) => `<th>${esc(t(`audit.col.${h}`))}</th>`).join("")}</tr></thead>
-    <tbody>${rows.join("") || `<tr><td colspan="${head.length}" class="note">${esc(t("audit.alerts.empty"))}</td></tr>`}</tbody>`;
-  pager("alert-pager", "alerts", page, loadAlerts);
+  fillTable("alert-list", head, rows, "audit.alerts.empty", "alerts", page, loadAlerts);
 }
 
 async function loadAlerts() {
@@ -358,13 +360,19 @@ function renderVerify() {
       result.problems.map((p) => `<li>${esc(p)}</li>`).join("")}</ul></details>` : ""}`;
 }
 
+/** ``name`` as the server takes it for its messages: letters, digits and `_-. ()`, at most 80. */
+function safeName(name) {
+  const kept = name.replace(/[^\p{L}\p{N}_\-. ()]/gu, "_");
+  return (/^[\p{L}\p{N}_]/u.test(kept) ? kept : `_${kept}`).slice(0, 80);
+}
+
 async function verifyUpload(event) {
   event.preventDefault();
   const file = document.getElementById("verify-file").files[0];
   if (!file) return say(t("audit.verify.noFile"), "error");
   await attempt(async () => {
     say(t("audit.verify.running"));
-    const response = await fetch(`/api/v1/exports/verification?filename=${encodeURIComponent(file.name)}`, {
+    const response = await fetch(`/api/v1/exports/verification?filename=${encodeURIComponent(safeName(file.name))}`, {
       method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/zip" }, body: file,
     });
     if (response.status === 413) throw new Error(t("audit.verify.tooLarge"));
