@@ -295,11 +295,16 @@ class _Infeasible(Exception):
         self.plan = plan
 
     def response(self) -> JSONResponse:
-        return JSONResponse(
-            {"detail": self.plan.message,
-             "binding_constraints": [b.model_dump() for b in self.plan.binding_constraints]},
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
+        """422: one ``policy_infeasible`` refusal per binding constraint (``ctx``: its family
+        and scope), and the constraints as the planner named them."""
+        binding = self.plan.binding_constraints
+        detail = [
+            {"type": "policy_infeasible", "loc": ["body", "policy_changes"], "msg": b.message,
+             "ctx": {"family": b.family, "scope": b.scope}}
+            for b in binding
+        ] or [{"type": "policy_infeasible", "loc": ["body", "policy_changes"], "msg": self.plan.message, "ctx": {}}]
+        return JSONResponse({"detail": detail, "binding_constraints": [b.model_dump() for b in binding]},
+                            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 def _load_plan(session: Session, principal: Principal, plan_id: int) -> ReplacementPlanRecord:

@@ -91,7 +91,8 @@ def test_infeasible_policy_names_the_binding_constraint(client: TestClient, sess
     body = answer.json()
     families = {b["family"] for b in body["binding_constraints"]}
     assert {"budget", "scrappage_mileage"} <= families
-    assert f"annual budget of organisation '{world.ids['county']}' in 2027" in body["detail"]
+    assert any(f"annual budget of organisation '{world.ids['county']}' in 2027" in d["msg"] for d in body["detail"])
+    assert {(d["type"], d["ctx"]["family"]) for d in body["detail"]} >= {("policy_infeasible", "budget")}
     assert client.get(f"{API}/plans", headers=world.auth("admin")).json()["total"] == 0
 
 
