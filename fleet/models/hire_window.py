@@ -28,8 +28,8 @@ class HireWindowBase(SQLModel):
 
 
 class HireWindowCreate(HireWindowBase):
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: AwareDatetime = Field(description="Start of the hire (inclusive), with its offset.")
+    ends_at: AwareDatetime = Field(description="End of the hire (exclusive), with its offset; after starts_at.")
 
     @model_validator(mode="after")
     def _order(self) -> "HireWindowCreate":
