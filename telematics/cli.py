@@ -60,7 +60,8 @@ def replay_command(
     Each line is what a terminal would publish (its device_id is trusted in place of a
     topic). Positions are stored, then every vehicle with new positions is re-evaluated; a JSON summary with the new or changed
     alerts goes to standard output, one line per refused point to standard error. Exit code 1
-    when any point was refused.
+    when any point was refused. The rules judge the points against the orders in the database,
+    past ones too (`fleet orders import`), and a leased car only inside its hire windows.
     """
     from fleet.db import make_engine, upgrade
     from telematics.ingest.pipeline import IngestPipeline
