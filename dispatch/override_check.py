@@ -83,6 +83,13 @@ OVERRIDE_RULES = {
 }
 
 
+class _Figures(dict[str, Any]):
+    """A breach's figures for a sentence: one it lacks reads as nothing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 @dataclass(frozen=True)
 class Breach:
     """A rule an override breaks: ``code`` of :data:`OVERRIDE_RULES`, the request field it
@@ -95,8 +102,8 @@ class Breach:
 
     @property
     def message(self) -> str:
-        """The rule in English, with its figures."""
-        return OVERRIDE_RULES[self.code].format_map(self.params)
+        """The rule in English, with its figures (a figure the clash lacks is left blank)."""
+        return OVERRIDE_RULES[self.code].format_map(_Figures(self.params))
 
     def stored(self) -> dict[str, Any]:
         """As kept on the assignment (``override_warnings``): ``{code, params}``."""
