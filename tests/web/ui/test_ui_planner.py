@@ -113,6 +113,11 @@ def test_the_demo_planner_computes_compares_and_saves(page, demo_server):  # typ
     _chinese_only(page.inner_text("main"), "planner")
     _shot(page, "plan_zh")
 
+    # A share above 100 % is refused, the field named in the page's words.
+    page.fill("#policy-fields input[name='nev_share_floor']", "150")
+    page.click("#compute")
+    page.wait_for_selector("#message.error:has-text('新能源最低占比（%）：数值太大')")
+    page.click("#policy-reset")
     # A stricter age threshold, computed beside the first plan.
     page.fill("#policy-fields input[name='min_service_years']", "12")
     assert page.is_visible("label[data-field='min_service_years'] .changed-mark")

@@ -54,9 +54,17 @@ export function emptyChart(text) {
   return `<p class="chart-empty">${esc(text)}</p>`;
 }
 
+/** A small colour square (or a dashed stroke) as SVG: the pages allow no inline style. */
+export function swatch(colour, dashed = false) {
+  const mark = dashed
+    ? `<line x1="0" y1="6" x2="14" y2="6" stroke="${colour}" stroke-width="2" stroke-dasharray="4 2"/>`
+    : `<rect width="12" height="12" rx="2" fill="${colour}"/>`;
+  return `<svg class="swatch" width="14" height="12" viewBox="0 0 14 12" aria-hidden="true">${mark}</svg>`;
+}
+
 /** The colour key of `series` ([{name, colour, dashed}]) as HTML. */
 export function legend(series) {
-  return `<div class="chart-legend">${series.map((s) => `<span><i style="background:${s.colour}"${s.dashed ? ' class="dashed"' : ""}></i>${esc(s.name)}</span>`).join("")}</div>`;
+  return `<div class="chart-legend">${series.map((s) => `<span>${swatch(s.colour, s.dashed)}${esc(s.name)}</span>`).join("")}</div>`;
 }
 
 function columns(count) {

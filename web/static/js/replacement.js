@@ -7,7 +7,7 @@ import { api, apiAll } from "./api.js";
 import { label, lang, onLangChange, t } from "./i18n.js";
 import "./labels_replacement.js";
 import {
-  barChart, emptyChart, groupedBarChart, legend, multiLineChart, stackedBarChart,
+  barChart, emptyChart, groupedBarChart, legend, multiLineChart, stackedBarChart, swatch,
 } from "./charts.js";
 import { explain } from "./refusals.js";
 import { attempt, esc, formatMoney, formatPercent, formatTime, say, startPage } from "./ui.js";
@@ -23,7 +23,7 @@ const FIELDS = [
   { name: "min_odometer_km", step: "1000", shown: (v) => v, api: (v) => v },
   { name: "scrap_odometer_km", step: "1000", nullable: true, shown: (v) => v, api: (v) => v },
   { name: "nev_share_floor", step: "1", shown: (v) => Math.round(v * 1000) / 10, api: (v) => v / 100 },
-  { name: "default_annual_budget_cny", step: "10", nullable: true, shown: (v) => v / 10000, api: (v) => v * 10000 },
+  { name: "default_annual_budget_cny", step: "100000", nullable: true, shown: (v) => v, api: (v) => v },
   { name: "idle_annual_km", step: "500", shown: (v) => v, api: (v) => v },
   { name: "max_spend_swing_share", step: "5", nullable: true, shown: (v) => Math.round(v * 1000) / 10, api: (v) => v / 100 },
 ];
@@ -45,7 +45,10 @@ const state = {
 
 const $ = (id) => document.getElementById(id);
 const sep = () => (lang() === "zh" ? "；" : "; ");
-const wan = (cny) => (Number(cny || 0) / 10000).toLocaleString(lang() === "zh" ? "zh-CN" : "en", { maximumFractionDigits: 1 });
+/** Money in the page's unit: 万元 (10,000 CNY) in Chinese, million CNY in English. */
+const moneyValue = (cny) => Number(cny || 0) / (lang() === "zh" ? 10000 : 1000000);
+const money = (cny) => moneyValue(cny).toLocaleString(lang() === "zh" ? "zh-CN" : "en", { maximumFractionDigits: lang() === "zh" ? 1 : 2 });
+const moneyAxis = (v) => (lang() === "zh" ? v.toFixed(0) : v.toFixed(1));
 const km = (value) => formatMoney(value);
 const pct = (share) => (share === null || share === undefined ? "–" : `${Math.round(share * 1000) / 10}%`);
 const orgName = (id) => state.orgs.get(Number(id))?.name ?? `#${id}`;
@@ -71,11 +74,11 @@ function renderPolicy() {
   }).join("");
   for (const input of fields.querySelectorAll("input")) input.addEventListener("input", markChanged);
   markChanged();
-  const source = info.source_org_id ? orgName(info.source_org_id) : t("rp.form.policy_defaults");
-  $("policy-note").textContent = t("rp.form.policy_note", { source });
+  $("policy-note").textContent = info.source_org_id
+    ? t("rp.form.policy_note", { source: orgName(info.source_org_id) }) : t("rp.form.policy_note_defaults");
   const budgets = info.policy.budgets || [];
   $("policy-budgets").textContent = budgets.length
-    ? t("rp.budgets", { items: budgets.map((b) => t("rp.budget.item", { org: orgName(b.org_id), amount: wan(b.annual_budget_cny) })).join(sep()) })
+    ? t("rp.budgets", { items: budgets.map((b) => t("rp.budget.item", { org: orgName(b.org_id), amount: money(b.annual_budget_cny) })).join(sep()) })
     : t("rp.budgets.none");
 }
 
@@ -243,7 +246,7 @@ function decisionText(d) {
 function yearTable(year, open) {
   const summary = year.decisions.length
     ? t("rp.year.summary", { year: year.year, retired: year.decisions.length, bought: year.replaced, nev: pct(year.nev_share),
-                             floor: pct(year.nev_share_floor), spend: wan(year.spend_cny) })
+                             floor: pct(year.nev_share_floor), spend: money(year.spend_cny) })
     : t("rp.year.none", { year: year.year });
   const rows = year.decisions.map((d) => `<tr data-car="${esc(d.car_id)}" data-action="${esc(d.action)}">
       <td>${esc(d.car_id)}</td>
@@ -270,7 +273,7 @@ function planCharts(plan) {
   ];
   return `<div class="rp-charts">
     <figure><figcaption>${esc(t("rp.chart.retired"))}</figcaption>${stackedBarChart(years, retired)}${legend(retired)}</figure>
-    <figure><figcaption>${esc(t("rp.chart.spend"))}</figcaption>${barChart(plan.year_plans.map((y) => ({ label: String(y.year), value: y.spend_cny / 10000 })), { colour: COLOURS.spend, format: (v) => v.toFixed(0) })}</figure>
+    <figure><figcaption>${esc(t("rp.chart.spend"))}</figcaption>${barChart(plan.year_plans.map((y) => ({ label: String(y.year), value: moneyValue(y.spend_cny) })), { colour: COLOURS.spend, format: moneyAxis })}</figure>
     <figure><figcaption>${esc(t("rp.chart.nev"))}</figcaption>${multiLineChart(years, nev, { max: 1, format: pct })}${legend(nev)}</figure>
   </div>`;
 }
@@ -297,7 +300,7 @@ function renderResult() {
     <p class="rp-headline"><strong>${esc(planName(entry))}</strong> ${esc(t("rp.result.summary", {
       name: orgName(plan.org_id), first: plan.start_year, last: plan.start_year + plan.years - 1, retired: decisions.length,
       bought: years.reduce((n, y) => n + y.replaced, 0), nev: years.reduce((n, y) => n + y.nev_bought, 0),
-      spend: wan(years.reduce((n, y) => n + y.spend_cny, 0)) }))}</p>
+      spend: money(years.reduce((n, y) => n + y.spend_cny, 0)) }))}</p>
     <p class="note">${esc(status)} ${esc(changes)}</p>
     <p class="note" id="usage-note">${esc(t("rp.usage", { trips: usage.trips || 0, odometer: usage.odometer || 0, unknown: usage.unknown || 0 }))}${usage.unknown ? ` ${esc(t("rp.usage.unknown"))}` : ""}</p>
     <div class="rp-actions">${saveButton}</div>
@@ -331,7 +334,7 @@ function renderCompare() {
   const rows = years.map((year) => `<tr data-year="${year}"><td>${year}</td>
       <td>${cell(a, year, (y) => y.decisions.length)}</td><td>${cell(b, year, (y) => y.decisions.length)}</td>
       <td>${cell(a, year, (y) => y.replaced)}</td><td>${cell(b, year, (y) => y.replaced)}</td>
-      <td>${cell(a, year, (y) => wan(y.spend_cny))}</td><td>${cell(b, year, (y) => wan(y.spend_cny))}</td>
+      <td>${cell(a, year, (y) => money(y.spend_cny))}</td><td>${cell(b, year, (y) => money(y.spend_cny))}</td>
       <td>${cell(a, year, (y) => pct(y.nev_share))}</td><td>${cell(b, year, (y) => pct(y.nev_share))}</td></tr>`).join("");
   const total = (plan, fn) => plan.year_plans.reduce((n, y) => n + fn(y), 0);
   const labels = years.map(String);
@@ -347,8 +350,8 @@ function renderCompare() {
       .map(([cars, plan]) => `<p class="note">${esc(t("rp.compare.only", { plan, year: first, plates: cars.join(lang() === "zh" ? "、" : ", ") }))}</p>`).join("");
   const ab = (key) => `<th>${esc(t(key))} A</th><th>${esc(t(key))} B</th>`;
   body.innerHTML = `<div class="rp-compare-pick">
-      <label><i class="swatch" style="background:${COLOURS.a}"></i>${esc(t("rp.compare.a"))} <select id="compare-a">${planOptions(state.compareA)}</select></label>
-      <label><i class="swatch" style="background:${COLOURS.b}"></i>${esc(t("rp.compare.b"))} <select id="compare-b">${planOptions(state.compareB)}</select></label>
+      <label>${swatch(COLOURS.a)}${esc(t("rp.compare.a"))} <select id="compare-a">${planOptions(state.compareA)}</select></label>
+      <label>${swatch(COLOURS.b)}${esc(t("rp.compare.b"))} <select id="compare-b">${planOptions(state.compareB)}</select></label>
     </div>
     <div class="table-wrap"><table class="rp-table" id="compare-table">
       <thead><tr><th>${esc(t("rp.col.year"))}</th>${ab("rp.col.retired")}${ab("rp.col.bought")}${ab("rp.col.spend")}${ab("rp.col.nev")}</tr></thead>
@@ -356,12 +359,12 @@ function renderCompare() {
       <tfoot><tr><td>${esc(t("rp.compare.total"))}</td>
         <td>${total(a, (y) => y.decisions.length)}</td><td>${total(b, (y) => y.decisions.length)}</td>
         <td>${total(a, (y) => y.replaced)}</td><td>${total(b, (y) => y.replaced)}</td>
-        <td>${esc(wan(total(a, (y) => y.spend_cny)))}</td><td>${esc(wan(total(b, (y) => y.spend_cny)))}</td><td></td><td></td></tr></tfoot>
+        <td>${esc(money(total(a, (y) => y.spend_cny)))}</td><td>${esc(money(total(b, (y) => y.spend_cny)))}</td><td></td><td></td></tr></tfoot>
     </table></div>
     ${differences}
     <div class="rp-charts">
       <figure><figcaption>${esc(t("rp.compare.retired"))}</figcaption>${groupedBarChart(labels, series((y) => y.decisions.length))}${legend(series(() => 0))}</figure>
-      <figure><figcaption>${esc(t("rp.compare.spend"))}</figcaption>${groupedBarChart(labels, series((y) => y.spend_cny / 10000), { format: (v) => v.toFixed(0) })}</figure>
+      <figure><figcaption>${esc(t("rp.compare.spend"))}</figcaption>${groupedBarChart(labels, series((y) => moneyValue(y.spend_cny)), { format: moneyAxis })}</figure>
       <figure><figcaption>${esc(t("rp.compare.nev"))}</figcaption>${multiLineChart(labels, series((y) => y.nev_share), { max: 1, format: pct })}</figure>
     </div>`;
   $("compare-a").addEventListener("change", (e) => { state.compareA = Number(e.target.value); renderCompare(); });
@@ -378,7 +381,7 @@ function renderSaved() {
   }
   body.innerHTML = `<ul class="rp-saved">${state.saved.map((p) => `<li data-plan-id="${p.id}">
       <span>${esc(t("rp.saved.row", { id: p.id, first: p.start_year, last: p.start_year + p.years - 1, retired: p.retired,
-                                       spend: wan(p.spend_cny), who: p.created_by, when: formatTime(p.created_at, true) }))}</span>
+                                       spend: money(p.spend_cny), who: p.created_by, when: formatTime(p.created_at, true) }))}</span>
       <button type="button" data-compare="${p.id}">${esc(t("rp.compare.add"))}</button></li>`).join("")}</ul>`;
   for (const button of body.querySelectorAll("button[data-compare]")) {
     button.addEventListener("click", () => addSavedToComparison(Number(button.dataset.compare)));
@@ -401,8 +404,8 @@ function renderFigures() {
   const years = figures.years.map((y) => String(y.year));
   $("chart-nev").innerHTML = multiLineChart(years, [{ name: t("rp.legend.nev"), colour: COLOURS.nev, values: figures.years.map((y) => y.nev_share) }],
                                             { max: 1, format: pct });
-  $("chart-spend").innerHTML = barChart(figures.years.map((y) => ({ label: String(y.year), value: y.spend_cny / 10000 })),
-                                        { colour: COLOURS.spend, format: (v) => v.toFixed(0) });
+  $("chart-spend").innerHTML = barChart(figures.years.map((y) => ({ label: String(y.year), value: moneyValue(y.spend_cny) })),
+                                        { colour: COLOURS.spend, format: moneyAxis });
 }
 
 async function loadSaved(orgId) {
