@@ -1,6 +1,7 @@
 """County filings (备案) of annual replacement plans with the city, and their review.
 
-A county administrator files one year of a plan computed for their county: ``submitted``. An
+A county's planner or administrator files one year of a plan computed for their county:
+``submitted``. An
 administrator of an organisation above the county (the city) approves it (``approved``, final)
 or returns it with a comment (``returned``); the county then files again for the same year,
 with the same or a newer plan (``resubmit``). Every step is stored with who, when and the
@@ -50,7 +51,7 @@ def submit_filing(
     and the audit entry to the session without committing."""
     org = session.get(Organisation, user.org_id)
     if org is None or org.level != OrgLevel.county:
-        raise FilingForbidden("only an administrator of a county files a replacement plan with the city")
+        raise FilingForbidden("only a planner or administrator of a county files a replacement plan with the city")
     if plan.org_id != org.id:
         raise FilingForbidden(f"plan_id: plan {plan.id} is not a plan of your county {org.name}")
     year = plan.start_year if year is None else year

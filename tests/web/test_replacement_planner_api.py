@@ -141,3 +141,23 @@ def test_roles_and_organisation_scope(client: TestClient, session: Session, worl
     assert kept.status_code == 201, kept.text
     assert client.get(f"{API}/plans/{kept.json()['id']}", headers=county_planner).status_code == 404
     assert client.get(f"{API}/figures", headers=county_planner).status_code == 200
+
+
+def test_a_county_planner_files_the_saved_plan_with_the_city(client: TestClient, session: Session, world: World) -> None:
+    _county_cars(session, world)
+    county_planner = _planner(session, client, world.ids["county"], "county_planner")
+    kept = client.post(f"{API}/plans", headers=county_planner, json=_body(world)).json()
+    filed = client.post(f"{API}/filings", headers=county_planner, json={"plan_id": kept["id"], "year": START_YEAR})
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["state"] == "submitted" and filed.json()["steps"][0]["actor"] == "county_planner"
+    listed = client.get(f"{API}/filings", headers=county_planner, params={"org_id": world.ids["county"]}).json()
+    assert [(f["plan_id"], f["year"], f["state"]) for f in listed["items"]] == [(kept["id"], START_YEAR, "submitted")]
+    # The city's planner files nothing (the city is no county) and reviews nothing.
+    refused = client.post(f"{API}/filings", headers=world.auth("planner"), json={"plan_id": kept["id"]})
+    assert refused.status_code == 403 and "county" in refused.json()["detail"]
+    review = client.post(f"{API}/filings/{filed.json()['id']}/review", headers=world.auth("planner"),
+                         json={"decision": "approve"})
+    assert review.status_code == 403
+    approved = client.post(f"{API}/filings/{filed.json()['id']}/review", headers=world.auth("admin"),
+                           json={"decision": "approve"})
+    assert approved.status_code == 200 and approved.json()["state"] == "approved"

@@ -6,7 +6,7 @@ Planners and administrators compute, compare and keep plans (within their organi
 scope); administrators set policies and bills; auditors read; other roles get 403. A plan may be
 computed under changed policy settings (``policy_changes``) without changing the stored policy:
 ``POST /plans/compute`` answers it without keeping it, ``POST /plans`` keeps it.
-Filing: an administrator of a county files; an administrator above the county reviews.
+Filing: a planner or administrator of a county files; an administrator above the county reviews.
 """
 
 from __future__ import annotations
@@ -474,10 +474,10 @@ def list_maintenance_costs(
 # -- filings --------------------------------------------------------------------------------
 
 
-@router.post("/filings", response_model=FilingPublic, status_code=status.HTTP_201_CREATED, dependencies=[writers],
+@router.post("/filings", response_model=FilingPublic, status_code=status.HTTP_201_CREATED, dependencies=[planners],
              responses={200: {"description": "A returned filing filed again.", "model": FilingPublic}})
 def submit(body: FilingRequest, session: SessionDep, principal: CurrentPrincipal, response: Response) -> FilingPublic:
-    """A county administrator files one year of their county's plan with the city (201); a
+    """A county's planner or administrator files one year of their county's plan with the city (201); a
     returned filing of the same year is filed again (200)."""
     plan = _load_plan(session, principal, body.plan_id)
     try:

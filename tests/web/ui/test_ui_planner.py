@@ -154,3 +154,26 @@ def test_the_demo_planner_computes_compares_and_saves(page, demo_server):  # typ
     page.locator("#compare").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "planner_compare_en.png"))
     assert not page.js_errors
+
+
+def test_a_county_planner_files_the_saved_plan_with_the_city(page, demo_server):  # type: ignore[no-untyped-def]
+    password = "donghai-planning-2027"
+    with demo_api(demo_server.url, "admin") as admin:
+        county = next(o for o in admin.all("/organisations") if o["code"] == "320722")
+        ok(admin.post("/users", {"username": "donghai_planner", "role": "planner", "org_id": county["id"],
+                                 "password": password, "full_name": "东海县规划员"}), 201)
+    log_in(page, demo_server, "donghai_planner", "/replacement", password=password)
+    page.fill("#years", "2")
+    page.click("#compute")
+    page.wait_for_selector(".rp-result[data-plan='0']", timeout=60_000)
+    page.click("#save-plan")
+    page.click("#file-plan")
+    page.wait_for_selector(f"#result .filing-state[data-state='submitted']:has-text('{START_YEAR} 年备案')")
+    page.wait_for_selector("#saved-body .filing-state[data-state='submitted']")
+    assert not page.is_visible("#file-plan")
+    _chinese_only(page.inner_text("main"), "donghai_planner")
+    page.screenshot(path=str(SHOTS / "planner_filing_zh.png"))
+    with demo_api(demo_server.url, "admin") as admin:
+        (filing,) = admin.all("/replacement/filings", org_id=county["id"])
+    assert (filing["year"], filing["state"]) == (START_YEAR, "submitted")
+    assert not page.js_errors

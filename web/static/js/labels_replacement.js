@@ -117,6 +117,11 @@ addLabels({
     "rp.bind.item": "{family}（{scope}）",
     "rp.none": "无",
     "rp.use.general": "一般公务用车",
+    "rp.filing.file": "报送市级备案（{year} 年）",
+    "rp.filing.done": "{year} 年规划已报送市级备案",
+    "rp.filing.state": "{year} 年备案：{state}",
+    "rp.filing.conflict": "该年度已报送备案，被退回后才能再次报送",
+    "rp.fs.submitted": "已报送，待市级审核", "rp.fs.returned": "已退回", "rp.fs.approved": "已批准",
   },
   en: {
     "rp.form.title": "Compute a replacement plan",
@@ -232,5 +237,10 @@ addLabels({
     "rp.none": "none",
     "replacement.spend": "Spend by year (million CNY)",
     "rp.use.general": "general official use",
+    "rp.filing.file": "File {year} with the city",
+    "rp.filing.done": "The {year} plan is filed with the city",
+    "rp.filing.state": "{year} filing: {state}",
+    "rp.filing.conflict": "This year is filed already; it can be filed again once returned",
+    "rp.fs.submitted": "submitted, awaiting the city's review", "rp.fs.returned": "returned", "rp.fs.approved": "approved",
   },
 });

@@ -39,6 +39,7 @@ const state = {
   compareA: null,
   compareB: null,
   saved: [],
+  filings: [], // GET /replacement/filings of the organisation
   figures: null,
   computing: false,
 };
@@ -294,7 +295,7 @@ function renderResult() {
   const changes = plan.policy_changes && Object.keys(plan.policy_changes).length
     ? t("rp.result.policy_changes", { changes: describeChanges(plan.policy_changes) }) : t("rp.result.no_changes");
   const saveButton = entry.savedId
-    ? `<span class="saved-badge" id="saved-badge">${esc(t("rp.saved", { id: entry.savedId }))}</span>`
+    ? `<span class="saved-badge" id="saved-badge">${esc(t("rp.saved", { id: entry.savedId }))}</span>${filingPart(entry)}`
     : `<button type="button" id="save-plan" class="primary">${esc(t("rp.save"))}</button>`;
   body.innerHTML = `<div class="rp-result" data-plan="${state.shown}" data-status="${esc(plan.status)}">
     <p class="rp-headline"><strong>${esc(planName(entry))}</strong> ${esc(t("rp.result.summary", {
@@ -308,6 +309,34 @@ function renderResult() {
     ${years.map((y, i) => yearTable(y, i === 0)).join("")}
   </div>`;
   $("save-plan")?.addEventListener("click", save);
+  $("file-plan")?.addEventListener("click", () => file(entry));
+}
+
+/** Filing states of a saved plan, and for the county's own planner the button to file its first year. */
+function filingPart(entry) {
+  const org = state.orgs.get(entry.plan.org_id);
+  const filed = state.filings.some((f) => f.year === entry.plan.start_year && f.state !== "returned");
+  const canFile = org && org.level === "county" && state.me.org_id === org.id && !filed;
+  const button = canFile ? `<button type="button" id="file-plan">${esc(t("rp.filing.file", { year: entry.plan.start_year }))}</button>` : "";
+  return filingBadges(entry.savedId) + button;
+}
+
+/** The filings of saved plan `planId` with their states. */
+function filingBadges(planId) {
+  return state.filings.filter((f) => f.plan_id === planId)
+    .map((f) => `<span class="filing-state" data-state="${esc(f.state)}">${esc(t("rp.filing.state", { year: f.year, state: label("rp.fs.", f.state) }))}</span>`).join("");
+}
+
+async function file(entry) {
+  const year = entry.plan.start_year;
+  try {
+    await api("/replacement/filings", { method: "POST", body: { plan_id: entry.savedId, year } });
+    say(t("rp.filing.done", { year }));
+  } catch (error) {
+    say(explain(error, { byStatus: { 409: "rp.filing.conflict" } }), "error");
+  }
+  await loadSaved(entry.orgId);
+  renderResult();
 }
 
 // -- comparing two plans --------------------------------------------------------------------
@@ -382,6 +411,7 @@ function renderSaved() {
   body.innerHTML = `<ul class="rp-saved">${state.saved.map((p) => `<li data-plan-id="${p.id}">
       <span>${esc(t("rp.saved.row", { id: p.id, first: p.start_year, last: p.start_year + p.years - 1, retired: p.retired,
                                        spend: money(p.spend_cny), who: p.created_by, when: formatTime(p.created_at, true) }))}</span>
+      ${filingBadges(p.id)}
       <button type="button" data-compare="${p.id}">${esc(t("rp.compare.add"))}</button></li>`).join("")}</ul>`;
   for (const button of body.querySelectorAll("button[data-compare]")) {
     button.addEventListener("click", () => addSavedToComparison(Number(button.dataset.compare)));
@@ -409,8 +439,12 @@ function renderFigures() {
 }
 
 async function loadSaved(orgId) {
-  const page = await attempt(() => api("/replacement/plans", { query: { org_id: orgId, limit: 20 } }));
-  state.saved = page ? page.items : [];
+  const [plans, filings] = await Promise.all([
+    attempt(() => api("/replacement/plans", { query: { org_id: orgId, limit: 20 } })),
+    attempt(() => api("/replacement/filings", { query: { org_id: orgId, limit: 100 } })),
+  ]);
+  state.saved = plans ? plans.items : [];
+  state.filings = filings ? filings.items : [];
   renderSaved();
 }
 
