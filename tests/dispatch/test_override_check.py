@@ -228,3 +228,12 @@ def test_only_dispatchers_override(client, day):
         response = client.patch(f"/api/v1/assignments/{moved}", json={"vehicle_id": day.w.ids["vehicle"],
                                 "force": True, "force_reason": "试一试"}, headers=day.w.auth(role))
         assert response.status_code in (403, 404), (role, response.text)
+
+
+def test_a_rule_the_car_already_breaks_is_not_blamed_on_the_next_override(client, day):
+    wrong = day.trip("mpv", "王师傅", local("09:30"), vehicle_class="mpv")
+    patch(client, day, wrong, vehicle_id=day.w.ids["vehicle"], force=True, force_reason="七座车送修")
+    later = day.trip("bev", "李师傅", local("14:00"))
+    done = patch(client, day, later, vehicle_id=day.w.ids["vehicle"])
+    assert done.status_code == 200, done.text
+    assert done.json()["override_warnings"] is None
