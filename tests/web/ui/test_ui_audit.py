@@ -41,9 +41,9 @@ def _raw_values_shown(page, lang: str = "zh") -> list[str]:  # type: ignore[no-u
     return shown + [badge for badge in badges if badge in RAW or not badge]
 
 
-def _shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def _shoot(page, name: str, full_page: bool = True) -> None:  # type: ignore[no-untyped-def]
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"audit_{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"audit_{name}.png"), full_page=full_page)
 
 
 def _confirmed_alert(url: str) -> tuple[int, str]:
@@ -156,6 +156,8 @@ def test_the_page_is_the_inspectors_and_administrators_only(page, demo_server):
     assert page.is_disabled("[data-tab=exports]")
     page.wait_for_selector("#chain-status[data-ok='true']")
     assert page.inner_text("#who").endswith("管理员")
+    assert not _raw_values_shown(page)
+    _shoot(page, "admin_log_zh")
     assert not page.js_errors
 
 
@@ -167,7 +169,7 @@ def test_the_docs_authorize_dialog_logs_in_with_username_and_password(page, demo
     page.click(".auth-btn-wrapper button.authorize")
     page.wait_for_selector(".auth-container h6:has-text('Authorized')")
     assert "auditor" in page.inner_text(".auth-container")
-    _shoot(page, "docs_authorized")
+    _shoot(page, "docs_authorized", full_page=False)
     page.click("button.btn-done")
     # the dialog's token opens the API: "Try it out" on GET /auth/me answers the auditor
     operation = "#operations-auth-me_api_v1_auth_me_get"
