@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from dispatch_service_day import DAY, add_fleet, add_request, local
+from dispatch_service_day import DAY, add_fleet, add_request, check_stored_plan, local
 from sqlmodel import Session, select
 
 from fleet.models import Assignment, AssignmentKind, Driver, Organisation, TripRequest, Vehicle
@@ -237,3 +237,16 @@ def test_a_rule_the_car_already_breaks_is_not_blamed_on_the_next_override(client
     done = patch(client, day, later, vehicle_id=day.w.ids["vehicle"])
     assert done.status_code == 200, done.text
     assert done.json()["override_warnings"] is None
+
+
+def test_planning_again_after_a_forced_overlap_gives_a_valid_plan(client, day):
+    day.trip("vehicle", "张师傅", local("10:00"), north_deg=0.05)
+    moved = day.trip("bev", "李师傅", local("10:00"), north_deg=-0.05, east_deg=0.05)
+    forced = patch(client, day, moved, vehicle_id=day.w.ids["vehicle"], force=True, force_reason="领导指定车辆")
+    assert forced.status_code == 200 and forced.json()["override_warnings"]
+    body = {"service_date": DAY.isoformat(), "time_limit_s": 0.5}
+    replanned = client.post(PLANS, json=body, headers=day.w.auth("dispatcher"))
+    assert replanned.status_code == 201, replanned.text
+    check_stored_plan(day.session, replanned.json()["id"])
+    again = next(a for a in replanned.json()["assignments"] if a["request_id"] == forced.json()["request_id"])
+    assert again["override_note"] == "原车临时检修" and again["override_warnings"] is None
