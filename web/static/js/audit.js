@@ -6,7 +6,7 @@
 
 import "./labels_audit.js";
 import { api, apiAll, describeDetail } from "./api.js";
-import { applyLabels, onLangChange, t } from "./i18n.js";
+import { applyLabels, lang, onLangChange, t } from "./i18n.js";
 import { TIME_ZONE, attempt, dayRange, esc, say, startPage, todayInZone } from "./ui.js";
 
 const PAGE_SIZE = { exports: 10, log: 20, alerts: 20 };
@@ -146,7 +146,7 @@ function renderExports() {
     return `<tr data-export-id="${e.id}" data-check="${check}">
       <td>#${e.id}</td><td>${esc(stamp(e.created_at))}</td><td>${esc(e.created_by)}</td>
       <td>${esc(scopeText(e.filters))}</td><td>${esc(stamp(e.filters.since, true))} – ${esc(stamp(until, true))}</td>
-      <td>${e.formats.map((f) => esc(named(`fmt.${f}`, f.toUpperCase()))).join("、")}</td>
+      <td>${e.formats.map((f) => esc(named(`fmt.${f}`, f.toUpperCase()))).join(lang() === "zh" ? "、" : ", ")}</td>
       <td>${e.file_count}</td><td>${esc(bytes(e.size_bytes))}</td>
       <td><code title="${esc(e.manifest_sha256)}">${esc(e.manifest_sha256.slice(0, 12))}…</code></td>
       <td class="check">${checkBadge(e.check)}</td>
