@@ -380,13 +380,17 @@ def check_override(
     return list(unique.values())
 
 
-def reprice_override(
+def record_override(
     session: Session, edited: Assignment, old_vehicle_id: int | None, by: str, note: str | None,
-    breaches: list[Breach], settings: Settings,
+    force_reason: str | None, breaches: list[Breach], settings: Settings,
 ) -> list[int]:
-    """After ``edited`` moved (its row already changed): each trip's share of the old and the
-    new car's routes, the edited trip's reason ``dispatcher_override`` and explanation, and
-    its plan's total; returns the ids of the assignments whose cost changed."""
+    """After ``edited`` moved (its row already changed): the dispatcher's note, who made the
+    override, why it was forced and the rules it breaks (none: no warning), each trip's share
+    of the old and the new car's routes, the edited trip's reason ``dispatcher_override`` and
+    explanation, and its plan's total; returns the ids of the assignments whose cost changed."""
+    edited.override_note, edited.override_by = note, by
+    edited.forced_reason = force_reason if breaches else None
+    edited.override_warnings = [breach.stored() for breach in breaches] or None
     day = _Day(session, edited, settings)
     rides = day.rides
     changed: list[int] = []

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from dispatch.day_instance import PlanInputError
-from dispatch.override_check import Breach, check_override, reprice_override
+from dispatch.override_check import Breach, check_override, record_override
 from dispatch.plan_events import publish_plan_event
 from fleet import audit
 from fleet.hire_windows import sync_assignment_windows
@@ -159,12 +159,8 @@ def update_assignment(
         setattr(assignment, key, value)
     changed: list[int] = []
     if checked:
-        note = changes.get("override_reason")
-        assignment.override_note, assignment.override_by = note, principal.user.username
-        assignment.forced_reason = force_reason if breaches else None
-        assignment.override_warnings = [b.stored() for b in breaches] or None
-        changed = reprice_override(session, assignment, old_vehicle, principal.user.username, note,
-                                   breaches, settings)
+        changed = record_override(session, assignment, old_vehicle, principal.user.username,
+                                  changes.get("override_reason"), force_reason, breaches, settings)
     action = "assignment.override" if swaps and (assignment.confirmed or checked) else "assignment.update"
     sync_assignment_windows(session, [assignment.id])
     saved = save_audited(session, principal, action, assignment, before)
