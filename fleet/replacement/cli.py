@@ -45,11 +45,18 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fleet.replacement.inputs import PlanInput, describe_errors
+from fleet.replacement.inputs import PlanInput, UsageSource, describe_errors
 from fleet.replacement.plan import ReplacementPlan, YearPlan
 
 #: Decisions shown per year in the tables; --json always has them all.
 ROWS_PER_YEAR = 40
+#: How the tables say where the cars' annual km comes from.
+USAGE_WORDS = {
+    UsageSource.given: "as given in the file",
+    UsageSource.trips: "from trips",
+    UsageSource.odometer: "from odometer and age",
+    UsageSource.unknown: "of unknown usage (never idle for it)",
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -222,6 +229,10 @@ def _print_plan(plan: ReplacementPlan) -> None:
             f"{stats.baseline_cny:,.0f} CNY), gap {stats.gap:.2%}, {stats.cars} cars in "
             f"{stats.groups} groups, {stats.wall_time_s:.1f} s", highlight=False
         )
+    if plan.usage_sources:
+        console.print("annual km: " + ", ".join(
+            f"{count} cars {USAGE_WORDS[source]}" for source, count in sorted(plan.usage_sources.items())
+        ), highlight=False)
     if not plan.year_plans:
         return
     console.print(_summary(plan.year_plans))
