@@ -240,7 +240,10 @@ function reasonText(d) {
 
 function decisionText(d) {
   if (d.action === "right_size") return t("rp.decision.right_size");
-  return t("rp.decision.replace", { energy: label("rp.energy.", d.replacement_energy), class: label("vc.", d.replacement_class),
+  const name = label("vc.", d.replacement_class);
+  // Inside an English sentence a class is lower case, but for its abbreviations (SUV, MPV).
+  const vehicleClass = lang() === "en" && name !== name.toUpperCase() ? name.toLowerCase() : name;
+  return t("rp.decision.replace", { energy: label("rp.energy.", d.replacement_energy), class: vehicleClass,
                                     price: formatMoney(d.purchase_cost_cny) });
 }
 
@@ -250,7 +253,7 @@ function yearTable(year, open) {
                              floor: pct(year.nev_share_floor), spend: money(year.spend_cny) })
     : t("rp.year.none", { year: year.year });
   const rows = year.decisions.map((d) => `<tr data-car="${esc(d.car_id)}" data-action="${esc(d.action)}">
-      <td>${esc(d.car_id)}</td>
+      <td class="plate">${esc(d.car_id)}</td>
       <td>${esc(t("rp.car", { class: label("vc.", d.vehicle_class), energy: label("rp.energy.", d.energy),
                                age: Number(d.age_years).toFixed(1), km: km(d.odometer_km) }))}</td>
       <td>${esc(decisionText(d))}</td>
