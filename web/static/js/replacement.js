@@ -231,6 +231,7 @@ function reasonText(d) {
   };
   if (!texts[d.reason_code]) return t("rp.reason.unrecorded");
   const parts = [texts[d.reason_code]()];
+  if (d.annual_km_source === "unknown") parts.push(t("rp.reason.usage_unknown"));
   if (d.action === "right_size") parts.push(t("rp.reason.trips_elsewhere"));
   if (p.nev_required_use_type) parts.push(t("rp.reason.nev_required", { use_type: label("rp.use.", p.nev_required_use_type) }));
   const change = Number(p.lifecycle_change_cny ?? d.lifecycle_change_cny);
