@@ -118,6 +118,7 @@ addLabels({
     "rp.bind.item": "{family}（{scope}）",
     "rp.none": "无",
     "rp.use.general": "一般公务用车",
+    "replacement.spend": "购置支出（按年，万元）",
     "rp.filing.file": "报送市级备案（{year} 年）",
     "rp.filing.done": "{year} 年规划已报送市级备案",
     "rp.filing.state": "{year} 年备案：{state}",
