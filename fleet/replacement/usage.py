@@ -6,10 +6,11 @@ A car's usage comes from, in this order:
 - ``trips``: its trips (the telematics motion split and the drivers' entries, table ``trip``)
   within the last ``MEASUREMENT_DAYS`` days, when the platform observed the car there (it has a
   trip or a GPS fix in the window) and the window's observed part spans at least
-  ``MIN_OBSERVED_DAYS`` days. The observed part starts at the first trip or fix of any car of
-  the fleet planned (when the platform began recording), the car's purchase, or the window
-  start, whichever is latest: a platform that went live this week would otherwise extrapolate
-  a few days to a year. Annual km is the km driven scaled from the observed days to a year;
+  ``MIN_OBSERVED_DAYS`` days. The observed part starts at the car's first GPS fix or trip,
+  whichever is earlier (a terminal fitted last week has seen a week), or for a car without fixes (trips the drivers entered)
+  at the first trip or fix of any car of the fleet planned (when the platform began
+  recording); never before the car's purchase or the window start: a platform that went live
+  this week would otherwise extrapolate a few days to a year. Annual km is the km driven scaled from the observed days to a year;
   utilisation the share of working days with a trip (China's calendar with make-up working
   days). A car whose terminal reports it standing all the while is measured at 0 km;
 - ``odometer``: the lifetime average, odometer reading over age (at least
@@ -26,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -64,7 +66,9 @@ def car_usage(
     was driven."""
     since = as_of - timedelta(days=MEASUREMENT_DAYS)
     ids = [v.id for v in vehicles]
-    first_seen = _first_observed(session, ids, since, as_of)
+    first_trip = _first_in_window(session, ids, Trip.started_at, since, as_of)
+    first_fix = _first_in_window(session, ids, Position.ts, since, as_of)
+    seen = [*first_trip.values(), *first_fix.values()]
     km: dict[int, float] = defaultdict(float)
     days: dict[int, set[date]] = defaultdict(set)
     for vehicle_id, started_at, distance_km in session.exec(
@@ -76,14 +80,16 @@ def car_usage(
         km[vehicle_id] += distance_km
         days[vehicle_id].add(started_at.astimezone(tz).date())
     last_day = as_of.astimezone(tz).date()
-    recording_from = min(first_seen.values(), default=as_of).astimezone(tz).date()
+    recording_from = min(seen, default=as_of).astimezone(tz).date()
     working = _working_days(recording_from, last_day)
     usage = {}
     for vehicle in vehicles:
         assert vehicle.id is not None
-        start = max(recording_from, vehicle.purchase_date)
+        fix, trip = first_fix.get(vehicle.id), first_trip.get(vehicle.id)
+        own = recording_from if fix is None else min(fix, trip or fix).astimezone(tz).date()
+        start = max(own, vehicle.purchase_date)
         observed = (last_day - start).days
-        if vehicle.id in first_seen and observed >= MIN_OBSERVED_DAYS:
+        if (fix or trip) and observed >= MIN_OBSERVED_DAYS:
             workdays = {d for d in working if d >= start}
             usage[vehicle.id] = CarUsage(
                 annual_km=round(min(km[vehicle.id] * 365.25 / observed, MAX_ANNUAL_KM), 1),
@@ -108,23 +114,23 @@ def lifetime_usage(odometer_km: float, purchase_date: date, today: date) -> CarU
     )
 
 
-def _first_observed(session: Session, ids: list[int | None], since: datetime, as_of: datetime) -> dict[int, datetime]:
-    """The first trip or GPS fix of each car within [since, as_of), UTC; cars with neither are
-    left out. One indexed minimum per car and table, so the fixes are never scanned."""
-    first: dict[int, datetime] = {}
-    for table, column in ((Trip, Trip.started_at), (Position, Position.ts)):
-        earliest = (
-            select(func.min(column))
-            .where(table.vehicle_id == Vehicle.id)  # type: ignore[attr-defined]
-            .where(col(column) >= since)
-            .where(col(column) < as_of)
-            .correlate(Vehicle)
-            .scalar_subquery()
-        )
-        for vehicle_id, at in session.exec(select(Vehicle.id, earliest).where(col(Vehicle.id).in_(ids))).all():
-            if at is not None and (vehicle_id not in first or at < first[vehicle_id]):
-                first[vehicle_id] = at
-    return first
+def _first_in_window(
+    session: Session, ids: list[int | None], column: Any, since: datetime, as_of: datetime
+) -> dict[int, datetime]:
+    """The earliest ``column`` (a trip's start or a fix's time) of each car within
+    [since, as_of), UTC; cars without one are left out. One indexed minimum per car, so the
+    fixes are never scanned."""
+    table = column.class_
+    earliest = (
+        select(func.min(column))
+        .where(table.vehicle_id == Vehicle.id)
+        .where(col(column) >= since)
+        .where(col(column) < as_of)
+        .correlate(Vehicle)
+        .scalar_subquery()
+    )
+    rows = session.exec(select(Vehicle.id, earliest).where(col(Vehicle.id).in_(ids))).all()
+    return {vehicle_id: at for vehicle_id, at in rows if at is not None}
 
 
 def _working_days(first: date, last: date) -> set[date]:

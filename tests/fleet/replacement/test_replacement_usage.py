@@ -100,3 +100,18 @@ def _org(session: Session, ids: dict[str, int]) -> Organisation:
     org = session.get(Organisation, ids["county"])
     assert org is not None
     return org
+
+
+def test_a_terminal_fitted_last_week_measures_a_week_so_the_odometer_counts(session: Session) -> None:
+    """The platform has recorded for a year, but one car's first fix is five days old: five
+    days of trips are no year, and the car keeps its lifetime average."""
+    ids = _fleet(session)
+    session.add_all([
+        Position(vehicle_id=ids["nine_years"], ts=AS_OF - timedelta(days=365) + timedelta(hours=1), lat=34.5, lon=118.7),
+        Position(vehicle_id=ids["six_years"], ts=AS_OF - timedelta(days=5), lat=34.5, lon=118.7),
+        Trip(vehicle_id=ids["six_years"], started_at=AS_OF - timedelta(days=4), distance_km=12),
+    ])
+    session.commit()
+    built = build_plan_input(session, _org(session, ids), 2027, 1, as_of=AS_OF)
+    assert built.usage["苏G10001"].source == "odometer" and built.usage["苏G10001"].annual_km == pytest.approx(20_000, rel=0.01)
+    assert built.usage["苏G10003"].source == "trips" and built.usage["苏G10003"].observed_days == 365
