@@ -100,8 +100,11 @@ CLASSES = {
     "bus": (0.02, (23, 33, 45), (400_000, 900_000)),
     "special": (0.02, (2, 5, 9), (250_000, 600_000)),
 }
-SHIFTS = ((time(7, 30), time(17, 30)), (time(6, 0), time(14, 0)), (time(13, 0), time(22, 0)))
-SHIFT_WEIGHTS = (0.7, 0.15, 0.15)
+#: Drivers' daily shifts, local time: the day shift, early and late shifts, and the night
+#: duty (值班) of the service centre, split at midnight into its two halves.
+SHIFTS = ((time(7, 30), time(17, 30)), (time(6, 0), time(14, 0)), (time(13, 0), time(22, 0)),
+          (time(0, 0), time(8, 0)), (time(16, 0), time(23, 59)))
+SHIFT_WEIGHTS = (0.62, 0.13, 0.13, 0.06, 0.06)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红文斌海波宁兵峰东辉健亮成龙"
 #: World manufacturer identifiers of makers common in Chinese official fleets.

@@ -24,6 +24,10 @@ HOUR_WEIGHTS = np.array([0, 0, 0, 0, 0, 0, 0.2, 1.0, 3.0, 3.2, 2.4, 1.6, 0.6, 1.
 LEVEL_WEIGHTS = {"city": 0.55, "county": 0.35, "township": 0.10}
 PICKUP_WINDOW_MIN = 15
 PURPOSES = ("会议", "调研", "检查", "公务接待", "执法检查", "送文件", "督导", "培训", "走访")
+#: Duty trips a live day starts with, whatever the hour (night duty, emergencies).
+SOON_PURPOSES = ("值班", "应急处置", "送文件", "夜间巡查")
+#: Pickups of the trips a live day starts with fall this long after the window opens, minutes.
+SOON_PICKUP_MIN = (5, 30)
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,14 @@ class RequestSpec:
 
 
 def generate_demand(city: City, count: int, window: tuple[datetime, datetime], local_midnight: datetime,
-                    rng: np.random.Generator, group_share: float = 0.08, county_share: float = 0.2) -> list[RequestSpec]:
+                    rng: np.random.Generator, group_share: float = 0.08, county_share: float = 0.2,
+                    soon: int = 0) -> list[RequestSpec]:
     """About ``count`` requests (county trips bring a return each) with pickups inside
-    ``window`` (UTC); ``local_midnight`` is the start of the local service day."""
+    ``window`` (UTC); ``local_midnight`` is the start of the local service day. The first
+    ``soon`` of them are town trips picked up 5-30 minutes into the window whatever the hour
+    (a live day that starts at night still has cars on the road at once)."""
+    specs = _soon_trips(city, soon, window, rng)
+    first = len(specs)
     offices = city.offices
     by_level: dict[str, list[int]] = {}
     for agency_id in offices:
@@ -77,13 +86,12 @@ def generate_demand(city: City, count: int, window: tuple[datetime, datetime], l
     far_offices = [a for lv in ("county", "township") for a in by_level.get(lv, [])]
     slots = _pickup_slots(window, local_midnight)
     if not slots or not levels:
-        return []
+        return specs
     hours = np.array([h for h, _, _ in slots])
     p = HOUR_WEIGHTS[hours] * np.array([(b - a).total_seconds() for _, a, b in slots])
     if p.sum() == 0:
         p = np.ones(len(slots))
     p = p / p.sum()
-    specs: list[RequestSpec] = []
     n_groups = int(round(count * group_share))
     peak = _peak_slot(slots)
     while len(specs) < count:
@@ -93,7 +101,7 @@ def generate_demand(city: City, count: int, window: tuple[datetime, datetime], l
         origin = offices[agency]
         home = city.organisations[agency].name
         purpose = str(rng.choice(PURPOSES))
-        if index < n_groups:  # the burst at the morning peak
+        if index - first < n_groups:  # the burst at the morning peak
             _, start, end = peak
             pickup = _time_in(start, end, rng, latest_before=window[1])
             destination = _local_destination(city, origin, rng, 3_000, 15_000)
@@ -116,6 +124,23 @@ def generate_demand(city: City, count: int, window: tuple[datetime, datetime], l
         destination = _local_destination(city, origin, rng, 1_500, 8_000)
         specs.append(RequestSpec(f"L{index}", agency, purpose, int(rng.integers(1, 5)), None,
                                  origin, destination, pickup, "local", home, _near_office(city, destination)))
+    return specs
+
+
+def _soon_trips(city: City, count: int, window: tuple[datetime, datetime],
+                rng: np.random.Generator) -> list[RequestSpec]:
+    """``count`` town trips of city agencies picked up early in the window (``SOON_PICKUP_MIN``)."""
+    agencies = [a for a in city.offices if city.level_of(a) == "city"] or list(city.offices)
+    lo, hi = SOON_PICKUP_MIN
+    specs = []
+    for index in range(count if agencies else 0):
+        agency = int(rng.choice(agencies))
+        origin = city.offices[agency]
+        pickup = window[0] + timedelta(minutes=int(rng.integers(lo, hi + 1)))
+        destination = _local_destination(city, origin, rng, 2_000, 7_000)
+        specs.append(RequestSpec(f"S{index}", agency, str(rng.choice(SOON_PURPOSES)), int(rng.integers(1, 4)), None,
+                                 origin, destination, pickup, "local", city.organisations[agency].name,
+                                 _near_office(city, destination)))
     return specs
 
 

@@ -4,7 +4,10 @@
 processes on the same settings as the demo (data folder, database, broker); the embedded
 broker runs in this process on FLEET_MQTT_EMBEDDED_PORT when no FLEET_MQTT_URL is set. The
 day's requests from now on are filed, planned and accepted, then every car reports every 10 s
-while some drivers misbehave. Ctrl-C (or SIGTERM) stops everything.
+while some drivers misbehave. Whatever the hour, a dozen duty trips start within half an hour
+and one private drive within two minutes. Restarted on the same day, it carries on with the
+day it began (``simulations.day_record``) instead of filing it again. Ctrl-C (or SIGTERM) stops
+everything.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -22,6 +26,7 @@ import typer
 from fleet.cli import BindHost, BindPort
 from fleet.db import upgrade
 from fleet.settings import Settings, get_settings
+from simulations.day_record import DayRecord
 from simulations.platform import FLEET, PlatformConfig, running_platform
 from simulations.runner import run_scenario
 from simulations.scenario import live_scenario
@@ -43,9 +48,12 @@ def run_live(settings: Settings, port: int, host: str | None = None, requests: i
     stop = threading.Event()
     try:
         with running_platform(config) as platform:
-            scenario = live_scenario(datetime.now(UTC), requests=requests)
-            log.info("demo_console", url=platform.base_url, day=scenario.day.isoformat())
-            run_scenario(platform, scenario, progress=True, seeded=True, stop=stop)
+            record = DayRecord.open(config.data_dir, datetime.now(UTC), settings.tz)
+            scenario = live_scenario(record.started_at, requests=requests)
+            if record.resumed:  # the day's opening drive was driven by the run that began it
+                scenario = replace(scenario, opening_incident_s=None)
+            log.info("demo_console", url=platform.base_url, day=scenario.day.isoformat(), resumed=record.resumed)
+            run_scenario(platform, scenario, progress=True, seeded=True, stop=stop, record=record)
             log.info("demo_day_played", note="serving until Ctrl-C")
             stop.wait()
     except KeyboardInterrupt:

@@ -17,7 +17,9 @@ Planted behaviours:
 * ``speeding``: three minutes at about 135 km/h on an inter-town ride;
 * ``unplugged``: the terminal is unplugged at the site (power-cut alarm), the car leaves
   silently and reappears away from the site 40-60 minutes later;
-* ``out_of_area``: a drive beyond the city boundary and back.
+* ``out_of_area``: a drive beyond the city boundary and back;
+* ``opening_drive``: a short private drive right at the start of a live run (an alert within
+  minutes of ``fleet demo``).
 """
 
 from __future__ import annotations
@@ -143,6 +145,18 @@ class Planter:
         _, _, back = _round_trip(tl, self.roads, target, depart, 900)
         return Incident("night_trip", tl.car.id, tl.car.plate, (NO_ORDER, OFF_HOURS), depart, back,
                         depart + 120, "drive outside working time, no order")
+
+    def opening_drive(self, tl: Timeline, depart_s: float) -> Incident | None:
+        """A private drive of an idle car departing at ``depart_s`` (epoch s): 2-4 km out, ten
+        minutes there and back; off hours too when the calendar says so."""
+        target = self.city.spot_near(tl.car.home, self.rng, 2_000, 4_000, tries=40)
+        if target is None or tl.busy(depart_s - ORDER_MARGIN_S, depart_s + ORDER_MARGIN_S
+                                     + _round_trip_s(tl.car.home, target, 600)):
+            return None
+        _, _, back = _round_trip(tl, self.roads, target, depart_s, 600)
+        off_hours = self.cal.off_hours(depart_s, back)
+        return Incident("opening_drive", tl.car.id, tl.car.plate, (NO_ORDER, OFF_HOURS) if off_hours else (NO_ORDER,),
+                        depart_s, back, depart_s + 120, "private drive at the start of the run, no order")
 
     def forbidden_venue(self, tl: Timeline) -> list[Incident]:
         venues = sorted(self.city.venues, key=lambda v: haversine_m(*tl.car.home, *v.centre))

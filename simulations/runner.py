@@ -39,8 +39,10 @@ from simulations.agents import (
     encode,
 )
 from simulations.city import City, Roads
+from simulations.day_record import DayRecord
 from simulations.demand import RequestSpec, generate_demand
 from simulations.demo_driver import give_demo_driver_trips
+from simulations.demo_roles import confirm_rest_day_alerts, file_requester_examples
 from simulations.misbehaviour import Calendar, Incident, Planter, holiday_fixes_window
 from simulations.platform import Api, Platform, PlatformError
 from simulations.scenario import Scenario, is_rest_day, latest_rest_day
@@ -128,11 +130,16 @@ def read_city(api: Api) -> City:
                          api.all("/zones"), api.all("/vehicles"))
 
 
-def file_requests(api: Api, approver: Api, specs: list[RequestSpec]) -> dict[int, RequestSpec]:
+def file_requests(api: Api, approver: Api, specs: list[RequestSpec],
+                  record: DayRecord | None = None) -> dict[int, RequestSpec]:
     """Create and submit each request as the administrator and approve it as the approver
-    (nobody approves a request they filed); platform id -> spec."""
+    (nobody approves a request they filed); platform id -> spec. Requests the live day's
+    ``record`` holds were filed by an earlier run and are not filed again."""
     filed: dict[int, RequestSpec] = {}
     for spec in specs:
+        if record is not None and spec.key in record.requests:
+            filed[record.requests[spec.key]] = spec
+            continue
         answer = api.post("/trip-requests", spec.as_api())
         if answer.status_code != 201:
             raise PlatformError(f"filing request {spec.key}: {answer.status_code} {answer.text[:300]}")
@@ -142,11 +149,19 @@ def file_requests(api: Api, approver: Api, specs: list[RequestSpec]) -> dict[int
             if moved.status_code != 200:
                 raise PlatformError(f"request {spec.key} to {step}: {moved.status_code} {moved.text[:300]}")
         filed[request_id] = spec
+        if record is not None:
+            record.filed(spec.key, request_id)
     return filed
 
 
-def plan_day(api: Api, scenario: Scenario, data: RunData) -> list[dict[str, Any]]:
-    """Plan and accept the day with the dispatch API; the accepted plan's assignments."""
+def plan_day(api: Api, scenario: Scenario, data: RunData, record: DayRecord | None = None) -> list[dict[str, Any]]:
+    """Plan and accept the day with the dispatch API; the accepted plan's assignments. A plan
+    the live day's ``record`` holds was accepted by an earlier run: it is read, not made again."""
+    if record is not None and record.plan_id is not None:
+        accepted = api.all("/dispatch/plans", service_date=scenario.day.isoformat(), status="accepted")
+        plan_id = max((p["id"] for p in accepted), default=record.plan_id)  # re-planned in the console since?
+        data.plan = api.get(f"/dispatch/plans/{plan_id}").raise_for_status().json()
+        return data.plan["assignments"]
     answer = api.post("/dispatch/plans", {"service_date": scenario.day.isoformat(),
                                           "time_limit_s": scenario.plan_time_limit_s})
     if answer.status_code == 404:
@@ -159,6 +174,8 @@ def plan_day(api: Api, scenario: Scenario, data: RunData) -> list[dict[str, Any]
     if accepted.status_code != 200:
         raise PlatformError(f"accepting plan {plan['id']}: {accepted.status_code} {accepted.text[:500]}")
     data.plan = accepted.json()
+    if record is not None:
+        record.planned(plan["id"])
     figures = api.get("/dispatch/figures", service_date=scenario.day.isoformat())
     if figures.status_code == 200:
         data.figures = figures.json()
@@ -255,10 +272,24 @@ def _plant(city: City, scenario: Scenario, timelines: dict[int, Timeline], jobs:
                 planted += 1
         if planted < count:
             data.notes.append(f"{behaviour}: planted {planted} of {count} (no car had room for more)")
+    if scenario.opening_incident_s is not None:  # live: play begins about now; planted last, so
+        # that a restarted day (which has none) plants everything else as before
+        _plant_opening(planter, [timelines[v] for v in candidates if v not in taken and v not in jobs],
+                       max(start.timestamp(), time.time()) + scenario.opening_incident_s, data)
     late = [i for i in data.incidents if i.observable_s > end.timestamp()]
     if late:
         data.notes.append(f"{len(late)} planted incident(s) not observable before the run ends, left out of the truth")
     data.incidents = [i for i in data.incidents if i.observable_s <= end.timestamp()]
+
+
+def _plant_opening(planter: Planter, idle: list[Timeline], depart_s: float, data: RunData) -> None:
+    """The live run's opening private drive, on the first idle car with room for it."""
+    for tl in idle:
+        found = planter.opening_drive(tl, depart_s)
+        if found:
+            data.incidents.append(found)
+            return
+    data.notes.append("opening_drive: no idle car had room for it")
 
 
 class EventListener:
@@ -360,10 +391,15 @@ class Publisher:
 
 def play(platform: Platform, scenario: Scenario, timelines: dict[int, Timeline], data: RunData,
          faults: Faults, rng: np.random.Generator, progress: bool = True,
-         stop: threading.Event | None = None) -> None:
-    """Play simulated time: every ``upload_interval_s`` each terminal uploads what it has."""
+         stop: threading.Event | None = None, from_s: float | None = None, late_batches: bool = True) -> None:
+    """Play simulated time: every ``upload_interval_s`` each terminal uploads what it has.
+    ``from_s`` (epoch s) starts play there instead: a live day plays from the moment its
+    requests are planned, a restarted one from where the earlier run left it, and then without
+    the rest day's ``late_batches`` (the earlier run sent them)."""
     start, end = scenario.window
     t0, t1 = start.timestamp(), end.timestamp()
+    if from_s is not None:
+        t0 = min(t1, max(t0, from_s))
     wall0 = time.monotonic()
     listener = EventListener(platform.mqtt_url, lambda: t0 + (time.monotonic() - wall0) * scenario.speed)
     publisher = Publisher(platform.mqtt_url)
@@ -372,7 +408,8 @@ def play(platform: Platform, scenario: Scenario, timelines: dict[int, Timeline],
     _blind_areas(timelines, scenario, rng, faults)
     stop = stop or threading.Event()
     try:
-        _late_holiday_batches(data, timelines, scenario, publisher, listener)
+        if late_batches:
+            _late_holiday_batches(data, timelines, scenario, publisher, listener)
         step = scenario.upload_interval_s
         total_steps = int(np.ceil((t1 - t0) / step))
         columns = [TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
@@ -472,8 +509,11 @@ def collect_alerts(api: Api, scenario: Scenario) -> list[dict[str, Any]]:
 
 
 def run_scenario(platform: Platform, scenario: Scenario, progress: bool = True, faults: Faults | None = None,
-                 seeded: bool = False, stop: threading.Event | None = None) -> RunData:
-    """Load the fleet (unless ``seeded``), start the platform's processes and play the scenario."""
+                 seeded: bool = False, stop: threading.Event | None = None,
+                 record: DayRecord | None = None) -> RunData:
+    """Load the fleet (unless ``seeded``), start the platform's processes and play the scenario.
+    With a live day's ``record``, what an earlier run of the same day filed and planned is
+    reused and play carries on from now."""
     data = RunData(scenario)
     rng = np.random.default_rng(scenario.seed)
     if not seeded:
@@ -488,14 +528,18 @@ def run_scenario(platform: Platform, scenario: Scenario, progress: bool = True, 
         city = read_city(admin)
         data.cars = {c.id: {"plate": c.plate, "energy": c.energy, "ownership": c.ownership} for c in city.cars.values()}
         start, end = scenario.window
-        specs = generate_demand(city, scenario.requests, (start, end), scenario.local_midnight, rng)
-        data.requests = file_requests(admin, approver, specs)
+        specs = generate_demand(city, scenario.requests, (start, end), scenario.local_midnight, rng,
+                                soon=scenario.soon_requests)
+        data.requests = file_requests(admin, approver, specs, record)
+        if seeded:  # the demo: its requester and approver have requests of their own
+            data.requests |= file_requester_examples(platform.base_url, approver, city, start, record)
+        planned_before = record is not None and record.plan_id is not None
         try:
-            assignments = plan_day(dispatcher, scenario, data)
+            assignments = plan_day(dispatcher, scenario, data, record)
         except PlatformError as exc:  # e.g. the day was already planned by an earlier demo run
             data.notes.append(f"planning failed, cars stay parked: {exc}")
             assignments = []
-        if seeded:  # the demo: its driver login drives one car's trips today
+        if seeded and not planned_before:  # the demo: its driver login drives one car's trips today
             try:
                 give_demo_driver_trips(admin, dispatcher, platform.base_url, assignments,
                                        {c.id: c.vehicle_class for c in city.cars.values()})
@@ -506,7 +550,12 @@ def run_scenario(platform: Platform, scenario: Scenario, progress: bool = True, 
             cars = dict(list(cars.items())[: scenario.cars])
         city.cars = cars
         timelines = build_timelines(city, scenario, assignments, data.requests, rng, data)
-        play(platform, scenario, timelines, data, faults or Faults(), rng, progress, stop)
+        stop = stop or threading.Event()
+        if seeded:  # the demo: its auditor finds the rest day's private use confirmed
+            confirm_rest_day_alerts(platform.base_url, DISPATCHER, data.incidents, stop)
+        play(platform, scenario, timelines, data, faults or Faults(), rng, progress, stop,
+             from_s=time.time() if record is not None else None,  # a live day plays from now
+             late_batches=record is None or not record.resumed)
         data.alerts = collect_alerts(admin, scenario)
     finally:
         admin.close()

@@ -36,6 +36,13 @@ class Scenario:
     plan_time_limit_s: float = 20.0
     seed: int = 2021
     misbehaviour: dict[str, int] = field(default_factory=dict)
+    #: Town trips picked up 5-30 minutes into the window, whatever the hour (see
+    #: ``simulations.demand``), so that a live day has cars on the road at once.
+    soon_requests: int = 0
+    #: A live run (real pace, event time = wall-clock time) starts with a private drive this
+    #: many seconds after play begins (None: no such drive), so that it raises an alert
+    #: within minutes.
+    opening_incident_s: float | None = None
 
     @property
     def local_midnight(self) -> datetime:
@@ -79,12 +86,17 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+#: How long after play begins a live day's opening private drive departs, seconds.
+OPENING_INCIDENT_S = 5.0
+
+
 def live_scenario(now: datetime, hours: float = 10.0, requests: int = 200) -> Scenario:
     """Today from ``now`` at real pace, for ``fleet demo``."""
     local = now.astimezone(TZ)
     base = SCENARIOS["default"]
     return replace(base, name="live", day=local.date(), start=local.time().replace(microsecond=0),
                    hours=min(hours, 24 - local.hour - local.minute / 60 - 0.01), requests=requests,
-                   speed=1.0, upload_interval_s=10.0, plan_time_limit_s=10.0,
+                   speed=1.0, upload_interval_s=10.0, plan_time_limit_s=5.0, soon_requests=12,
+                   opening_incident_s=OPENING_INCIDENT_S,
                    misbehaviour={"night_trip": 2, "holiday_use": 2, "forbidden_venue": 3, "detour": 2,
                                  "speeding": 2, "unplugged": 2, "out_of_area": 2})

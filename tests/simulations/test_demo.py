@@ -1,38 +1,20 @@
 """`fleet demo` end to end in a subprocess: it seeds, starts its own broker, serves the API
 and offline docs over the seeded fleet on embedded defaults, and plays today's city live."""
 
-import os
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
-from tests.builders import free_port as _free_port
+from tests.simulations.demo_process import running_demo
 
 pytestmark = pytest.mark.slow  # seeds, serves and plays a city in a subprocess
 
 
 def test_fleet_demo_serves_docs_and_the_seeded_fleet(tmp_path):
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_")}
-    env |= {"FLEET_DATA_DIR": str(tmp_path / "data"), "FLEET_MQTT_EMBEDDED_PORT": str(_free_port()),
-            "FLEET_LOG_LEVEL": "WARNING"}
-    command = [sys.executable, "-c", "from fleet.cli import main; main()", "demo", "--port", str(port)]
-    server = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        ready = None
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                ready = httpx.get(base + "/readyz", timeout=2)
-                if ready.status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
-        assert ready is not None and ready.status_code == 200, server.stdout.read1().decode() if server.poll() else ready
+    with running_demo(tmp_path) as demo:
+        base = demo.base
+        ready = demo.wait_ready()
         assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
         assert (tmp_path / "data" / "fleet.db").exists()
         assert httpx.get(base + "/docs").status_code == 200
@@ -46,7 +28,7 @@ def test_fleet_demo_serves_docs_and_the_seeded_fleet(tmp_path):
         # The live city: today's cars report through the broker into the database.
         deadline = time.monotonic() + 120
         positions = 0
-        while positions == 0 and time.monotonic() < deadline and server.poll() is None:
+        while positions == 0 and time.monotonic() < deadline and demo.process.poll() is None:
             time.sleep(2)
             positions = httpx.get(base + "/api/v1/positions", params={"limit": 1},
                                   headers={"Authorization": f"Bearer {token}"}).json()["total"]
@@ -61,6 +43,3 @@ def test_fleet_demo_serves_docs_and_the_seeded_fleet(tmp_path):
         assert pool_trips == 0 or day, "the demo driver has no trips although the day has pool trips"
         pickups = [stop["assignment"]["planned_pickup"] for stop in day]
         assert pickups == sorted(pickups)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

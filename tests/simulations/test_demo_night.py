@@ -1,0 +1,121 @@
+"""`fleet demo` is alive whenever it starts: a car moves within 60 s of the console answering
+(its opening drive and duty trips do not wait for the day's demand), every demo login has
+something to do, and a restart on the same day files nothing again; at night the seeded
+fleet's night-duty drivers serve the duty trips it starts with.
+
+(The live test runs on the real clock; shifting the demo's clock with libfaketime breaks
+Python's sleeps, so the night is checked on the planner directly.)"""
+
+import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from tests.builders import free_port
+from tests.simulations.demo_process import Demo, running_demo
+
+pytestmark = pytest.mark.slow  # seeds, serves and plays a city in a subprocess, twice
+
+TZ = ZoneInfo("Asia/Shanghai")
+MOVE_WITHIN_S = 60.0
+
+
+def _moving_cars(demo: Demo, headers: dict[str, str], since: datetime) -> set[int]:
+    """Cars with a stored fix over 5 km/h since ``since``."""
+    moving: set[int] = set()
+    offset = 0
+    while True:
+        page = httpx.get(demo.base + "/api/v1/positions", headers=headers, timeout=30,
+                         params={"since": since.isoformat(), "limit": 200, "offset": offset}).json()
+        moving |= {p["vehicle_id"] for p in page["items"] if p["speed_kmh"] > 5}
+        offset += 200
+        if offset >= page["total"]:
+            return moving
+
+
+def _states(demo: Demo, headers: dict[str, str]) -> dict[str, int]:
+    page = httpx.get(demo.base + "/api/v1/trip-requests", headers=headers, params={"limit": 200}).json()
+    counts: dict[str, int] = {}
+    for request in page["items"]:
+        counts[request["state"]] = counts.get(request["state"], 0) + 1
+    return counts
+
+
+def test_the_demo_moves_at_once_and_restarts_without_filing_again(tmp_path):
+    port, broker_port = free_port(), free_port()
+    with running_demo(tmp_path, port, broker_port) as demo:
+        demo.wait_ready()
+        ready_s = time.monotonic()
+        admin = demo.token("admin")
+        started = datetime.now(UTC)
+        moved_s = None
+        while moved_s is None and time.monotonic() - ready_s < MOVE_WITHIN_S:
+            assert demo.process.poll() is None, demo.output()
+            if _moving_cars(demo, admin, started):
+                moved_s = time.monotonic() - ready_s
+            time.sleep(2)
+        assert moved_s is not None, f"no car moved within {MOVE_WITHIN_S:.0f} s of the console answering"
+        # Every demo login has something to do.
+        requested = _states(demo, demo.token("requester"))
+        assert {"draft", "submitted", "rejected", "cancelled"} <= set(requested), requested
+        assert requested.get("submitted", 0) >= 2
+        pending = httpx.get(demo.base + "/api/v1/trip-requests/pending-approval", headers=demo.token("approver"),
+                            params={"limit": 50}).json()
+        assert pending["total"] >= 2
+        driver_day = httpx.get(demo.base + "/api/v1/driver/today", headers=demo.token("driver")).json()
+        assert driver_day, "the demo driver has no trips today"
+        filed = httpx.get(demo.base + "/api/v1/trip-requests", headers=admin, params={"limit": 1}).json()["total"]
+        plans = httpx.get(demo.base + "/api/v1/dispatch/plans", headers=admin).json()["total"]
+    with running_demo(tmp_path, port, broker_port) as again:
+        again.wait_ready()
+        admin = again.token("admin")
+        deadline = time.monotonic() + 60
+        restarted = datetime.now(UTC)
+        while not _moving_cars(again, admin, restarted):  # it has filed and planned what it would
+            assert again.process.poll() is None, again.output()
+            assert time.monotonic() < deadline, "no car moved within 60 s of the restarted console answering"
+            time.sleep(2)
+        assert httpx.get(again.base + "/api/v1/trip-requests", headers=admin, params={"limit": 1}).json()["total"] == filed
+        assert httpx.get(again.base + "/api/v1/dispatch/plans", headers=admin).json()["total"] == plans
+
+
+def test_the_seeded_fleet_has_night_duty_to_serve_town_trips_at_half_past_two(tmp_path, monkeypatch):
+    """The seed's night-duty drivers (00:00-08:00) make town trips at 02:30-03:00 feasible: the
+    day planner serves every one of them with a pool car, none is left as outside every shift."""
+    from sqlmodel import Session, select
+
+    from dispatch.stored_plans import plan_day
+    from fleet.db import make_engine, upgrade
+    from fleet.models import Depot, Organisation, TripRequest, User
+    from fleet.models.common import RequestState
+    from fleet.seed import seed_database
+    from fleet.settings import get_settings
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    monkeypatch.setenv("FLEET_DATABASE_URL", url)
+    get_settings.cache_clear()
+    upgrade(url)
+    seed_database(url)
+    night = datetime.now(TZ).replace(hour=2, minute=30, second=0, microsecond=0) + timedelta(days=2)
+    with Session(make_engine(url)) as session:
+        requester = session.exec(select(User).where(User.username == "requester")).one()
+        city = session.exec(select(Organisation).where(Organisation.code == "320700")).one()
+        service_centre = session.exec(select(Organisation).where(Organisation.code == "320700-A01")).one()
+        centre = session.exec(select(Depot).where(Depot.org_id == service_centre.id)).first()
+        assert centre is not None
+        for i in range(8):
+            pickup = night + timedelta(minutes=4 * i)
+            session.add(TripRequest(
+                agency_id=requester.org_id, requester_id=requester.id, purpose="夜间值班", passengers=2,
+                origin_lat=centre.lat + 0.004 * i, origin_lon=centre.lon + 0.006, origin_address="市级机关",
+                destination_lat=centre.lat - 0.02, destination_lon=centre.lon + 0.02 - 0.002 * i,
+                destination_address="城区", pickup_earliest=pickup.astimezone(UTC),
+                pickup_latest=(pickup + timedelta(minutes=15)).astimezone(UTC), state=RequestState.approved))
+        session.commit()
+        admin = session.exec(select(User).where(User.username == "admin")).one()
+        plan, _ = plan_day(session, night.date(), city.id, admin, time_limit_s=3.0)
+        session.commit()
+        assert plan.unserved == []
+        assert plan.pool_count == 8
