@@ -405,8 +405,6 @@ async function showTab(name) {
 function renderAll() {
   applyLabels();
   document.getElementById("message").hidden = true; // said in the other language
-  const who = document.getElementById("who");
-  if (who && me) who.textContent = `${me.full_name || me.username} · ${named(`role.${me.role}`, "")}`;
   options(document.getElementById("log-action"), ACTIONS, (a) => actionName(a, a.split(".")[0]));
   options(document.getElementById("log-object-type"), OBJECT_TYPES, objectName);
   options(document.getElementById("alert-kind"), ALERT_KINDS, kindName);

@@ -7,8 +7,6 @@ addLabels({
   zh: {
     "nav.audit": "纪检审计",
     "audit.title": "纪检审计",
-    "role.admin": "管理员", "role.dispatcher": "调度员", "role.driver": "驾驶员", "role.requester": "申请人",
-    "role.approver": "审批人", "role.auditor": "纪检人员", "role.planner": "规划员",
     "audit.tab.exports": "导出证据包",
     "audit.tab.log": "审计日志",
     "audit.tab.alerts": "告警记录",
@@ -114,8 +112,6 @@ addLabels({
   en: {
     "nav.audit": "Audit",
     "audit.title": "Audit and inspection",
-    "role.admin": "Administrator", "role.dispatcher": "Dispatcher", "role.driver": "Driver", "role.requester": "Requester",
-    "role.approver": "Approver", "role.auditor": "Inspector", "role.planner": "Planner",
     "audit.tab.exports": "Evidence exports",
     "audit.tab.log": "Audit log",
     "audit.tab.alerts": "Alert history",

@@ -2,7 +2,7 @@
 // message bar (every failure is said in words), the header with language switch and logout.
 
 import { api } from "./api.js";
-import { applyLabels, lang, onLangChange, setLang, t } from "./i18n.js";
+import { applyLabels, label, lang, onLangChange, setLang, t } from "./i18n.js";
 
 export const config = JSON.parse(document.getElementById("fleet-config")?.textContent || "{}");
 export const TIME_ZONE = config.timeZone || "Asia/Shanghai";
@@ -109,6 +109,8 @@ export async function startPage() {
   }
   const me = await api("/auth/me");
   const who = document.getElementById("who");
-  if (who) who.textContent = `${me.full_name || me.username} · ${me.role}`;
+  const sayWho = () => { if (who) who.textContent = `${me.full_name || me.username} · ${label("role.", me.role)}`; };
+  sayWho();
+  onLangChange(sayWho);
   return me;
 }
