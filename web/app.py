@@ -28,6 +28,7 @@ from web.routers import (
     geo_layers,
     lessors,
     organisations,
+    places,
     records,
     replacement,
     trip_requests,
@@ -53,6 +54,7 @@ def api_router() -> APIRouter:
     api.include_router(replacement.router)
     api.include_router(driver_actions.router)
     api.include_router(geo_layers.router)
+    api.include_router(places.router)
     return api
 
 

@@ -57,6 +57,7 @@ from fleet.models.organisation import (
     UserPublic,
     UserUpdate,
 )
+from fleet.models.place import Place, PlaceCreate, PlaceKind, PlacePublic, PlaceUpdate
 from fleet.models.sites import (
     Depot,
     DepotCreate,

@@ -130,6 +130,14 @@ CASES = [
     ("GET", "/map/zones", None, PLACE_READ),
     ("GET", "/map/vehicles", None, FLEET_READ),
     ("GET", "/map/vehicles/{vehicle}", None, FLEET_READ),
+    # Named places: everyone signed in picks from them, administrators keep them. The world has
+    # none: "{vehicle}" stands for a place id that is not one (404 for every reader; the admin
+    # passes the role check of an update and gets 404 too).
+    ("GET", "/places", None, everyone()),
+    ("GET", "/places/{vehicle}", None, everyone(404)),
+    ("POST", "/places", lambda w: {"name": "市会议中心", "kind": "destination", "org_id": w.ids["city"],
+                                   "lat": 34.60, "lon": 119.21, "address": "海州区朝阳东路"}, ADMIN_CREATE),
+    ("PATCH", "/places/{vehicle}", lambda w: {"active": False}, only("admin", code=404)),
     ("GET", "/trips", None, only("admin", "dispatcher", "driver", "auditor")),
     ("GET", "/trips/{trip}", None, only("admin", "dispatcher", "driver", "auditor")),
     ("GET", "/positions", None, FLEET_READ),
