@@ -1,7 +1,9 @@
-// The dispatcher console: live map, car card, request queue, plan the day, alerts with
-// their evidence and disposition, and today's fleet figures.
+// The dispatcher console: live map, the list of cars (search, filters, live states), car
+// card, request queue, plan the day, alerts with their evidence and disposition, and
+// today's fleet figures.
 
 import { api, apiAll } from "./api.js";
+import { CarList } from "./car_list.js";
 import { label, lang, onLangChange, t } from "./i18n.js";
 import "./labels_dispatch.js";
 import { LiveFeed } from "./live.js";
@@ -30,7 +32,8 @@ function canWrite() {
 const map = createMap("map");
 const highlight = L.featureGroup().addTo(map);
 const cars = new VehicleLayer({ onSelect: (car) => openCar(car.vehicle_id), onDraw: showCounts }).addTo(map);
-window.fleetConsole = { map, cars, state, renderPlan };
+const carList = new CarList({ layer: cars, driverOf: driverToday, onPick: pickCar });
+window.fleetConsole = { map, cars, carList, state, renderPlan };
 
 function showCounts(byState) {
   for (const [key, n] of Object.entries(byState)) document.getElementById(`n-${key}`).textContent = n;
@@ -51,15 +54,41 @@ async function loadMap() {
   document.body.dataset.mapReady = "true";
 }
 
-function drawTrack(points, colour) {
+/** Draw a track; the map fits it unless `fit` is false (a car picked from the list stays centred). */
+function drawTrack(points, colour, fit = true) {
   highlight.clearLayers();
   if (!points.length) return false;
   const latlngs = points.map((p) => [p.lat, p.lon]);
   L.polyline(latlngs, { color: colour, weight: 4, opacity: 0.85 }).addTo(highlight);
   L.circleMarker(latlngs[0], { radius: 5, color: colour, fillColor: "#fff", fillOpacity: 1 }).addTo(highlight);
   L.circleMarker(latlngs[latlngs.length - 1], { radius: 5, color: colour, fillColor: colour, fillOpacity: 1 }).addTo(highlight);
-  map.fitBounds(highlight.getBounds().pad(0.2), { maxZoom: 16 });
+  if (fit) map.fitBounds(highlight.getBounds().pad(0.2), { maxZoom: 16 });
   return true;
+}
+
+/** Zoom at which a car picked from the list is shown: its plate and its neighbours' readable. */
+const PICK_ZOOM = 16;
+
+/** A car picked in the list: the map centres on it (when it has a position), it is
+ * selected, and its card opens. */
+function pickCar(vehicleId) {
+  const car = cars.cars.get(vehicleId);
+  if (car && car.lat !== null && car.lat !== undefined) {
+    map.setView([car.lat, car.lon], Math.max(map.getZoom(), PICK_ZOOM), { animate: false });
+  } else {
+    say(t("cars.noFix", { plate: plateOf(vehicleId) }), "info");
+  }
+  openCar(vehicleId, { fit: false });
+}
+
+/** The name of the driver of a car's trip under way or next in today's plan ("" if none). */
+function driverToday(vehicleId) {
+  if (!state.plan) return "";
+  const now = Date.now();
+  const mine = state.plan.assignments.filter((a) => a.vehicle_id === vehicleId && a.driver_id != null)
+    .sort((a, b) => Date.parse(a.planned_pickup) - Date.parse(b.planned_pickup));
+  const current = mine.find((a) => Date.parse(a.planned_dropoff) >= now) || mine[mine.length - 1];
+  return current ? state.drivers.get(current.driver_id)?.name || "" : "";
 }
 
 // -- drawer (car card, alert detail) ------------------------------------------------------
@@ -78,10 +107,12 @@ function closeDrawer() {
   drawer.hidden = true;
   highlight.clearLayers();
   cars.select(null);
+  carList.select(null);
 }
 
-async function openCar(vehicleId) {
+async function openCar(vehicleId, { fit = true } = {}) {
   cars.select(vehicleId);
+  carList.select(vehicleId);
   const card = await attempt(() => api(`/map/vehicles/${vehicleId}`));
   if (!card) return;
   const v = card.vehicle;
@@ -104,7 +135,7 @@ async function openCar(vehicleId) {
   const [since] = dayRange(state.today);
   const points = await attempt(() => apiAll("/positions", { vehicle_id: vehicleId, since }, 5000));
   const note = document.getElementById("track-note");
-  if (points && note) note.textContent = drawTrack(points, "#6a1b9a") ? `${points.length} GPS` : t("card.noTrack");
+  if (points && note) note.textContent = drawTrack(points, "#6a1b9a", fit) ? `${points.length} GPS` : t("card.noTrack");
 }
 
 // -- alerts -------------------------------------------------------------------------------
@@ -399,6 +430,7 @@ function renderPlan() {
     <datalist id="ov-cars"></datalist><datalist id="ov-drivers"></datalist>
     ${unserved ? `<h3>${t("plan.unserved")}</h3><ul class="list compact">${unserved}</ul>` : ""}`;
   if (state.override && state.poolCars) fillPicker();
+  carList.changed(); // the cars' drivers of today come from the plan
 }
 
 /** The form's fields kept in state, so that a redraw (language, live update) keeps them. */
@@ -557,13 +589,16 @@ async function main() {
   if (!state.me) return;
   if (!["admin", "dispatcher"].includes(state.me.role)) document.getElementById("plan-day").hidden = true;
   const feed = new LiveFeed({
-    positions: (m) => cars.update(m.items),
+    positions: (m) => {
+      cars.update(m.items);
+      carList.changed();
+    },
     alert: alertArrived,
     plan: planChanged,
   });
   await mapLoaded;
   feed.connect();
-  await Promise.all([loadAlerts(), loadQueue(), loadFigures(), loadLookups().then(loadLatestPlan)]);
+  await Promise.all([carList.load(), loadAlerts(), loadQueue(), loadFigures(), loadLookups().then(loadLatestPlan)]);
   document.body.dataset.ready = "true";
 }
 
