@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 from rich.progress import Progress
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from fleet.db import make_engine, session_scope, upgrade
 from fleet.fleet_document import FORMAT, validate_document, write_document
 from fleet.geo import M_PER_DEG_LAT, m_per_deg_lon
-from fleet.models import NEV_ENERGIES, Organisation
+from fleet.models import NEV_ENERGIES, Organisation, Place
 
 #: Cars are dated relative to this day, so a seed always gives the same fleet.
 REFERENCE_DATE = date(2026, 1, 1)
@@ -91,6 +91,31 @@ GENERATED_VENUES = (
 )
 VENUES_PER_COUNTY = 4
 
+#: Places the city's staff often ask to be driven to: (name, lat, lon, address), degrees.
+COMMON_DESTINATIONS = (
+    ("市政府", 34.5967, 119.2218, "海州区朝阳东路 6 号"),
+    ("市人民医院", 34.6012, 119.1795, "海州区通灌北路 182 号"),
+    ("市中医院", 34.5842, 119.1768, "海州区朝阳中路 160 号"),
+    ("连云港站", 34.5555, 119.1432, "海州区锦屏镇连云港站"),
+    ("花果山机场", 34.4420, 119.1890, "灌云县小伊乡花果山国际机场"),
+    ("市体育中心", 34.5850, 119.2075, "海州区瀛洲南路 1 号"),
+    ("市会议中心", 34.6003, 119.2310, "海州区朝阳东路 28 号"),
+    ("市政务服务中心", 34.6035, 119.2402, "海州区海连东路 2 号"),
+    ("市图书馆", 34.5941, 119.1903, "海州区郁洲南路 20 号"),
+    ("市博物馆", 34.5946, 119.2257, "海州区朝阳东路 68 号"),
+    ("连云港港务大楼", 34.7421, 119.4478, "连云区中华西路 18 号"),
+    ("徐圩新区管委会", 34.5830, 119.5520, "连云区徐圩街道港前大道"),
+)
+#: Streets that offices stand on, by district or county code (the city's agencies: 海州区).
+OFFICE_STREETS = {
+    "320706": ("朝阳东路", "海连中路", "通灌北路", "郁洲南路", "苍梧路"),
+    "320703": ("中山西路", "海棠北路", "墟中路"),
+    "320707": ("黄海路", "青口路", "海州路"),
+    "320722": ("牛山北路", "和平东路", "晶都大道"),
+    "320723": ("伊山北路", "人民中路", "胜利路"),
+    "320724": ("人民路", "新港大道", "长江路"),
+}
+
 #: Vehicle classes: share of the fleet, seats choices, price range in CNY.
 CLASSES = {
     "sedan": (0.70, (5,), (120_000, 180_000)),
@@ -152,6 +177,8 @@ def seed_database(url: str, *, seed: int = 2021, progress: bool = False) -> dict
                 validated = validate_document(document, session)
                 stage("Writing the fleet")
                 counts = write_document(session, validated, actor="seed")
+                stage("Writing the named places")
+                counts["places"] = _write_places(session, build_seed_places(document, seed))
         finally:
             engine.dispose()
         stage("Done")
@@ -165,7 +192,7 @@ def seed_database(url: str, *, seed: int = 2021, progress: bool = False) -> dict
 @contextmanager
 def _stages(show: bool) -> Iterator[Any]:
     """A ``stage(description)`` callback that advances a rich progress bar when ``show``."""
-    stage_count = 5
+    stage_count = 6
     if not show:
         yield lambda _description: None
         return
@@ -185,6 +212,63 @@ def _stages(show: bool) -> Iterator[Any]:
 def build_seed_document(seed: int = 2021) -> tuple[dict[str, Any], list[DemoLogin]]:
     """The synthetic fleet as a fleet document, and its demo logins."""
     return _Builder(np.random.default_rng(seed)).build()
+
+
+def build_seed_places(document: dict[str, Any], seed: int = 2021) -> list[dict[str, Any]]:
+    """The named places of the seeded fleet ``document``: every agency's office, every depot,
+    the county seats and the city's common destinations, as ``{name, kind, org (code), lat,
+    lon, address}`` (degrees). The offices are placed by their own generator, so the fleet
+    itself stays what it was."""
+    rng = np.random.default_rng([seed, 7])
+    orgs = {o["code"]: o for o in document["organisations"]}
+    depots = {f["properties"]["org"]: f for f in document["depots"]["features"]}
+    centres = {code: (lat, lon) for code, _, lat, lon, _ in COUNTIES}
+    city = CITY[0]
+    places = []
+    for org in document["organisations"]:
+        if org["level"] != "agency":
+            continue
+        parent = orgs[org["parent"]]
+        if parent["level"] == "township":
+            lon, lat = depots[parent["code"]]["geometry"]["coordinates"]
+            lat, lon = _point_near(rng, lat, lon, 50, 300)
+            street = f"{parent['name']}政府旁"
+        else:
+            in_county = parent["level"] == "county"
+            county = parent["code"] if in_county else COUNTIES[0][0]  # the city's agencies sit in 海州区
+            lat, lon = centres[county] if in_county else (CITY[2], CITY[3])
+            lat, lon = _point_near(rng, lat, lon, 200, 3_000)
+            streets = OFFICE_STREETS[county]
+            street = f"{orgs[county]['name']}{streets[int(rng.integers(len(streets)))]} {int(rng.integers(1, 300))} 号"
+        places.append({"name": org["name"], "kind": "office", "org": org["code"], "lat": lat, "lon": lon,
+                       "address": street})
+    for feature in document["depots"]["features"]:
+        lon, lat = feature["geometry"]["coordinates"]
+        props = feature["properties"]
+        places.append({"name": props["name"], "kind": "depot", "org": props["org"], "lat": lat, "lon": lon,
+                       "address": props.get("address", "")})
+    for code, name, lat, lon, _ in COUNTIES:
+        places.append({"name": f"{name}人民政府", "kind": "county_seat", "org": city, "lat": lat, "lon": lon,
+                       "address": f"{name}政府驻地"})
+    for name, lat, lon, address in COMMON_DESTINATIONS:
+        places.append({"name": name, "kind": "destination", "org": city, "lat": lat, "lon": lon, "address": address})
+    return places
+
+
+def _point_near(rng: np.random.Generator, lat: float, lon: float, min_m: float, max_m: float) -> tuple[float, float]:
+    """A point between ``min_m`` and ``max_m`` metres from (lat, lon), degrees."""
+    distance = rng.uniform(min_m, max_m)
+    bearing = rng.uniform(0, 2 * np.pi)
+    return (round(float(lat + distance * np.cos(bearing) / M_PER_DEG_LAT), 6),
+            round(float(lon + distance * np.sin(bearing) / M_PER_DEG_LON), 6))
+
+
+def _write_places(session: Session, places: list[dict[str, Any]]) -> int:
+    """Insert the named places (their organisations by code); returns how many."""
+    org_ids = dict(session.exec(select(Organisation.code, Organisation.id)).all())
+    session.add_all([Place(**{k: v for k, v in p.items() if k != "org"}, org_id=org_ids[p["org"]]) for p in places])
+    session.flush()
+    return len(places)
 
 
 class _Builder:
@@ -257,12 +341,7 @@ class _Builder:
 
     def _near(self, lat: float, lon: float, min_m: float, max_m: float) -> tuple[float, float]:
         """A point between ``min_m`` and ``max_m`` metres from (lat, lon), degrees."""
-        distance = self.rng.uniform(min_m, max_m)
-        bearing = self.rng.uniform(0, 2 * np.pi)
-        return (
-            round(lat + distance * np.cos(bearing) / M_PER_DEG_LAT, 6),
-            round(lon + distance * np.sin(bearing) / M_PER_DEG_LON, 6),
-        )
+        return _point_near(self.rng, lat, lon, min_m, max_m)
 
     # -- places -------------------------------------------------------------------------
     def _depot(self, owner: str, lat: float, lon: float) -> str:

@@ -11,10 +11,16 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from fleet.fleet_document import export_fleet, validate_document
-from fleet.models import Organisation, User, Vehicle
+from fleet.models import Organisation, Place, User, Vehicle
 from fleet.models.vehicle import PLATE_PATTERN, VIN_PATTERN
 from fleet.security import verify_password
-from fleet.seed import AlreadySeeded, build_seed_document, seed_database, vin_with_check_digit
+from fleet.seed import (
+    AlreadySeeded,
+    build_seed_document,
+    build_seed_places,
+    seed_database,
+    vin_with_check_digit,
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +36,7 @@ def test_seed_fills_an_empty_database_once(db_url: str, engine) -> None:
     assert counts["organisations"] == 217 and counts["lessors"] == 3
     assert 590 <= counts["vehicles"] <= 620 and 550 <= counts["drivers"] <= counts["vehicles"]
     assert counts["zones"] == 31 and counts["depots"] == counts["parking_sites"] == 67
+    assert counts["places"] == 150 + 67 + 6 + 12  # offices, depots, county seats, destinations
     assert {login["role"] for login in summary["logins"]} == {
         "admin", "dispatcher", "driver", "requester", "approver", "auditor",
         "planner"}
@@ -39,6 +46,7 @@ def test_seed_fills_an_empty_database_once(db_url: str, engine) -> None:
         admin = session.exec(select(User).where(User.username == "admin")).one()
         assert verify_password(admin.password_hash, "admin-demo-2021")
         assert session.exec(select(func.count()).select_from(Vehicle)).one() == counts["vehicles"]
+        assert session.exec(select(func.count()).select_from(Place)).one() == counts["places"]
         assert export_fleet(session).as_json()["vehicles"][0]["plate"]
 
     with pytest.raises(AlreadySeeded, match="already has organisations"):
@@ -79,3 +87,18 @@ def test_seed_places_lie_inside_the_city(document: dict) -> None:
     assert all(boundary.contains(p) for p in points)
     categories = Counter(f["properties"]["category"] for f in zones[1:])
     assert set(categories) == {"entertainment", "restaurant", "scenic", "residential", "other"}
+
+
+
+def test_seed_names_the_places_requesters_pick_from(document: dict) -> None:
+    places = build_seed_places(document)
+    assert build_seed_places(document) == places
+    boundary = shape(document["zones"]["features"][0]["geometry"])
+    assert all(boundary.contains(Point(p["lon"], p["lat"])) for p in places)
+    kinds = Counter(p["kind"] for p in places)
+    assert kinds == {"office": 150, "depot": 67, "county_seat": 6, "destination": 12}
+    agencies = {o["code"] for o in document["organisations"] if o["level"] == "agency"}
+    assert {p["org"] for p in places if p["kind"] == "office"} == agencies
+    names = {p["name"] for p in places if p["kind"] == "destination"}
+    assert {"市政府", "市人民医院", "连云港站", "花果山机场", "市体育中心", "市会议中心"} <= names
+    assert len({(p["org"], p["name"]) for p in places}) == len(places)
