@@ -61,19 +61,19 @@ export class CarList {
   }
 
   /** Every car in scope (GET /vehicles, all pages) and the agencies' names; the map's cars
-   * stand in when the list cannot be read. */
+   * stand in when the list cannot be read (the note says why). */
   async load() {
     const note = document.getElementById("car-note");
-    try {
-      const [vehicles, orgs] = await Promise.all([apiAll("/vehicles", {}, 5000), apiAll("/organisations", {}, 5000)]);
-      for (const v of vehicles) this.vehicles.set(v.id, v);
-      for (const o of orgs) this.agencies.set(o.id, o.name);
-      note.hidden = true;
-    } catch (error) {
+    const [vehicles, orgs] = await Promise.allSettled([apiAll("/vehicles", {}, 5000), apiAll("/organisations", {}, 5000)]);
+    if (orgs.status === "fulfilled") for (const o of orgs.value) this.agencies.set(o.id, o.name);
+    if (vehicles.status === "fulfilled") {
+      for (const v of vehicles.value) this.vehicles.set(v.id, v);
+    } else {
       for (const c of this.layer.cars.values()) this.vehicles.set(c.vehicle_id, { id: c.vehicle_id, plate: c.plate, org_id: c.org_id, ownership: c.ownership });
-      note.textContent = t("cars.unavailable", { detail: error.message });
-      note.hidden = false;
     }
+    const failed = [vehicles, orgs].find((r) => r.status === "rejected");
+    note.textContent = failed ? t("cars.unavailable", { detail: failed.reason.message }) : "";
+    note.hidden = !failed;
     this.render();
   }
 

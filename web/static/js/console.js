@@ -5,6 +5,7 @@
 import { api, apiAll } from "./api.js";
 import { CarList } from "./car_list.js";
 import { label, lang, onLangChange, t } from "./i18n.js";
+import "./labels_console.js";
 import "./labels_dispatch.js";
 import { LiveFeed } from "./live.js";
 import { addPlaceLayers, createMap, layerControl } from "./map.js";
@@ -123,7 +124,7 @@ async function openCar(vehicleId, { fit = true } = {}) {
   openDrawer(`
     <h2 data-i18n="card.title">${t("card.title")}</h2>
     <p class="plate">${esc(v.plate)} <span class="badge ${carState(car)}">${t(`state.${carState(car)}`)}</span></p>
-    <p>${esc(label("vc.", v.vehicle_class))} · ${v.seats} · ${esc(v.energy)} ·
+    <p>${esc(label("vc.", v.vehicle_class))} · ${v.seats} · ${esc(label("cars.energy.", v.energy))} ·
        ${t(v.ownership === "leased" ? "own.leased" : "own.pool")}${card.lessor_name ? " · " + esc(card.lessor_name) : ""}</p>
     <p>${t("card.lastSeen")}: ${card.last_position ? formatTime(card.last_position.ts, true) + ` · ${card.last_position.speed_kmh.toFixed(0)} km/h` : "–"}</p>
     <h3>${t("card.current")}</h3>

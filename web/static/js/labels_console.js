@@ -1,5 +1,5 @@
-// Labels of the console's car list, in Chinese and English (the same keys in both); the
-// states and ownerships reuse the catalogue's state.* and own.* labels.
+// Labels of the console's car list and car card, in Chinese and English (the same keys in
+// both); the states and ownerships reuse the catalogue's state.* and own.* labels.
 
 import { addLabels } from "./i18n.js";
 
@@ -15,6 +15,8 @@ addLabels({
     "cars.driver": "驾驶员 {name}",
     "cars.noFix": "{plate} 尚无定位，无法在地图上显示",
     "cars.unavailable": "车辆列表暂不可用：{detail}",
+    "cars.energy.petrol": "汽油", "cars.energy.diesel": "柴油", "cars.energy.hev": "油电混合",
+    "cars.energy.phev": "插电混动", "cars.energy.bev": "纯电动",
   },
   en: {
     "cars.title": "Cars",
@@ -27,5 +29,7 @@ addLabels({
     "cars.driver": "driver {name}",
     "cars.noFix": "{plate} has not reported a position yet: it cannot be shown on the map",
     "cars.unavailable": "The car list is unavailable: {detail}",
+    "cars.energy.petrol": "petrol", "cars.energy.diesel": "diesel", "cars.energy.hev": "hybrid",
+    "cars.energy.phev": "plug-in hybrid", "cars.energy.bev": "battery-electric",
   },
 });

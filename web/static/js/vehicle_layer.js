@@ -165,14 +165,15 @@ export const VehicleLayer = L.Layer.extend({
     const map = this._map;
     const size = map.getSize();
     const showAll = map.getZoom() >= PLATE_ZOOM;
-    const candidates = [];
-    if (selected && selected.plate) candidates.push(selected);
+    const others = [];
     if (showAll) {
       for (const car of this.cars.values()) {
         if (car !== selected && car.plate && car._x !== undefined && car._x > -80 && car._y > -20 &&
-            car._x < size.x + 20 && car._y < size.y + 20) candidates.push(car);
+            car._x < size.x + 20 && car._y < size.y + 20) others.push(car);
       }
     }
+    // the car drawn last (on top of a stack) names the stack
+    const candidates = [...(selected && selected.plate ? [selected] : []), ...others.reverse()];
     ctx.font = "11px sans-serif";
     const grid = new Map();
     const placed = [];
