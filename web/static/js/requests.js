@@ -1,7 +1,10 @@
 // Agency staff file a trip request (draft, then submitted for approval), follow it, see the
 // car, plate, driver and planned pickup once it is assigned, and cancel it with a reason until
-// the trip starts. Refusals are said in the page's language (refusals.js).
+// the trip starts. Refusals are said in the page's language (refusals.js). Origin and
+// destination are chosen from the named places the requester may see (GET /places?search=),
+// or given as a free address with coordinates (typed, or clicked on the map).
 
+import "./labels_requests.js";
 import { api, apiAll } from "./api.js";
 import { label, onLangChange, t } from "./i18n.js";
 import { createMap } from "./map.js";
@@ -22,32 +25,164 @@ const CANCELLABLE = new Set(["draft", "submitted", "approved", "planned", "assig
 /** States with a car and driver to show. */
 const SERVED = new Set(["assigned", "in_progress", "completed"]);
 
+/** The two ends of a trip and the colour of their markers. */
+const ENDS = { origin: "#2e7d32", destination: "#c62828" };
+/** Places offered per search, and the pause after typing before asking, milliseconds. */
+const PLACES_SHOWN = 8;
+const SEARCH_PAUSE_MS = 200;
+
 const L = window.L;
 let me = null;
 let requests = [];
 const served = new Map(); // request id -> GET /trip-requests/{id}/assignment
-const points = { origin: null, destination: null };
+const chosen = { origin: null, destination: null }; // name of the place picked for each end
 const markers = L.layerGroup();
 const map = createMap("pick-map", { zoom: 10 });
 markers.addTo(map);
 
+/** The input of one end: part is place, address, lat or lon. */
+const field = (end, part) => document.getElementById(`${end}-${part}`);
+
+/** The point of an end (degrees, Leaflet's {lat, lng}), or null while a coordinate is missing. */
+function pointOf(end) {
+  const lat = field(end, "lat").value;
+  const lon = field(end, "lon").value;
+  return lat === "" || lon === "" ? null : { lat: Number(lat), lng: Number(lon) };
+}
+
+function setPoint(end, lat, lon) {
+  field(end, "lat").value = Number(lat).toFixed(5);
+  field(end, "lon").value = Number(lon).toFixed(5);
+}
+
+function clearPoint(end) {
+  field(end, "lat").value = "";
+  field(end, "lon").value = "";
+  field(end, "place").value = "";
+  chosen[end] = null;
+}
+
+/** The end a click on the map sets: the origin first, then the destination, then anew. */
+function nextEnd() {
+  const end = !pointOf("origin") || pointOf("destination") ? "origin" : "destination";
+  if (end === "origin") clearPoint("destination");
+  return end;
+}
+
 map.on("click", (event) => {
-  const key = !points.origin || points.destination ? "origin" : "destination";
-  if (key === "origin") points.destination = null;
-  points[key] = event.latlng;
+  const end = nextEnd();
+  clearPoint(end);
+  setPoint(end, event.latlng.lat, event.latlng.lng);
   drawPoints();
 });
 
 function drawPoints() {
   markers.clearLayers();
   const text = [];
-  for (const [key, colour] of [["origin", "#2e7d32"], ["destination", "#c62828"]]) {
-    const p = points[key];
-    if (!p) continue;
+  const shown = [];
+  for (const [end, colour] of Object.entries(ENDS)) {
+    const p = pointOf(end);
+    if (!p || !Number.isFinite(p.lat) || !Number.isFinite(p.lng)) continue;
     L.circleMarker(p, { radius: 7, color: colour, fillColor: colour, fillOpacity: 0.8 }).addTo(markers);
-    text.push(`${t(`requests.${key}`)}: ${p.lat.toFixed(5)}, ${p.lng.toFixed(5)}`);
+    shown.push([p.lat, p.lng]);
+    const name = chosen[end] ? `${chosen[end]} · ` : "";
+    text.push(`${t(`requests.${end}`)}: ${name}${p.lat.toFixed(5)}, ${p.lng.toFixed(5)}`);
   }
   document.getElementById("points").textContent = text.join(" · ");
+  return shown;
+}
+
+/** Show both ends on the map after a place was picked. */
+function framePoints() {
+  const shown = drawPoints();
+  if (shown.length === 1) map.setView(shown[0], Math.max(map.getZoom(), 12));
+  if (shown.length === 2) map.fitBounds(shown, { padding: [30, 30], maxZoom: 14 });
+}
+
+/** Fill an end from a named place: its name, address and coordinates. */
+function choosePlace(end, place) {
+  field(end, "place").value = place.name;
+  field(end, "address").value = (place.address ? `${place.name}（${place.address}）` : place.name).slice(0, 200);
+  setPoint(end, place.lat, place.lon);
+  chosen[end] = place.name;
+  framePoints();
+}
+
+/** The places the requester may pick as small dots on the map; a click on one picks it. */
+async function drawPlaces() {
+  const page = await attempt(() => api("/places", { query: { limit: 200 } }));
+  if (!page) return;
+  const dots = L.layerGroup().addTo(map);
+  for (const place of page.items) {
+    const dot = L.circleMarker([place.lat, place.lon],
+      { radius: 4, color: "#546e7a", weight: 1, fillOpacity: 0.7, bubblingMouseEvents: false });
+    dot.bindTooltip(() => `${esc(place.name)} · ${esc(label("pk.", place.kind))}`);
+    dot.on("click", () => choosePlace(nextEnd(), place));
+    dot.addTo(dots);
+  }
+}
+
+/** The searchable place list of one end: matches as the requester types, picked by click or Enter. */
+function placePicker(end) {
+  const input = field(end, "place");
+  const list = field(end, "options");
+  let found = [];
+  let timer = null;
+  let asked = 0;
+
+  function show() {
+    list.innerHTML = found.length ? found.map((p, index) => `<li role="option" data-index="${index}">
+      <b>${esc(p.name)}</b> <span class="badge">${esc(label("pk.", p.kind))}</span>
+      ${p.address ? `<div class="sub">${esc(p.address)}</div>` : ""}</li>`).join("")
+      : `<li class="note">${esc(t("requests.place.none"))}</li>`;
+    list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+  }
+
+  function hide() {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+  }
+
+  async function search() {
+    const ask = ++asked;
+    const page = await attempt(() => api("/places", { query: { search: input.value.trim(), limit: PLACES_SHOWN } }));
+    if (!page || ask !== asked || document.activeElement !== input) return; // a newer search, or gone
+    found = page.items;
+    show();
+  }
+
+  function choose(place) {
+    hide();
+    choosePlace(end, place);
+  }
+
+  input.addEventListener("focus", search);
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(search, SEARCH_PAUSE_MS);
+  });
+  input.addEventListener("blur", hide);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") hide();
+    if (event.key === "Enter" && !list.hidden && found.length) {
+      event.preventDefault();
+      choose(found[0]);
+    }
+  });
+  // mousedown, not click: it comes before the input's blur closes the list
+  list.addEventListener("mousedown", (event) => {
+    const item = event.target.closest("[data-index]");
+    if (!item) return;
+    event.preventDefault();
+    choose(found[Number(item.dataset.index)]);
+  });
+  return { redraw: () => list.hidden || show() };
+}
+
+const pickers = Object.keys(ENDS).map(placePicker);
+for (const end of Object.keys(ENDS)) {
+  for (const part of ["lat", "lon"]) field(end, part).addEventListener("input", drawPoints);
 }
 
 /** The car and driver of an assigned request, in words. */
@@ -120,9 +255,17 @@ document.getElementById("my-requests").addEventListener("click", async (event) =
 
 document.getElementById("request-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  if (!points.origin || !points.destination) {
+  const origin = pointOf("origin");
+  const destination = pointOf("destination");
+  if (!origin || !destination) {
     say(t("requests.pointsMissing"), "error");
     return;
+  }
+  for (const [end, p] of [["origin", origin], ["destination", destination]]) {
+    if (!(Math.abs(p.lat) <= 90 && Math.abs(p.lng) <= 180)) {
+      say(t("requests.coordsRange", { end: t(`requests.${end}`) }), "error");
+      return;
+    }
   }
   const value = (id) => document.getElementById(id).value;
   const earliest = value("pickup-earliest");
@@ -141,8 +284,8 @@ document.getElementById("request-form").addEventListener("submit", async (event)
     passengers: Number(value("passengers")),
     vehicle_class: value("vehicle-class") || null,
     nev_required: document.getElementById("nev-required").checked,
-    origin_lat: points.origin.lat, origin_lon: points.origin.lng, origin_address: value("origin-address").trim(),
-    destination_lat: points.destination.lat, destination_lon: points.destination.lng,
+    origin_lat: origin.lat, origin_lon: origin.lng, origin_address: value("origin-address").trim(),
+    destination_lat: destination.lat, destination_lon: destination.lng,
     destination_address: value("destination-address").trim(),
     pickup_earliest: earliest ? zonedToIso(earliest) : null,
     pickup_latest: latest ? zonedToIso(latest) : null,
@@ -166,6 +309,7 @@ document.getElementById("request-form").addEventListener("submit", async (event)
 onLangChange(() => {
   render();
   drawPoints();
+  for (const picker of pickers) picker.redraw();
 });
 
 async function main() {
@@ -174,7 +318,7 @@ async function main() {
   const tomorrow = todayInZone(new Date(Date.now() + 86400000));
   document.getElementById("pickup-earliest").value = `${tomorrow}T09:00`;
   document.getElementById("pickup-latest").value = `${tomorrow}T09:30`;
-  await loadMine();
+  await Promise.all([loadMine(), drawPlaces()]);
   setInterval(loadMine, 15000);
   document.body.dataset.ready = "true";
 }
