@@ -57,6 +57,18 @@ def _stack_of_cars(session: Session, w) -> dict[str, object]:  # type: ignore[no
     return {"cars": made, "target": target}
 
 
+def _settled(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the map's first zoom (fitting the cars in) has finished animating: a view set
+    during it would be undone when it ends."""
+    page.wait_for_function("() => !window.fleetConsole.map._animatingZoom")
+
+
+def _view(page, lat: float, lon: float, zoom: int) -> None:  # type: ignore[no-untyped-def]
+    _settled(page)
+    page.evaluate(f"window.fleetConsole.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+    page.wait_for_function(f"() => window.fleetConsole.cars.labels && window.fleetConsole.map.getZoom() === {zoom}")
+
+
 def _visible(page) -> list[int]:  # type: ignore[no-untyped-def]
     return page.evaluate("[...document.querySelectorAll('#car-list li[data-vehicle-id]:not([hidden])')]"
                          ".map((li) => Number(li.dataset.vehicleId))")
@@ -93,6 +105,7 @@ def test_search_a_plate_land_on_the_car_and_filter_in_both_languages(page, live_
     total = len(cars) + 2  # the world's own two cars
     SHOTS.mkdir(exist_ok=True)
     log_in(page, live_server, "dispatcher")
+    _settled(page)
     _wait_rows(page, total)
     assert page.inner_text("#car-shown") == f"显示 {total} / {total} 辆"
     counts = {s: int(page.inner_text(f"[data-car-count='{s}'] b")) for s in ("moving", "parked", "idling", "offline")}
@@ -159,6 +172,18 @@ def test_search_a_plate_land_on_the_car_and_filter_in_both_languages(page, live_
     _wait_rows(page, total - len(leased))
     assert page.evaluate("document.getElementById('car-own').selectedOptions[0].textContent") == "Pool"
     page.screenshot(path=str(SHOTS / "carlist_en.png"))
+
+    # a live position (as the feed hands it on): the row changes in place, the counts follow
+    page.select_option("#car-own", "")
+    parked = next(i for i, c in cars.items() if c["plate"] == "苏G70007")
+    page.evaluate(f"document.querySelector(\"#car-list li[data-vehicle-id='{parked}']\").dataset.mark = 'same row'")
+    page.evaluate(f"""(() => {{ const c = window.fleetConsole;
+      c.cars.update([{{vehicle_id: {parked}, ts: new Date().toISOString(), lat: 34.62, lon: 119.22, speed_kmh: 42, ignition: true}}]);
+      c.carList.changed(); }})()""")
+    row = f"#car-list li[data-vehicle-id='{parked}']"
+    page.wait_for_selector(f"{row} .car-state:text-is('Moving')")
+    assert page.get_attribute(row, "data-mark") == "same row"
+    assert page.inner_text("[data-car-count='moving'] b") == "5" and page.inner_text("[data-car-count='parked'] b") == "7"
     assert not page.js_errors
 
 
@@ -183,8 +208,7 @@ def test_plates_of_stacked_cars_never_overlap(page, live_server, ui_world, sessi
     cars: dict[int, dict[str, object]] = world["cars"]  # type: ignore[assignment]
     SHOTS.mkdir(exist_ok=True)
     log_in(page, live_server, "dispatcher")
-    page.evaluate(f"window.fleetConsole.map.setView([{STACK[0] + 0.001}, {STACK[1]}], 15, {{animate: false}})")
-    page.wait_for_function("() => window.fleetConsole.cars.labels && window.fleetConsole.map.getZoom() === 15")
+    _view(page, STACK[0] + 0.001, STACK[1], 15)
     # every plate at its car, as the map drew them before: they pile up
     naive = page.evaluate("[...window.fleetConsole.cars.cars.values()].filter((c) => c._x !== undefined && c.plate)"
                           ".map((c) => ({plate: c.plate, x: c._x + 9, y: c._y - 7, w: 52, h: 14}))")
@@ -207,13 +231,11 @@ def test_plates_of_stacked_cars_never_overlap(page, live_server, ui_world, sessi
     assert not _overlaps(boxes), boxes
     page.screenshot(path=str(SHOTS / "carlist_zoom15_selected.png"), clip=map_box)
     for zoom in (17, 18):
-        page.evaluate(f"window.fleetConsole.map.setView([{STACK[0]}, {STACK[1]}], {zoom}, {{animate: false}})")
-        page.wait_for_function(f"() => window.fleetConsole.map.getZoom() === {zoom}")
+        _view(page, STACK[0], STACK[1], zoom)
         boxes = page.evaluate(LABEL_BOXES)
         assert len(boxes) >= 2 and not _overlaps(boxes), (zoom, boxes)
     page.screenshot(path=str(SHOTS / "carlist_zoom18_stack.png"), clip=map_box)
     # below zoom 15 only the selected car is named
-    page.evaluate(f"window.fleetConsole.map.setView([{STACK[0]}, {STACK[1]}], 13, {{animate: false}})")
-    page.wait_for_function("() => window.fleetConsole.map.getZoom() === 13")
+    _view(page, STACK[0], STACK[1], 13)
     assert [b["plate"] for b in page.evaluate(LABEL_BOXES)] == ["苏G70010"]
     assert not page.js_errors
