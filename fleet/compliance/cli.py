@@ -164,19 +164,24 @@ def export(
     = "csv,xlsx,geojson,pdf",
     as_zip: Annotated[bool, typer.Option("--zip", help="Write one .zip archive instead of a folder.")] = False,
     actor: Annotated[str | None, typer.Option(help="Username recorded as the generator; default `cli`.")] = None,
+    language: Annotated[str, typer.Option(help="Language of the PDF: zh (Chinese, the default) or en.")] = "zh",
 ) -> None:
     """Write an inspector export bundle: trips with dispatch-slip fields, alerts with their
     dispositions and evidence, review steps, usage summaries, raw positions, GeoJSON tracks,
-    an XLSX workbook and a PDF summary with a map of each confirmed violation, plus a
-    manifest of SHA-256 hashes. The export is recorded in the audit log."""
+    an XLSX workbook and a PDF (in --language) with an evidence page and map for each
+    confirmed violation, plus a manifest of SHA-256 hashes. The export is recorded in the
+    audit log."""
     from sqlmodel import select
 
     from fleet.compliance import export_query as q
+    from fleet.compliance.evidence_font import EvidenceFontError
     from fleet.compliance.export_bundle import build_bundle
     from fleet.models import Organisation, Vehicle
 
     start, end = _parse_bound(since, "since", False), _parse_bound(until, "until", True)
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    if language not in ("zh", "en"):
+        _fail(f"--language: choose zh or en (got {language!r})")
     with configured_session() as session:
         org_id = vehicle_id = None
         if org is not None:
@@ -192,8 +197,8 @@ def export(
         try:
             scope = q.resolve_scope(session, q.ExportFilters(start, end, org_id, vehicle_id))
             built = build_bundle(session, scope, _actor(session, actor), destination, chosen, as_zip,
-                                 get_settings().tz)
-        except (q.ExportFilterError, FileExistsError) as exc:
+                                 get_settings().tz, language=language)
+        except (q.ExportFilterError, FileExistsError, EvidenceFontError) as exc:
             _fail(str(exc))
         export_id, manifest_sha256 = built.record.id, built.record.manifest_sha256
     counts = ", ".join(f"{f['path']} {f.get('rows', '')}".strip() for f in built.manifest["files"])

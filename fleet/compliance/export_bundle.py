@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 import fleet
 from fleet import audit
@@ -34,7 +34,9 @@ from fleet.compliance.audit_checkpoint import MANIFEST_KEY
 from fleet.compliance.audit_verification import chained_entry_problem
 from fleet.compliance.working_time import WorkingHours
 from fleet.compliance.expense_rules import EXPENSE_RULE_VERSION, ExpenseThresholds
-from fleet.compliance.export_pdf import PdfSummary, ViolationMap
+from fleet.compliance.evidence_facts import alert_evidence
+from fleet.compliance.evidence_labels import Labels, Language
+from fleet.compliance.export_pdf import DocumentInfo, PdfSummary
 from fleet.compliance.export_writers import (
     CsvTableWriter,
     GeoJsonTrackWriter,
@@ -42,8 +44,8 @@ from fleet.compliance.export_writers import (
     iso_utc,
     safe_text,
 )
-from fleet.models import AuditEntry, User, Vehicle, utcnow
-from fleet.models.compliance import AlertReviewStep, ExportRecord
+from fleet.models import AuditEntry, User, utcnow
+from fleet.models.compliance import ExportRecord
 from fleet.settings import get_settings
 
 MANIFEST = "manifest.json"
@@ -91,18 +93,24 @@ def build_bundle(
     as_zip: bool = False,
     tz: ZoneInfo | None = None,
     checkpoint_key: str | None = None,
+    language: Language | str = Language.zh,
 ) -> BuiltBundle:
     """Write the bundle for ``scope`` to ``destination`` (a new folder, or a ``.zip`` file
     when ``as_zip``), record it and append an ``export.create`` audit entry, in the caller's
     transaction. The manifest's audit checkpoint is signed with ``checkpoint_key`` (default
-    the configured FLEET_AUDIT_CHECKPOINT_KEY). Raises ``FileExistsError`` when
-    ``destination`` exists."""
+    the configured FLEET_AUDIT_CHECKPOINT_KEY); the PDF is written in ``language`` (zh or en).
+    Raises ``FileExistsError`` when ``destination`` exists, ``EvidenceFontError`` for a
+    Chinese PDF without an installed CJK font."""
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
         raise q.ExportFilterError(f"formats: choose from {', '.join(FORMATS)} (got {', '.join(unknown) or 'none'})")
     if destination.exists():
         raise FileExistsError(f"{destination} already exists")
     tz = tz or ZoneInfo("Asia/Shanghai")
+    try:
+        language = Language(language)
+    except ValueError:
+        raise q.ExportFilterError(f"language: choose zh or en (got {language!r})") from None
     checkpoint_key = checkpoint_key or get_settings().audit_checkpoint_signing_key()
     by = actor.username if isinstance(actor, User) else actor
     record = ExportRecord(created_by=by, user_id=actor.id if isinstance(actor, User) else None,
@@ -114,7 +122,7 @@ def build_bundle(
     folder = Path(tempfile.mkdtemp(prefix=".export-", dir=destination.parent)) if as_zip else destination
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        files, rules = _write_files(session, scope, folder, formats, tz)
+        files, rules = _write_files(session, scope, folder, formats, tz, actor, language)
         manifest = {
             "format": MANIFEST_FORMAT,
             "export_id": record.id,
@@ -163,7 +171,7 @@ def _zip(folder: Path, destination: Path) -> None:
 
 
 def _write_files(session: Session, scope: q.ExportScope, folder: Path, formats: tuple[str, ...],
-                 tz: ZoneInfo) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str], dict[str, Any]]]:
+                 tz: ZoneInfo, actor: User | str, language: Language) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str], dict[str, Any]]]:
     """Stream every table once into the chosen formats; returns the file list and the alert
     rule versions seen."""
     rules: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -192,7 +200,7 @@ def _write_files(session: Session, scope: q.ExportScope, folder: Path, formats: 
         book.close()
     rows["positions"] = _write_positions(session, scope, folder, formats, tz)
     if "pdf" in formats:
-        _write_pdf(session, scope, folder / "summary.pdf", tz, rows, totals, kept)
+        _write_pdf(session, scope, folder / "summary.pdf", tz, rows, totals, kept, actor, language)
     files = []
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         sha, size = _hash_path(path)
@@ -247,41 +255,55 @@ def _write_positions(session: Session, scope: q.ExportScope, folder: Path, forma
     return count
 
 
-def _write_pdf(session: Session, scope: q.ExportScope, path: Path, tz: ZoneInfo, rows: dict[str, int],
-               totals: dict[str, Any], kept: dict[str, list[list[Any]]]) -> None:
-    pdf = PdfSummary(path, tz)
+def _document_info(scope: q.ExportScope, tz: ZoneInfo, actor: User | str, labels: Labels) -> DocumentInfo:
+    """Title (range of local days and the organisation), author (exporting user, platform)."""
     f = scope.filters
-    pdf.summary("公务用车合规导出 / Official-car compliance export", [
-        ("organisation", f"{scope.org.name} ({scope.org.code})" if scope.org else "whole platform"),
-        ("vehicle", scope.vehicle.plate if scope.vehicle else "all in the organisation"),
-        ("from", f.since.astimezone(tz).isoformat()), ("until", f.until.astimezone(tz).isoformat()),
-        ("trips", str(rows.get("trips", 0))), ("distance_km", f"{totals.get('km', 0.0):.1f}"),
-        ("off_hours_km", f"{totals.get('off_hours_km', 0.0):.1f}"), ("positions", str(rows.get("positions", 0))),
-        ("alerts by state", ", ".join(f"{k} {v}" for k, v in sorted(totals["alerts_by_state"].items())) or "none"),
-        ("alerts by kind", ", ".join(f"{k} {v}" for k, v in sorted(totals["alerts_by_kind"].items())) or "none"),
+    first = f.since.astimezone(tz).date()
+    last = (f.until - timedelta(microseconds=1)).astimezone(tz).date()
+    where = scope.vehicle.plate if scope.vehicle else (scope.org.name if scope.org else labels.text("doc.whole_platform"))
+    days = first.isoformat() if first == last else f"{first.isoformat()}–{last.isoformat()}"
+    person = (actor.full_name or actor.username) if isinstance(actor, User) else actor
+    return DocumentInfo(title=f"{labels.text('doc.title')} {days} {where}",
+                        author=f"{person} · {labels.text('platform')}", subject=labels.text("doc.subject"))
+
+
+def _write_pdf(session: Session, scope: q.ExportScope, path: Path, tz: ZoneInfo, rows: dict[str, int],
+               totals: dict[str, Any], kept: dict[str, list[list[Any]]], actor: User | str,
+               language: Language) -> None:
+    L = Labels(language)
+    info = _document_info(scope, tz, actor, L)
+    pdf = PdfSummary(path, tz, info, language)
+    f = scope.filters
+    km = L.text("unit.km")
+
+    def counted(group: str, counts: Counter) -> str:
+        return L.joined([f"{L.value(group, k)} {v}" for k, v in sorted(counts.items())], strong=True) \
+            or L.text("summary.none")
+
+    pdf.summary(L.text("summary.title"), [
+        (L.text("summary.org"), f"{scope.org.name} ({scope.org.code})" if scope.org else L.text("doc.whole_platform")),
+        (L.text("summary.vehicle"), scope.vehicle.plate if scope.vehicle else L.text("summary.all_vehicles")),
+        (L.text("summary.from"), f.since.astimezone(tz).strftime("%Y-%m-%d %H:%M")),
+        (L.text("summary.until"), f.until.astimezone(tz).strftime("%Y-%m-%d %H:%M")),
+        (L.text("summary.trips"), str(rows.get("trips", 0))),
+        (L.text("summary.distance"), f"{totals.get('km', 0.0):.1f} {km}"),
+        (L.text("summary.off_hours"), f"{totals.get('off_hours_km', 0.0):.1f} {km}"),
+        (L.text("summary.positions"), str(rows.get("positions", 0))),
+        (L.text("summary.by_state"), counted("state", totals["alerts_by_state"])),
+        (L.text("summary.by_kind"), counted("kind", totals["alerts_by_kind"])),
+        (L.text("summary.exported_by"), info.author),
+        (L.text("summary.tz"), tz.key),
     ])
-    pdf.table(f"Leased spend per agency (top {PDF_TOP_ROWS}, CNY)", ["agency", "code", "trips", "spend_cny"],
-              ([v[1], v[2], v[3], v[4]] for v in kept["leased_spend"]))
-    pdf.table(f"Distance per car (top {PDF_TOP_ROWS}, km)", ["plate", "org", "trips", "km", "off_hours_km"],
-              ([v[1], v[2], v[3], v[4], v[5]] for v in kept["usage_per_vehicle"]))
-    for alert in q.confirmed_alerts(session, scope):
-        pdf.violation(_violation_map(session, alert))
-    pdf.close()
-
-
-def _violation_map(session: Session, alert: Any) -> ViolationMap:
+    pdf.table(L.text("lease.title", n=PDF_TOP_ROWS),
+              [L.text(k) for k in ("lease.agency", "lease.code", "lease.trips", "lease.spend")],
+              ([v[1], v[2], v[3], f"{v[4]:.2f}"] for v in kept["leased_spend"]))
+    pdf.table(L.text("usage.title", n=PDF_TOP_ROWS),
+              [L.text(k) for k in ("usage.plate", "usage.org", "usage.trips", "usage.km", "usage.off_hours_km")],
+              ([v[1], v[2], v[3], f"{v[4]:.1f}", f"{v[5]:.1f}"] for v in kept["usage_per_vehicle"]))
     margin = timedelta(minutes=MAP_MARGIN_MIN)
-    end = (alert.ended_at or alert.started_at) + margin
-    step = session.exec(select(AlertReviewStep).where(AlertReviewStep.alert_id == alert.id)
-                        .order_by(col(AlertReviewStep.id).desc()).limit(1)).first()
-    reviewer = session.get(User, step.reviewer_id) if step and step.reviewer_id else None
-    vehicle = session.get(Vehicle, alert.vehicle_id)
-    return ViolationMap(
-        alert_id=alert.id, kind=alert.kind, plate=vehicle.plate if vehicle else str(alert.vehicle_id),
-        started_at=alert.started_at, ended_at=alert.ended_at, lat=alert.lat, lon=alert.lon,
-        reviewer=reviewer.username if reviewer else None, reason=step.reason if step else None,
-        track=q.track(session, alert.vehicle_id, alert.started_at - margin, end, MAP_MAX_POINTS),
-    )
+    for alert in q.confirmed_alerts(session, scope):
+        pdf.violation(alert_evidence(session, alert, tz, margin, MAP_MAX_POINTS))
+    pdf.close()
 
 
 # ---------------------------------------------------------------- verification

@@ -20,6 +20,7 @@ from fleet.compliance import export_query as q
 from fleet.audit import GENESIS_HASH, ChainBreak
 from fleet.compliance.audit_checkpoint import CheckpointError, kept_checkpoint
 from fleet.compliance.audit_verification import AuditVerification, verify_audit_log
+from fleet.compliance.evidence_labels import Language
 from fleet.compliance.expense_import import ExpenseImportError, import_expenses
 from fleet.compliance.export_bundle import FORMATS, MANIFEST, BundleCheck, build_bundle, check_registered, verify_bundle
 from fleet.models import Role, Vehicle
@@ -119,6 +120,7 @@ class ExportRequest(BaseModel):
     org_id: Id = None
     vehicle_id: Id = None
     formats: list[str] = Field(default_factory=lambda: list(FORMATS), min_length=1, max_length=4)
+    language: Language = Field(Language.zh, description="Language of the PDF: zh (Chinese) or en.")
 
     @model_validator(mode="after")
     def _check(self) -> ExportRequest:
@@ -152,7 +154,8 @@ def create_export(body: ExportRequest, request: Request, session: SessionDep, pr
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     destination = Path(settings.data_dir) / "exports" / f"export-{stamp}-{uuid4().hex[:8]}.zip"
     built = build_bundle(session, scope, principal.user, destination, tuple(dict.fromkeys(body.formats)),
-                         as_zip=True, tz=settings.tz, checkpoint_key=settings.audit_checkpoint_signing_key())
+                         as_zip=True, tz=settings.tz, checkpoint_key=settings.audit_checkpoint_signing_key(),
+                         language=body.language)
     session.commit()
     headers = {"X-Export-Id": str(built.record.id), "X-Manifest-SHA256": built.record.manifest_sha256}
     return FileResponse(destination, status_code=status.HTTP_201_CREATED, media_type="application/zip",
