@@ -73,7 +73,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "v.reviewer": ("审核人", "Reviewer"),
     "v.decision": ("结论", "Decision"),
     "v.reason": ("理由", "Reason"),
-    "v.decided_at": ("时间", "at"),
+    "v.decided_at": ("审核时间", "Decided at"),
     "v.no_reason": ("未填写", "none given"),
     "v.time_zone": ("时间均为北京时间（{tz}）", "Times are local ({tz})"),
     "map.no_positions": ("该时段无定位记录", "no GPS positions recorded for this span"),
@@ -228,6 +228,10 @@ class Labels:
         """``label: value`` with the language's colon."""
         return f"{label}：{value}" if self.language == Language.zh else f"{label}: {value}"
 
+    def aside(self, text: str) -> str:
+        """``text`` in the language's parentheses (full-width in Chinese)."""
+        return f"（{text}）" if self.language == Language.zh else f" ({text})"
+
     def joined(self, items: list[str], strong: bool = False) -> str:
         """Items as a list (``strong``: separate clauses rather than names)."""
         if self.language == Language.zh:
@@ -241,7 +245,7 @@ class Labels:
         minutes, secs = divmod(rest, 60)
         h, m, s = self.text("unit.h"), self.text("unit.min"), self.text("unit.s")
         if hours:
-            return f"{hours} {h} {minutes} {m}"
+            return f"{hours} {h} {minutes} {m}" if minutes else f"{hours} {h}"
         return f"{minutes} {m} {secs} {s}" if minutes and secs and minutes < 10 else (
             f"{minutes} {m}" if minutes else f"{secs} {s}")
 

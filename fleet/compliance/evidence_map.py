@@ -132,6 +132,39 @@ def _rings(geometry: BaseGeometry) -> Iterable[list[tuple[float, float]]]:
             yield list(interior.coords)
 
 
+class _Labeller:
+    """Places labels beside points of one map so that they overlap neither each other nor
+    the map's edge, trying the four sides of the point in turn."""
+
+    SIDES = ((2.4 * mm, 1.2 * mm), (2.4 * mm, -4.2 * mm), (-2.4 * mm, 1.2 * mm), (-2.4 * mm, -4.2 * mm))
+
+    def __init__(self, drawer: EvidenceMap, frame: MapFrame) -> None:
+        self.drawer = drawer
+        self.frame = frame
+        self.placed: list[tuple[float, float, float, float]] = []
+
+    def _fits(self, b: tuple[float, float, float, float]) -> bool:
+        f = self.frame
+        inside = f.left <= b[0] and b[2] <= f.left + f.width and f.bottom <= b[1] and b[3] <= f.bottom + f.height
+        return inside and all(b[2] < o[0] or b[0] > o[2] or b[3] < o[1] or b[1] > o[3] for o in self.placed)
+
+    def place(self, xy: tuple[float, float], text: str, colour: Any, size: float, force: bool = False) -> bool:
+        """Put a label beside ``xy`` where it fits; a forced one goes to the first side that
+        stays on the map when none fits. Returns whether it was placed."""
+        width = self.drawer.c.stringWidth(text, self.drawer.font, size)
+        sides = [(xy[0] + dx if dx > 0 else xy[0] + dx - width, xy[1] + dy) for dx, dy in self.SIDES]
+        boxes = [(x - 1, y - 1, x + width + 1, y + size) for x, y in sides]
+        free = [i for i, b in enumerate(boxes) if self._fits(b)]
+        if not free and not force:
+            return False
+        f = self.frame
+        on_map = [i for i, b in enumerate(boxes) if f.left <= b[0] and b[2] <= f.left + f.width] or [0]
+        chosen = free[0] if free else on_map[0]
+        self.placed.append(boxes[chosen])
+        self.drawer._halo_text(*sides[chosen], text, size, colour)
+        return True
+
+
 class EvidenceMap:
     """Draws one violation's map into a box of the page, and its legend under the box."""
 
@@ -235,7 +268,8 @@ class EvidenceMap:
         while lon < east:
             x, _ = frame.xy(lon, south)
             c.line(x, frame.bottom, x, frame.bottom + frame.height)
-            c.drawString(x + 1, frame.bottom + frame.height - 7, f"{lon:.3f}°E")
+            if x + 16 * mm < frame.left + frame.width:
+                c.drawString(x + 1, frame.bottom + frame.height - 7, f"{lon:.3f}°E")
             lon += step
         lat = math.ceil(south / step) * step
         while lat < north:
@@ -329,47 +363,31 @@ class EvidenceMap:
 
     def _stops(self, frame: MapFrame, ev: AlertEvidence) -> None:
         c = self.c
-        for number, stop in enumerate(ev.stops, start=1):
+        side = 3.4 * mm
+        for stop in ev.stops:
             x, y = frame.xy(stop.lon, stop.lat)
-            side = 3.4 * mm
             c.setFillColor(STOP_COLOUR)
             c.setStrokeColor(colors.white)
             c.setLineWidth(0.8)
             c.rect(x - side / 2, y - side / 2, side, side, stroke=1, fill=1)
-            label = f"{self.labels.text('map.stop', n=number)} {self._local(stop.started_at)}–{self._local(stop.ended_at)}"
-            self._halo_text(x + 2.6 * mm, y - 4.5 * mm, label, 7.5, STOP_COLOUR)
 
     def _time_labels(self, frame: MapFrame, ev: AlertEvidence) -> None:
-        """Start and end of the track, the alert's place, then a label every few minutes where
-        it does not crowd one already placed."""
+        """Labels by priority: the track's start and end, the alert's place and the stops
+        (always), then a time every few minutes where it crowds none already placed."""
         if not ev.track:
             return
-        placed: list[tuple[float, float, float, float]] = []
-        offsets = ((2.4 * mm, 1.2 * mm), (2.4 * mm, -4.2 * mm), (-2.4 * mm, 1.2 * mm), (-2.4 * mm, -4.2 * mm))
-
-        def place(xy: tuple[float, float], text: str, colour: Any, size: float, force: bool = False) -> bool:
-            """Put a label beside ``xy`` where it overlaps none placed (a forced one goes to
-            the first side anyway). Returns whether it was placed."""
-            width = self.c.stringWidth(text, self.font, size)
-            sides = [(xy[0] + dx if dx > 0 else xy[0] + dx - width, xy[1] + dy) for dx, dy in offsets]
-            boxes = [(x - 1, y - 1, x + width + 1, y + size) for x, y in sides]
-            free = [i for i, b in enumerate(boxes)
-                    if all(b[2] < o[0] or b[0] > o[2] or b[3] < o[1] or b[1] > o[3] for o in placed)]
-            if not free and not force:
-                return False
-            chosen = free[0] if free else 0
-            placed.append(boxes[chosen])
-            self._halo_text(*sides[chosen], text, size, colour)
-            return True
-
+        labeller = _Labeller(self, frame)
         first, last = ev.track[0], ev.track[-1]
-        place(frame.xy(first.lon, first.lat), f"{self.labels.text('map.start')} {self._local(first.ts)}",
-              colors.HexColor("#1e8449"), 8.5, force=True)
-        place(frame.xy(last.lon, last.lat), f"{self.labels.text('map.end')} {self._local(last.ts)}",
-              colors.black, 8.5, force=True)
+        labeller.place(frame.xy(first.lon, first.lat), f"{self.labels.text('map.start')} {self._local(first.ts)}",
+                       colors.HexColor("#1e8449"), 8.5, force=True)
+        labeller.place(frame.xy(last.lon, last.lat), f"{self.labels.text('map.end')} {self._local(last.ts)}",
+                       colors.black, 8.5, force=True)
         if ev.lon is not None and ev.lat is not None:
-            place(frame.xy(ev.lon, ev.lat), f"{self.labels.text('map.alert')} {self._local(ev.started_at)}",
-                  ALERT_COLOUR, 8.5, force=True)
+            labeller.place(frame.xy(ev.lon, ev.lat), f"{self.labels.text('map.alert')} {self._local(ev.started_at)}",
+                           ALERT_COLOUR, 8.5, force=True)
+        for number, stop in enumerate(ev.stops, start=1):
+            label = f"{self.labels.text('map.stop', n=number)} {self._local(stop.started_at)}–{self._local(stop.ended_at)}"
+            labeller.place(frame.xy(stop.lon, stop.lat), label, STOP_COLOUR, 7.5, force=True)
         step = time_step_min(first.ts, last.ts)
         local_first = first.ts.astimezone(self.tz)
         tick = local_first.replace(second=0, microsecond=0, minute=local_first.minute - local_first.minute % step
@@ -379,7 +397,7 @@ class EvidenceMap:
             where = position_at(ev.track, tick) if tick >= first.ts else None
             if where is not None:
                 x, y = frame.xy(*where)
-                if place((x, y), tick.strftime("%H:%M"), colors.HexColor("#34495e"), 7):
+                if labeller.place((x, y), tick.strftime("%H:%M"), colors.HexColor("#34495e"), 7):
                     c.setFillColor(colors.white)
                     c.setStrokeColor(colors.HexColor("#34495e"))
                     c.setLineWidth(0.8)
@@ -444,6 +462,9 @@ class EvidenceMap:
         x, y = left, top
         c.setFont(self.font, 7.5)
         for shape_kind, text, colour in items:
+            item_w = 8.5 * mm + c.stringWidth(text, self.font, 7.5) + 5 * mm
+            if x + item_w > left + width + 5 * mm:
+                x, y = left, y - 4.5 * mm
             c.saveState()
             c.setStrokeColor(colour)
             c.setFillColor(colour, alpha=0.35 if shape_kind == "fill" else 1)
@@ -458,8 +479,9 @@ class EvidenceMap:
                 c.rect(x, y - 0.5 * mm, 7 * mm, 3 * mm, stroke=1, fill=1)
             c.restoreState()
             c.setFillColor(colors.black)
+            c.setFont(self.font, 7.5)
             c.drawString(x + 8.5 * mm, y, text)
-            x += 8.5 * mm + c.stringWidth(text, self.font, 7.5) + 5 * mm
+            x += item_w
         y -= 4.5 * mm
         notes = []
         if ev.site is None:

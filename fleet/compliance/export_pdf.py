@@ -35,10 +35,12 @@ from fleet.compliance.evidence_map import EvidenceMap
 READER_FONT = "STSong-Light"
 MARGIN = 15 * mm
 LINE_PT = 4.3 * mm
-LABEL_W = 24 * mm
+LABEL_W = 27 * mm
 #: Orders of the day listed on a violation page at most (the rest are in trips.csv).
 MAX_ORDERS = 6
 MIN_MAP_H = 90 * mm
+#: Characters of numbers and Latin words, kept together on one line when wrapping.
+WORD_CHARS = "0123456789#.:-–/%abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 LEGEND_H = 13 * mm
 
 __all__ = ["DocumentInfo", "EvidenceFontError", "Language", "PdfSummary"]
@@ -158,9 +160,13 @@ class _Page:
                     line += char
                     continue
                 cut = line.rfind(" ")
+                run = len(line) - len(line.rstrip(WORD_CHARS))  # a number or word being cut
                 if char != " " and cut > len(line) // 2 and line[cut + 1:].isascii():
                     lines.append(line[:cut])
                     line = line[cut + 1:] + char
+                elif char in WORD_CHARS and 0 < run < len(line) // 2:
+                    lines.append(line[:-run])
+                    line = line[-run:] + char
                 else:
                     lines.append(line)
                     line = char.lstrip()
@@ -185,16 +191,17 @@ class _Page:
         self.c.drawString(x, self.y - size * 0.8, text)
         self.y -= gap
 
-    def field(self, label: str, value: str, x: float, width: float, size: float = 9) -> float:
+    def field(self, label: str, value: str, x: float, width: float, size: float = 9,
+              label_w: float = LABEL_W) -> float:
         """A label and its wrapped value from the current height; returns the height used."""
         c = self.c
         c.setFont(self.font, size)
         c.setFillColor(colors.HexColor("#555555"))
         c.drawString(x, self.y - size * 0.8, label)
         c.setFillColor(colors.black)
-        lines = self.wrap(value, width - LABEL_W, size)
+        lines = self.wrap(value, width - label_w, size)
         for i, text in enumerate(lines):
-            c.drawString(x + LABEL_W, self.y - size * 0.8 - i * LINE_PT, text)
+            c.drawString(x + label_w, self.y - size * 0.8 - i * LINE_PT, text)
         return len(lines) * LINE_PT
 
     # -- summary pages --------------------------------------------------------------------
@@ -203,7 +210,7 @@ class _Page:
         self.line(block.title, size=16, gap=10 * mm)
         for label, value in block.facts:
             self._ensure(LINE_PT)
-            self.y -= self.field(label, value, MARGIN, self.width - 2 * MARGIN, 10) + 1 * mm
+            self.y -= self.field(label, value, MARGIN, self.width - 2 * MARGIN, 10, label_w=40 * mm) + 1 * mm
         self.y -= 4 * mm
 
     def table(self, block: _Table) -> None:
@@ -269,14 +276,14 @@ class _Page:
         if isinstance(site, dict) and site.get("name"):
             parts.append(f"{L.text('ev.designated_site')} {site['name']}")
         if "position_count" in e:
-            parts.append(f"{L.text('ev.positions')} {e['position_count']} "
-                         f"(#{e.get('first_position_id')}–#{e.get('last_position_id')})")
+            parts.append(f"{L.text('ev.positions')} {e['position_count']}"
+                         + L.aside(f"#{e.get('first_position_id')}–#{e.get('last_position_id')}"))
         return L.joined(parts, strong=True) or L.text("summary.none")
 
     def _stops(self, ev: AlertEvidence) -> str:
         L = self.labels
-        parts = [f"{L.text('map.stop', n=i)} {self._span(s.started_at, s.ended_at)} "
-                 f"({L.duration((s.ended_at - s.started_at).total_seconds())})"
+        parts = [f"{L.text('map.stop', n=i)} {self._span(s.started_at, s.ended_at)}"
+                 + L.aside(L.duration((s.ended_at - s.started_at).total_seconds()))
                  for i, s in enumerate(ev.stops, start=1)]
         return L.joined(parts, strong=True) or L.text("v.no_stops")
 

@@ -72,7 +72,7 @@ def _evening_drive(session: Session, ids: dict[str, int]) -> int:
     session.add(Zone(name="海州区某KTV", org_id=city, kind="forbidden_venue", category="entertainment",
                      geometry=_rect(*VENUE, 0.0015)))
     session.add(Zone(name="连云港市行政区域", org_id=city, kind="allowed_area",
-                     geometry={"type": "Polygon", "coordinates": [[[118.0, 34.0], [119.245, 34.0], [119.245, 35.2],
+                     geometry={"type": "Polygon", "coordinates": [[[118.0, 34.0], [119.233, 34.0], [119.233, 35.2],
                                                                    [118.0, 35.2], [118.0, 34.0]]]}))
     vid = ids["vehicle"]
     start = (119.2055, 34.6055)
@@ -239,3 +239,28 @@ def test_map_helpers():
     track = [TrackPoint(start, 119.0, 34.0), TrackPoint(start + timedelta(minutes=10), 119.1, 34.2)]
     assert position_at(track, start + timedelta(minutes=5)) == pytest.approx((119.05, 34.1))
     assert position_at(track, start + timedelta(minutes=11)) is None
+
+
+def test_sparse_alert_page_says_what_is_missing(session, tmp_path):
+    from tests.builders import vehicle
+
+    w = build_world(session)
+    car = vehicle(session, "苏G00002", "LSVAA4180E2000002", w.ids["county"])
+    alert = Alert(kind="device.offline", vehicle_id=car.id, started_at=EVENING, ended_at=EVENING + timedelta(hours=3),
+                  rule_version="telematics-rules/4", thresholds={"offline_after_s": 1800},
+                  evidence={"silent_s": 10800.0})
+    session.add(alert)
+    session.flush()
+    auditor = session.get(User, w.ids["user_auditor"])
+    review_alert(session, alert, auditor, AlertState.under_review)
+    review_alert(session, alert, auditor, AlertState.confirmed)
+    session.commit()
+    scope = q.resolve_scope(session, q.ExportFilters(SINCE, UNTIL, vehicle_id=car.id))
+    built = build_bundle(session, scope, auditor, tmp_path / "sparse", ("pdf",), tz=TZ)
+    reader = PdfReader(built.path / "summary.pdf")
+    assert reader.metadata.title == "公务用车违规证据 2026-12-01–2026-12-02 苏G00002"
+    page = reader.pages[1].extract_text()
+    for expected in ("设备离线", "当班驾驶员", "无记录", "当日无派车记录", "该时段无定位记录", "该车未设定点停放点",
+                     "静默时长 3 小时", "离线判定时长 30 分钟", "未填写", "东海县"):
+        assert expected in page, expected
+    _pages_png(built.path / "summary.pdf", "sparse")
