@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session
 
+from fleet.alert_incidents import link_incidents
 from fleet.models import Alert, AlertSeverity, AlertState, Trip
 from fleet.models.common import as_utc
 from fleet.models.telemetry import Stop
@@ -101,13 +102,21 @@ class RowSync:
                     setattr(alert, name, value)
                 self.session.add(alert)
                 changed.append(alert)
+        kept = [a for a in changed if a.id is None]
         for key, alert in stored.items():
             still_silent = (alert.kind == DEVICE_OFFLINE and alert.ended_at is None
                             and (newest_s is None or as_utc(alert.started_at).timestamp() >= newest_s))
             if key not in seen and alert.state == AlertState.open and not still_silent:
                 self.session.delete(alert)
+            else:
+                kept.append(alert)
         self.session.flush()
-        return changed
+        listed = {id(a) for a in changed}
+        relinked = [a for a in link_incidents(kept) if id(a) not in listed]
+        if relinked:
+            self.session.add_all(relinked)
+            self.session.flush()
+        return changed + relinked
 
 
 def _wanted(judged: Judged, first: np.ndarray, last: np.ndarray,

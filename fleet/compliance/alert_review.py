@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from fleet import audit
+from fleet.alert_incidents import incident_alerts
 from fleet.models import Alert, AlertState, Role, User, utcnow
 from fleet.models.compliance import AlertReviewStep
 
@@ -96,3 +97,21 @@ def review_alert(
     after = (audit.snapshot(alert) or {}) | {"reviewer_id": reviewer_id, "reason": reason}
     audit.record(session, actor, f"alert.review.{to.value}", "alert", alert.id, before, after)
     return step
+
+
+def review_incident(
+    session: Session,
+    alert: Alert,
+    actor: User | str,
+    to: AlertState,
+    reason: str | None = None,
+    reviewer: User | None = None,
+) -> list[AlertReviewStep]:
+    """Take the step on ``alert`` and on every other alert of its incident in the same state
+    (``fleet.alert_incidents``: one drive or stop is reviewed once); the steps, ``alert``'s first."""
+    state = alert.state
+    steps = [review_alert(session, alert, actor, to, reason, reviewer)]
+    for other in incident_alerts(session, alert):
+        if other.id != alert.id and other.state == state:
+            steps.append(review_alert(session, other, actor, to, reason, reviewer))
+    return steps

@@ -170,10 +170,17 @@ class AlertPublic(SQLModel):
     rule_version: str
     thresholds: dict[str, Any]
     created_at: datetime
+    incident_id: int | None = None
+    #: Every kind of the alert's incident (the alert's own kind alone outside one).
+    incident_kinds: list[str] = []
 
 
 class Alert(SQLModel, table=True):
-    """A compliance finding (private use, improper parking, device faults...)."""
+    """A compliance finding (private use, improper parking, device faults...).
+
+    The alerts of one drive (the same trip) or one stop are one incident: each keeps its kind
+    and row, and ``incident_id`` names the incident's lowest alert id (None for an alert
+    alone); an incident is shown and reviewed once (``fleet.alert_incidents``)."""
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=60, index=True)
@@ -188,6 +195,7 @@ class Alert(SQLModel, table=True):
     rule_version: str = Field("", max_length=40)
     thresholds: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = time_field(default_factory=utcnow)
+    incident_id: int | None = Field(None, index=True)
 
 
 class AuditEntryPublic(SQLModel):

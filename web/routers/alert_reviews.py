@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from fleet.compliance.alert_review import IllegalReviewStep, ReviewError, review_alert
+from fleet.alert_incidents import public_alerts
+from fleet.compliance.alert_review import IllegalReviewStep, ReviewError, review_incident
 from fleet.models import Alert, AlertPublic, AlertState, Role, User, Vehicle
 from fleet.models.compliance import AlertReviewStep, AlertReviewStepPublic
 from web.crud import ObjectId
@@ -42,17 +43,18 @@ def _load(session: Session, principal: Principal, alert_id: int, lock: bool = Fa
 
 
 @router.post("/{object_id}/review", response_model=AlertPublic, dependencies=[reviewers])
-def review(object_id: ObjectId, body: ReviewRequest, session: SessionDep, principal: CurrentPrincipal) -> Alert:
-    """Take one review step (409 for a step the alert's state does not allow)."""
+def review(object_id: ObjectId, body: ReviewRequest, session: SessionDep, principal: CurrentPrincipal) -> AlertPublic:
+    """Take one review step (409 for a step the alert's state does not allow); the other
+    alerts of its incident in the same state take it too (one drive or stop, one review)."""
     alert = _load(session, principal, object_id, lock=True)
     reviewer = None
     if body.reviewer_id is not None:
         reviewer = load_reference(session, principal, "reviewer_id", User, body.reviewer_id)
     with refused_as({IllegalReviewStep: status.HTTP_409_CONFLICT, ReviewError: status.HTTP_422_UNPROCESSABLE_CONTENT}):
-        review_alert(session, alert, principal.user, body.to, body.reason, reviewer)
+        review_incident(session, alert, principal.user, body.to, body.reason, reviewer)
     session.commit()
     session.refresh(alert)
-    return alert
+    return public_alerts(session, [alert])[0]
 
 
 @router.get("/{object_id}/reviews", response_model=list[AlertReviewStepPublic], dependencies=[readers])

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlmodel import col, select
 
+from fleet.alert_incidents import incidents_with_kind, primaries, public_alerts
 from fleet.models import (
     Alert,
     AlertPublic,
@@ -56,6 +57,8 @@ class TimeRange(BaseModel):
 
 class AlertFilters(TimeRange):
     kind: str | None = Field(None, max_length=60)
+    incident: bool = Field(False, description="One row per incident (the alerts of one drive or stop), "
+                                              "named by its lowest alert id; ``kind`` then matches any of its kinds.")
     state: AlertState | None = None
     severity: AlertSeverity | None = None
     agency_id: Id = None  # cars of this organisation and the ones under it
@@ -154,7 +157,11 @@ def list_stops(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
 def list_alerts(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
                 filters: Annotated[AlertFilters, Query()]) -> dict:
     statement = _cars_rows(principal, Alert, col(Alert.started_at), filters)
-    for key in ("kind", "state", "severity"):
+    if filters.incident:
+        statement = statement.where(primaries())
+        if filters.kind is not None:
+            statement = statement.where(incidents_with_kind(filters.kind))
+    for key in ("state", "severity") if filters.incident else ("kind", "state", "severity"):
         value = getattr(filters, key)
         if value is not None:
             statement = statement.where(getattr(Alert, key) == value)
@@ -162,16 +169,17 @@ def list_alerts(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
         in_agency = (select(Vehicle.id).join(Organisation, col(Organisation.id) == col(Vehicle.org_id))
                      .where(col(Organisation.path).contains(f"/{filters.agency_id}/")))
         statement = statement.where(col(Alert.vehicle_id).in_(in_agency))
-    return paginate(session, statement, page, col(Alert.started_at).desc())
+    listed = paginate(session, statement, page, col(Alert.started_at).desc())
+    return listed | {"items": public_alerts(session, listed["items"])}
 
 
 @router.get("/alerts/{object_id}", response_model=AlertPublic, dependencies=[fleet_readers])
-def get_alert(object_id: ObjectId, session: SessionDep, principal: CurrentPrincipal) -> Alert:
+def get_alert(object_id: ObjectId, session: SessionDep, principal: CurrentPrincipal) -> AlertPublic:
     alert = session.get(Alert, object_id)
     vehicle = session.get(Vehicle, alert.vehicle_id) if alert else None
     if vehicle is None or not principal.in_scope(session, vehicle.org_id):
         raise not_found("alert", object_id)
-    return alert
+    return public_alerts(session, [alert])[0]
 
 
 @router.get("/audit-entries", response_model=Page[AuditEntryPublic], dependencies=[audit_readers])
