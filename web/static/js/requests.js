@@ -40,7 +40,21 @@ const markers = L.layerGroup();
 const map = createMap("pick-map", { zoom: 10 });
 markers.addTo(map);
 
-/** The input of one end: part is place, address, lat or lon. */
+/** The origin's and the destination's inputs, from the page's one template: ids <end>-<part>. */
+function buildEnds() {
+  const template = document.getElementById("place-end").content.firstElementChild;
+  for (const end of Object.keys(ENDS)) {
+    const fieldset = template.cloneNode(true);
+    fieldset.id = `${end}-end`;
+    fieldset.querySelector("legend").dataset.i18n = `requests.${end}`;
+    for (const element of fieldset.querySelectorAll("[data-part]")) element.id = `${end}-${element.dataset.part}`;
+    fieldset.querySelector("[data-part='place']").setAttribute("aria-controls", `${end}-options`);
+    document.getElementById("place-ends").append(fieldset);
+  }
+}
+buildEnds();
+
+/** The input of one end: part is place, options, address, lat or lon. */
 const field = (end, part) => document.getElementById(`${end}-${part}`);
 
 /** The point of an end (degrees, Leaflet's {lat, lng}), or null while a coordinate is missing. */
