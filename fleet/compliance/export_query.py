@@ -182,9 +182,11 @@ def trips(session: Session, scope: ExportScope) -> Table:
     return Table("trips", TRIP_COLUMNS, rows())
 
 
+#: ``incident_id`` groups the alerts of one drive or stop (``fleet.alert_incidents``): an
+#: alert alone is its own incident.
 ALERT_COLUMNS = [
     "alert_id", "kind", "plate", "vehicle_id", "started_at", "ended_at", "lat", "lon", "severity", "state",
-    "reviewer", "decision_reason", "decided_at", "rule_version", "thresholds", "evidence",
+    "reviewer", "decision_reason", "decided_at", "rule_version", "thresholds", "evidence", "incident_id",
 ]
 
 
@@ -219,7 +221,7 @@ def alerts(session: Session, scope: ExportScope, seen_rules: dict[tuple[str, str
             decided = decided_at if AlertState(a.state) not in (AlertState.open, AlertState.under_review) else None
             yield [a.id, a.kind, plate, a.vehicle_id, a.started_at, a.ended_at, a.lat, a.lon,
                    a.severity.value, a.state.value, reviewer_name, reason, decided, a.rule_version, thresholds,
-                   json.dumps(a.evidence, ensure_ascii=False, sort_keys=True)]
+                   json.dumps(a.evidence, ensure_ascii=False, sort_keys=True), a.incident_id or a.id]
 
     return Table("alerts", ALERT_COLUMNS, rows())
 

@@ -309,7 +309,7 @@ function renderAlerts() {
   const head = ["id", "time", "plate", "kind", "severity", "disposition", "steps"];
   const rows = page.items.map((a) => `<tr data-alert-id="${a.id}" data-state="${esc(a.state)}">
       <td>#${a.id}</td><td>${esc(stamp(a.started_at))}</td><td>${esc(plates.get(a.vehicle_id) || "…")}</td>
-      <td>${esc(kindName(a.kind))}</td><td><span class="badge ${esc(a.severity)}">${esc(named(`sev.${a.severity}`, ""))}</span></td>
+      <td>${(a.incident_kinds?.length ? a.incident_kinds : [a.kind]).map((k) => esc(kindName(k))).join("<br>")}</td><td><span class="badge ${esc(a.severity)}">${esc(named(`sev.${a.severity}`, ""))}</span></td>
       <td><span class="badge disposition ${esc(a.state)}">${esc(stateName(a.state))}</span></td><td>${steps(a)}</td></tr>`);
   fillTable("alert-list", head, rows, "audit.alerts.empty", "alerts", page, loadAlerts);
 }
@@ -319,7 +319,8 @@ async function loadAlerts() {
   const value = (id) => document.getElementById(id).value.trim();
   const page = await attempt(async () => {
     const plate = value("alert-plate");
-    const query = { kind: value("alert-kind"), state: value("alert-state"), ...dateBounds(value("alert-from"), value("alert-to")),
+    const query = { incident: true, kind: value("alert-kind"), state: value("alert-state"),
+      ...dateBounds(value("alert-from"), value("alert-to")),
       vehicle_id: plate ? await vehicleIdOf(plate) : undefined, limit: PAGE_SIZE.alerts, offset: offsets.alerts };
     return api("/alerts", { query });
   });
