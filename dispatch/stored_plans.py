@@ -459,6 +459,8 @@ class FleetFigures:
     cost_cny: float
     pool_utilisation: float  # pool cars used / pool cars offered, 0..1
     nev_share: float  # trips served by a BEV or PHEV / trips served, 0..1
+    trips_started: int = 0  # of trips_served (planned), those under way now
+    trips_completed: int = 0  # of trips_served, those driven to the end
 
 
 def current_plan(session: Session, plans: list[DispatchPlan]) -> DispatchPlan | None:
@@ -474,9 +476,10 @@ def figures(session: Session, service_date: date, row: DispatchPlan | None) -> F
     """Figures of plan ``row`` as it stands (overrides and insertions included)."""
     if row is None:
         return FleetFigures(service_date, 0, 0, 0, 0.0, 0.0, 0.0)
+    states = {a.request_id: req.state for a in plan_assignments(session, row.id)
+              if (req := session.get(TripRequest, a.request_id)) is not None}
     assignments = [a for a in plan_assignments(session, row.id)
-                   if (req := session.get(TripRequest, a.request_id)) is not None
-                   and req.state != RequestState.cancelled]
+                   if states.get(a.request_id, RequestState.cancelled) != RequestState.cancelled]
     pool = [a for a in assignments if a.kind == AssignmentKind.pool]
     lease_energy = row.plan.get("lease_energy", {})
     nev = {e.value for e in NEV_ENERGIES}
@@ -494,4 +497,6 @@ def figures(session: Session, service_date: date, row: DispatchPlan | None) -> F
         lease_trips=n - len(pool), cost_cny=round(sum(a.cost_cny for a in assignments), 2),
         pool_utilisation=round(used / row.pool_available, 4) if row.pool_available else 0.0,
         nev_share=round(nev_trips / n, 4) if n else 0.0,
+        trips_started=sum(states[a.request_id] == RequestState.in_progress for a in assignments),
+        trips_completed=sum(states[a.request_id] == RequestState.completed for a in assignments),
     )

@@ -187,4 +187,5 @@ def test_figures_of_a_day_without_plans(client, day):
     figures = client.get("/api/v1/dispatch/figures", params={"service_date": "2026-12-09"},
                          headers=day.auth("admin")).json()
     assert figures == {"service_date": "2026-12-09", "trips_served": 0, "pool_trips": 0, "lease_trips": 0,
-                       "cost_cny": 0.0, "pool_utilisation": 0.0, "nev_share": 0.0}
+                       "cost_cny": 0.0, "pool_utilisation": 0.0, "nev_share": 0.0,
+                       "trips_started": 0, "trips_completed": 0}

@@ -74,6 +74,14 @@ def test_one_trip_goes_to_the_cheapest_car_with_hand_checked_cost(session, w):
     assert numbers.cost_cny == pytest.approx(120.36, abs=0.01)
     assert numbers.pool_utilisation == pytest.approx(1 / 3, abs=1e-4)
     assert numbers.nev_share == 1.0
+    assert (numbers.trips_started, numbers.trips_completed) == (0, 0)  # planned, not yet driven
+    request = session.get(TripRequest, request_id)
+    for state, counted in ((RequestState.in_progress, (1, 0)), (RequestState.completed, (0, 1))):
+        request.state = state
+        session.add(request)
+        session.flush()
+        numbers = figures(session, DAY, row)
+        assert (numbers.trips_served, numbers.trips_started, numbers.trips_completed) == (1, *counted)
 
 
 def test_cheap_tariff_flips_the_trip_to_a_leased_car(session, w):

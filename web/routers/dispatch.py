@@ -51,6 +51,8 @@ class FleetFiguresPublic(BaseModel):
     cost_cny: float
     pool_utilisation: float = Field(description="Pool cars used / pool cars offered, 0..1.")
     nev_share: float = Field(description="Share of trips served by a BEV or PHEV, 0..1.")
+    trips_started: int = Field(0, description="Of the trips served (planned), those under way now.")
+    trips_completed: int = Field(0, description="Of the trips served (planned), those driven to the end.")
 
 
 class PlanFilters(BaseModel):

@@ -43,7 +43,7 @@ def add_todays_work(session: Session, w: World) -> None:
     The car's id, plate and device are random and large: the test broker may be shared with
     other runs whose events name small vehicle ids, and the hub coalesces per vehicle id."""
     rnd = random.Random(uuid.uuid4().int)
-    car = vehicle(session, f"苏U{rnd.randint(10000, 99999)}", f"LUI{rnd.randint(10**13, 10**14 - 1)}", w.ids["city"],
+    car = vehicle(session, f"苏U{rnd.randint(10000, 99999)}", f"LUJ{rnd.randint(10**13, 10**14 - 1)}", w.ids["city"],
                   id=rnd.randint(10**8, 2 * 10**9), purchase_date=date(2022, 3, 1), purchase_price_cny=160000,
                   odometer_km=80000, gps_device_id=f"ui-{uuid.uuid4().hex[:12]}", home_depot_id=w.ids["depot"],
                   parking_site_id=w.ids["parking_site"])
