@@ -215,7 +215,13 @@ def _decision(session: Session, alert_id: int) -> Decision | None:
     return Decision(_person(reviewer) or step.actor, step.to_state.value, step.reason, step.at)
 
 
-def _areas(session: Session, vehicle: Vehicle, track: list[TrackPoint], alert: Alert) -> list[MapArea]:
+def load_zones(session: Session) -> list[tuple[Zone, BaseGeometry]]:
+    """Every zone with its shape, read once for all the pages of a document."""
+    return [(zone, shape(zone.geometry)) for zone in session.exec(select(Zone).order_by(col(Zone.id))).all()]
+
+
+def _areas(session: Session, vehicle: Vehicle, track: list[TrackPoint], alert: Alert,
+           zones: list[tuple[Zone, BaseGeometry]]) -> list[MapArea]:
     """Forbidden venues near the track, and the allowed areas of the car's organisation and
     its ancestors (the city or county boundary)."""
     lons = [p.lon for p in track] + ([alert.lon] if alert.lon is not None else [])
@@ -227,8 +233,7 @@ def _areas(session: Session, vehicle: Vehicle, track: list[TrackPoint], alert: A
     org = session.get(Organisation, vehicle.org_id)
     chain = [int(p) for p in (org.path if org else "").strip("/").split("/") if p]
     areas: list[MapArea] = []
-    for zone in session.exec(select(Zone).order_by(col(Zone.id))).all():
-        geometry = shape(zone.geometry)
+    for zone, geometry in zones:
         if zone.kind == ZoneKind.forbidden_venue and geometry.intersects(near):
             areas.append(MapArea(zone.name, "forbidden", geometry))
         elif zone.kind == ZoneKind.allowed_area and zone.org_id in chain:
@@ -236,9 +241,10 @@ def _areas(session: Session, vehicle: Vehicle, track: list[TrackPoint], alert: A
     return areas
 
 
-def alert_evidence(session: Session, alert: Alert, tz: ZoneInfo, margin: timedelta,
-                   max_points: int) -> AlertEvidence:
-    """The evidence of ``alert``; the map window runs ``margin`` before and after it."""
+def alert_evidence(session: Session, alert: Alert, tz: ZoneInfo, margin: timedelta, max_points: int,
+                   zones: list[tuple[Zone, BaseGeometry]] | None = None) -> AlertEvidence:
+    """The evidence of ``alert``; the map window runs ``margin`` before and after it;
+    ``zones`` as ``load_zones`` gives them (read here when not given)."""
     vehicle = session.get(Vehicle, alert.vehicle_id)
     assert vehicle is not None  # an alert's car is a foreign key
     owner = session.get(Organisation, vehicle.org_id)
@@ -270,6 +276,6 @@ def alert_evidence(session: Session, alert: Alert, tz: ZoneInfo, margin: timedel
         distance_km=float(distance),
         window_start=start, window_end=end, track=track,
         stops=[StopMark(s.started_at, s.ended_at, s.lon, s.lat) for s in stops],
-        areas=_areas(session, vehicle, track, alert),
+        areas=_areas(session, vehicle, track, alert, load_zones(session) if zones is None else zones),
         site=MapArea(site_row.name, "site", shape(site_row.geometry)) if site_row else None,
     )

@@ -93,9 +93,9 @@ class MapFrame:
         east, north = self.lonlat(self.left + self.width, self.bottom + self.height)
         return box(west, south, east, north)
 
-    def inside(self, x: float, y: float, pad: float = 0.0) -> bool:
-        return (self.left + pad <= x <= self.left + self.width - pad
-                and self.bottom + pad <= y <= self.bottom + self.height - pad)
+    @property
+    def top(self) -> float:
+        return self.bottom + self.height
 
 
 def nice_length(target: float) -> float:
@@ -297,7 +297,12 @@ class EvidenceMap:
         c.restoreState()
 
     def _area_labels(self, frame: MapFrame, ev: AlertEvidence, shown: BaseGeometry) -> None:
-        """Names of the site and venues at a point inside them (and on the map)."""
+        """Names of the site and venues at a point inside them (and on the map), and of each
+        allowed area at a point of its boundary away from the map's edges."""
+        pad = 25 * mm
+        west, south = frame.lonlat(frame.left + pad, frame.bottom + pad)
+        east, north = frame.lonlat(frame.left + frame.width - pad, frame.top - pad)
+        inset = box(west, south, east, north)
         items = [(a, FORBIDDEN_COLOUR) for a in ev.areas if a.role == "forbidden"]
         if ev.site is not None:
             items.append((ev.site, SITE_COLOUR))
@@ -311,11 +316,13 @@ class EvidenceMap:
             self._halo_text(x, min(top, frame.bottom + frame.height - 10 * mm) + 2.5 * mm, name, 8, colour,
                             anchor="centre")
         for area in ev.areas:
-            if area.role == "allowed" and not area.geometry.boundary.intersection(shown).is_empty:
-                edge = area.geometry.boundary.intersection(shown).representative_point()
-                x, y = frame.xy(edge.x, edge.y)
-                if frame.inside(x, y, 15 * mm):
-                    self._halo_text(x + 2 * mm, y + 2 * mm, area.name, 7.5, ALLOWED_COLOUR)
+            if area.role != "allowed":
+                continue
+            edge = area.geometry.boundary.intersection(inset)
+            if not edge.is_empty:
+                point = edge.representative_point()
+                x, y = frame.xy(point.x, point.y)
+                self._halo_text(x + 1.5 * mm, y, area.name, 7.5, ALLOWED_COLOUR)
 
     def _track(self, frame: MapFrame, ev: AlertEvidence) -> None:
         """The margins before and after grey and dashed, the alert's own span red."""

@@ -34,7 +34,7 @@ from fleet.compliance.audit_checkpoint import MANIFEST_KEY
 from fleet.compliance.audit_verification import chained_entry_problem
 from fleet.compliance.working_time import WorkingHours
 from fleet.compliance.expense_rules import EXPENSE_RULE_VERSION, ExpenseThresholds
-from fleet.compliance.evidence_facts import alert_evidence
+from fleet.compliance.evidence_facts import alert_evidence, load_zones
 from fleet.compliance.evidence_labels import Labels, Language
 from fleet.compliance.export_pdf import DocumentInfo, PdfSummary
 from fleet.compliance.export_writers import (
@@ -300,9 +300,9 @@ def _write_pdf(session: Session, scope: q.ExportScope, path: Path, tz: ZoneInfo,
     pdf.table(L.text("usage.title", n=PDF_TOP_ROWS),
               [L.text(k) for k in ("usage.plate", "usage.org", "usage.trips", "usage.km", "usage.off_hours_km")],
               ([v[1], v[2], v[3], f"{v[4]:.1f}", f"{v[5]:.1f}"] for v in kept["usage_per_vehicle"]))
-    margin = timedelta(minutes=MAP_MARGIN_MIN)
+    margin, zones = timedelta(minutes=MAP_MARGIN_MIN), load_zones(session)
     for alert in q.confirmed_alerts(session, scope):
-        pdf.violation(alert_evidence(session, alert, tz, margin, MAP_MAX_POINTS))
+        pdf.violation(alert_evidence(session, alert, tz, margin, MAP_MAX_POINTS, zones))
     pdf.close()
 
 

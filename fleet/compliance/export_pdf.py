@@ -167,6 +167,9 @@ class _Page:
                 elif char in WORD_CHARS and 0 < run < len(line) // 2:
                     lines.append(line[:-run])
                     line = line[-run:] + char
+                elif line[-1:] in "（(":  # an opening bracket goes with what it opens
+                    lines.append(line[:-1])
+                    line = line[-1] + char
                 else:
                     lines.append(line)
                     line = char.lstrip()
