@@ -412,23 +412,18 @@ class EvidenceMap:
             tick += timedelta(minutes=step)
 
     def _north_arrow(self, x: float, y: float) -> None:
+        """A split arrowhead pointing up (north), its west half black, its east half white."""
         c = self.c
         c.saveState()
-        c.setFillColor(colors.black)
         c.setStrokeColor(colors.black)
-        path = c.beginPath()
-        path.moveTo(x, y + 10 * mm)
-        path.lineTo(x - 3 * mm, y)
-        path.lineTo(x, y + 2.5 * mm)
-        path.close()
-        c.drawPath(path, stroke=1, fill=1)
-        c.setFillColor(colors.white)
-        path = c.beginPath()
-        path.moveTo(x, y + 10 * mm)
-        path.lineTo(x + 3 * mm, y)
-        path.lineTo(x, y + 2.5 * mm)
-        path.close()
-        c.drawPath(path, stroke=1, fill=1)
+        for side, fill in ((-1, colors.black), (1, colors.white)):
+            path = c.beginPath()
+            path.moveTo(x, y + 10 * mm)
+            path.lineTo(x + side * 3 * mm, y)
+            path.lineTo(x, y + 2.5 * mm)
+            path.close()
+            c.setFillColor(fill)
+            c.drawPath(path, stroke=1, fill=1)
         c.restoreState()
         self._halo_text(x, y + 11.5 * mm, self.labels.text("map.north"), 10, anchor="centre")
 
