@@ -20,6 +20,7 @@ from fleet.compliance import export_query as q
 from fleet.audit import GENESIS_HASH, ChainBreak
 from fleet.compliance.audit_checkpoint import CheckpointError, kept_checkpoint
 from fleet.compliance.audit_verification import AuditVerification, verify_audit_log
+from fleet.compliance.evidence_font import EvidenceFontError
 from fleet.compliance.evidence_labels import Language
 from fleet.compliance.expense_import import ExpenseImportError, import_expenses
 from fleet.compliance.export_bundle import FORMATS, MANIFEST, BundleCheck, build_bundle, check_registered, verify_bundle
@@ -153,9 +154,13 @@ def create_export(body: ExportRequest, request: Request, session: SessionDep, pr
     settings = request.app.state.settings
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     destination = Path(settings.data_dir) / "exports" / f"export-{stamp}-{uuid4().hex[:8]}.zip"
-    built = build_bundle(session, scope, principal.user, destination, tuple(dict.fromkeys(body.formats)),
-                         as_zip=True, tz=settings.tz, checkpoint_key=settings.audit_checkpoint_signing_key(),
-                         language=body.language)
+    try:
+        built = build_bundle(session, scope, principal.user, destination, tuple(dict.fromkeys(body.formats)),
+                             as_zip=True, tz=settings.tz, checkpoint_key=settings.audit_checkpoint_signing_key(),
+                             language=body.language)
+    except EvidenceFontError as exc:  # the server lacks a CJK font: nothing was recorded
+        session.rollback()
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from None
     session.commit()
     headers = {"X-Export-Id": str(built.record.id), "X-Manifest-SHA256": built.record.manifest_sha256}
     return FileResponse(destination, status_code=status.HTTP_201_CREATED, media_type="application/zip",

@@ -264,3 +264,14 @@ def test_sparse_alert_page_says_what_is_missing(session, tmp_path):
                      "静默时长 3 小时", "离线判定时长 30 分钟", "未填写", "东海县"):
         assert expected in page, expected
     _pages_png(built.path / "summary.pdf", "sparse")
+
+
+def test_api_without_cjk_font_answers_503_and_records_nothing(client, world, session, monkeypatch):
+    monkeypatch.setattr(evidence_font, "CJK_FONT_CANDIDATES", (("/nonexistent/font.ttc", "None"),))
+    _evening_drive(session, world.ids)
+    body = {"since": SINCE.isoformat(), "until": UNTIL.isoformat(), "formats": ["csv", "pdf"]}
+    response = client.post("/api/v1/exports", json=body, headers=world.auth("auditor"))
+    assert response.status_code == 503 and "fonts-noto-cjk" in response.json()["detail"]
+    assert client.get("/api/v1/exports", headers=world.auth("auditor")).json()["total"] == 0
+    english = client.post("/api/v1/exports", json=body | {"language": "en"}, headers=world.auth("auditor"))
+    assert english.status_code == 201, english.text
