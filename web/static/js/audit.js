@@ -16,7 +16,8 @@ const ALERT_KINDS = ["private_use.no_order", "private_use.off_hours", "private_u
 const DISPOSITIONS = ["open", "under_review", "confirmed", "justified", "false_positive"];
 const OBJECT_TYPES = ["alert", "export", "expense_import", "trip_request", "assignment", "dispatch_plan", "vehicle",
   "driver", "user", "organisation", "depot", "parking_site", "zone", "speed_zone", "lessor", "replacement_plan",
-  "replacement_policy", "replacement_filing", "maintenance_cost", "fleet_document", "login_throttle"];
+  "replacement_policy", "replacement_filing", "maintenance_cost", "fleet_document", "login_throttle", "place",
+  "hire_window", "orders_document"];
 const ACTIONS = ["export.create", "alert.review", "alert.review.under_review", "alert.review.confirmed",
   "alert.review.justified", "alert.review.false_positive", "expense.import", "trip_request.approved",
   "trip_request.rejected", "trip_request.cancelled", "assignment.override", "dispatch_plan.accept",

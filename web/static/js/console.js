@@ -146,15 +146,28 @@ function plateOf(vehicleId) {
   return car && car.plate ? car.plate : `#${vehicleId}`;
 }
 
+/** The open alerts as incidents (the alerts of one drive or stop, named by the lowest id):
+ * one row each, with every kind it broke; a review step on it moves the whole incident. */
+function openIncidents() {
+  const incidents = new Map();
+  for (const a of state.alerts.values()) {
+    if (a.state !== "open" && a.state !== "under_review") continue;
+    const key = a.incident_id || a.id;
+    const known = incidents.get(key);
+    const kinds = new Set([...(known ? known.kinds : []), ...(a.incident_kinds?.length ? a.incident_kinds : [a.kind])]);
+    const head = known && known.id < a.id ? known : a;
+    incidents.set(key, { ...head, kinds, _fresh: Boolean(a._fresh || known?._fresh) });
+  }
+  return [...incidents.values()].sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at));
+}
+
 function renderAlerts() {
   const list = document.getElementById("alert-list");
-  const open = [...state.alerts.values()]
-    .filter((a) => a.state === "open" || a.state === "under_review")
-    .sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at));
+  const open = openIncidents();
   document.getElementById("alert-count").textContent = open.length;
   list.innerHTML = open.length ? open.map((a) => `
     <li class="alert-item ${esc(a.severity)}${a._fresh ? " fresh" : ""}" data-alert-id="${a.id}" tabindex="0">
-      <b>${esc(label("ak.", a.kind))}</b> ${esc(plateOf(a.vehicle_id))}
+      <b>${[...a.kinds].sort().map((k) => esc(label("ak.", k))).join(" · ")}</b> ${esc(plateOf(a.vehicle_id))}
       <span class="time">${formatTime(a.started_at, true)}</span>
       <span class="badge">${esc(label("as.", a.state))}</span>
     </li>`).join("") : `<li class="note">${t("alerts.empty")}</li>`;
@@ -189,8 +202,9 @@ async function openAlert(alertId) {
   const steps = ["under_review", "confirmed", "justified", "false_positive"];
   openDrawer(`
     <h2>${t("alert.detail")} #${alert.id}</h2>
-    <p><b>${esc(label("ak.", alert.kind))}</b> · ${esc(plateOf(alert.vehicle_id))} ·
-       <span class="badge ${esc(alert.severity)}">${esc(alert.severity)}</span>
+    <p><b>${(alert.incident_kinds?.length ? alert.incident_kinds : [alert.kind]).map((k) => esc(label("ak.", k))).join(" · ")}</b>
+       · ${esc(plateOf(alert.vehicle_id))} ·
+       <span class="badge ${esc(alert.severity)}">${esc(label("sev.", alert.severity))}</span>
        <span class="badge" id="alert-state">${esc(label("as.", alert.state))}</span></p>
     <p>${formatTime(alert.started_at, true)} – ${alert.ended_at ? formatTime(alert.ended_at, true) : "…"}</p>
     <details><summary>${t("alert.evidence")}</summary><pre>${esc(JSON.stringify(alert.evidence, null, 1))}</pre></details>
@@ -235,6 +249,9 @@ async function reviewAlert(alertId, to, button) {
   const updated = await attempt(() => api(`/alerts/${alertId}/review`, { method: "POST", body: { to, reason } }), button);
   if (!updated) return;
   state.alerts.set(updated.id, updated);
+  for (const other of state.alerts.values()) {  // the rest of the incident took the step too
+    if (updated.incident_id && other.incident_id === updated.incident_id) other.state = updated.state;
+  }
   renderAlerts();
   document.getElementById("alert-state").textContent = label("as.", updated.state);
   say(t("alert.reviewed", { state: label("as.", updated.state) }), "ok");
@@ -554,6 +571,8 @@ async function loadFigures() {
   try {
     const f = await api("/dispatch/figures", { query: { service_date: state.today } });
     document.getElementById("fig-trips").textContent = f.trips_served;
+    document.getElementById("fig-started").textContent = f.trips_started;
+    document.getElementById("fig-completed").textContent = f.trips_completed;
     document.getElementById("fig-pool").textContent = f.pool_trips;
     document.getElementById("fig-lease").textContent = f.lease_trips;
     document.getElementById("fig-cost").textContent = `¥${formatMoney(f.cost_cny)}`;
