@@ -16,6 +16,10 @@ import httpx
 
 from tests.builders import free_port
 
+#: libfaketime as Debian's `faketime` package installs it.
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+#: What the demo's processes load under libfaketime (see its module text).
+FAKETIME_SITE = Path(__file__).parent / "faketime_site"
 
 @dataclass
 class Demo:
@@ -51,13 +55,18 @@ class Demo:
 
 
 @contextmanager
-def running_demo(tmp_path: Path, port: int | None = None, broker_port: int | None = None) -> Iterator[Demo]:
+def running_demo(tmp_path: Path, port: int | None = None, broker_port: int | None = None,
+                 clock_offset_s: int | None = None) -> Iterator[Demo]:
     """Start ``fleet demo`` with its data in ``tmp_path / "data"`` (the same folder and ports
-    again restart the same demo)."""
+    again restart the same demo); ``clock_offset_s`` runs it, and every process it starts, on
+    a wall clock shifted by that many seconds (libfaketime; the monotonic clock stays)."""
     port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_")}
     env |= {"FLEET_DATA_DIR": str(tmp_path / "data"), "FLEET_MQTT_EMBEDDED_PORT": str(broker_port or free_port()),
             "FLEET_LOG_LEVEL": "WARNING"}
+    if clock_offset_s is not None:
+        env |= {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": f"{clock_offset_s:+d}", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(FAKETIME_SITE), env.get("PYTHONPATH")]))}
     command = [sys.executable, "-c", "from fleet.cli import main; main()", "demo", "--port", str(port)]
     process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

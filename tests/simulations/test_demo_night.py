@@ -1,10 +1,7 @@
-"""`fleet demo` is alive whenever it starts: a car moves within 60 s of the console answering
-(its opening drive and duty trips do not wait for the day's demand), every demo login has
-something to do, and a restart on the same day files nothing again; at night the seeded
-fleet's night-duty drivers serve the duty trips it starts with.
-
-(The live test runs on the real clock; shifting the demo's clock with libfaketime breaks
-Python's sleeps, so the night is checked on the planner directly.)"""
+"""`fleet demo` is alive whenever it starts: started at 02:30 local time (every process on a
+wall clock shifted by libfaketime), a car moves within 60 s of the console answering, every
+demo login has something to do, and a restart on the same day files nothing again; and the
+seeded fleet's night-duty drivers serve the duty trips a night starts with."""
 
 import time
 from datetime import UTC, datetime, timedelta
@@ -14,12 +11,21 @@ import httpx
 import pytest
 
 from tests.builders import free_port
-from tests.simulations.demo_process import Demo, running_demo
+from tests.simulations.demo_process import LIBFAKETIME, Demo, running_demo
 
 pytestmark = pytest.mark.slow  # seeds, serves and plays a city in a subprocess, twice
 
 TZ = ZoneInfo("Asia/Shanghai")
 MOVE_WITHIN_S = 60.0
+
+
+def _night_offset_s() -> int:
+    """Seconds from now back to the latest 02:30 local time (a negative clock shift)."""
+    now = datetime.now(TZ)
+    night = now.replace(hour=2, minute=30, second=0, microsecond=0)
+    if night > now:
+        night -= timedelta(days=1)
+    return int((night - now).total_seconds())
 
 
 def _moving_cars(demo: Demo, headers: dict[str, str], since: datetime) -> set[int]:
@@ -43,13 +49,16 @@ def _states(demo: Demo, headers: dict[str, str]) -> dict[str, int]:
     return counts
 
 
-def test_the_demo_moves_at_once_and_restarts_without_filing_again(tmp_path):
-    port, broker_port = free_port(), free_port()
-    with running_demo(tmp_path, port, broker_port) as demo:
+@pytest.mark.skipif(not LIBFAKETIME.exists(), reason="needs libfaketime (Debian package faketime)")
+def test_the_demo_started_at_night_moves_at_once_and_restarts_without_filing_again(tmp_path):
+    offset_s, port, broker_port = _night_offset_s(), free_port(), free_port()
+    with running_demo(tmp_path, port, broker_port, offset_s) as demo:
         demo.wait_ready()
         ready_s = time.monotonic()
         admin = demo.token("admin")
-        started = datetime.now(UTC)
+        clock = httpx.get(demo.base + "/livez").headers["date"]
+        started = datetime.strptime(clock, "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC)
+        assert started.astimezone(TZ).hour in (2, 3), f"the demo's clock reads {started.astimezone(TZ)}"
         moved_s = None
         while moved_s is None and time.monotonic() - ready_s < MOVE_WITHIN_S:
             assert demo.process.poll() is None, demo.output()
@@ -68,11 +77,11 @@ def test_the_demo_moves_at_once_and_restarts_without_filing_again(tmp_path):
         assert driver_day, "the demo driver has no trips today"
         filed = httpx.get(demo.base + "/api/v1/trip-requests", headers=admin, params={"limit": 1}).json()["total"]
         plans = httpx.get(demo.base + "/api/v1/dispatch/plans", headers=admin).json()["total"]
-    with running_demo(tmp_path, port, broker_port) as again:
+    with running_demo(tmp_path, port, broker_port, offset_s) as again:
         again.wait_ready()
         admin = again.token("admin")
         deadline = time.monotonic() + 60
-        restarted = datetime.now(UTC)
+        restarted = datetime.now(UTC) + timedelta(seconds=offset_s)
         while not _moving_cars(again, admin, restarted):  # it has filed and planned what it would
             assert again.process.poll() is None, again.output()
             assert time.monotonic() < deadline, "no car moved within 60 s of the restarted console answering"
