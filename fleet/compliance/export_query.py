@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, func, or_, type_coerce
+from sqlalchemy import String, func, or_, type_coerce
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -337,12 +337,3 @@ def confirmed_alerts(session: Session, scope: ExportScope) -> Iterator[Alert]:
     statement = _alerts_statement(scope).where(Alert.state == AlertState.confirmed).order_by(col(Alert.started_at))
     for (alert,) in _stream(session, statement):
         yield alert
-
-
-def track(session: Session, vehicle_id: int, start: datetime, end: datetime, max_points: int) -> list[tuple[float, float]]:
-    """(lon, lat) of a car between two times, thinned evenly to at most ``max_points``."""
-    window = and_(Position.vehicle_id == vehicle_id, col(Position.ts) >= start, col(Position.ts) <= end)
-    count = session.exec(select(func.count()).select_from(Position).where(window)).one()
-    step = max(1, -(-count // max_points))
-    points = session.exec(select(Position.lon, Position.lat).where(window).order_by(col(Position.ts))).all()
-    return [(lon, lat) for lon, lat in points[::step]]
