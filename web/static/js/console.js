@@ -1,6 +1,6 @@
 // The dispatcher console: live map, the list of cars (search, filters, live states), car
-// card, request queue, plan the day, alerts with their evidence and disposition, and
-// today's fleet figures.
+// card with the track history and replay of any day, request queue, plan the day, alerts
+// with their evidence (also in the replay player) and disposition, and today's fleet figures.
 
 import { api, apiAll } from "./api.js";
 import { CarList } from "./car_list.js";
@@ -10,6 +10,7 @@ import "./labels_dispatch.js";
 import { LiveFeed } from "./live.js";
 import { addPlaceLayers, createMap, layerControl } from "./map.js";
 import { explain } from "./refusals.js";
+import { Replay } from "./replay.js";
 import { attempt, dayRange, esc, formatMoney, formatPercent, formatTime, say, startPage, todayInZone } from "./ui.js";
 import { VehicleLayer, carState } from "./vehicle_layer.js";
 
@@ -23,6 +24,7 @@ const state = {
   poolCars: null, // the override picker's cars, loaded when a dispatcher first opens it
   override: null, // the open override form: {id, vehicle, driver, reason, forceReason, refused}
   today: todayInZone(),
+  places: [], // named places a stop may be at: [{name, lat, lon}] of the depots and parking sites
 };
 
 /** Whether the logged-in user may change things here (plan, override, review, cancel). */
@@ -34,7 +36,8 @@ const map = createMap("map");
 const highlight = L.featureGroup().addTo(map);
 const cars = new VehicleLayer({ onSelect: (car) => openCar(car.vehicle_id), onDraw: showCounts }).addTo(map);
 const carList = new CarList({ layer: cars, driverOf: driverToday, onPick: pickCar });
-window.fleetConsole = { map, cars, carList, state, renderPlan };
+const replay = new Replay({ map, places: () => state.places });
+window.fleetConsole = { map, cars, carList, state, renderPlan, replay };
 
 function showCounts(byState) {
   for (const [key, n] of Object.entries(byState)) document.getElementById(`n-${key}`).textContent = n;
@@ -45,7 +48,10 @@ function showCounts(byState) {
 async function loadMap() {
   const [places, layer] = await Promise.all([attempt(() => addPlaceLayers(map)), attempt(() => api("/map/vehicles"))]);
   if (layer) cars.load(layer.features);
-  if (places) layerControl(map, { ...places.layers, cars });
+  if (places) {
+    layerControl(map, { ...places.layers, cars });
+    state.places = namedPlaces(places.layers);
+  }
   const located = layer ? layer.features.filter((f) => f.geometry) : [];
   if (located.length) {
     map.fitBounds(L.latLngBounds(located.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]])).pad(0.1), { maxZoom: 14 });
@@ -53,6 +59,19 @@ async function loadMap() {
     map.fitBounds(places.bounds.pad(0.1), { maxZoom: 14 });
   }
   document.body.dataset.mapReady = "true";
+}
+
+/** The depots and parking sites as [{name, lat, lon}] (a site at the centre of its outline). */
+function namedPlaces(layers) {
+  const named = [];
+  for (const group of [layers.depots, layers.sites]) {
+    group.eachLayer((layer) => {
+      const name = layer.feature?.properties?.name;
+      const at = layer.getLatLng ? layer.getLatLng() : layer.getBounds().getCenter();
+      if (name) named.push({ name, lat: at.lat, lon: at.lng });
+    });
+  }
+  return named;
 }
 
 /** Draw a track; the map fits it unless `fit` is false (a car picked from the list stays centred). */
@@ -99,6 +118,7 @@ const drawerBody = document.getElementById("drawer-body");
 document.getElementById("drawer-close").addEventListener("click", closeDrawer);
 
 function openDrawer(html, kind) {
+  if (kind !== "replay") replay.close();
   drawerBody.innerHTML = html;
   drawer.dataset.kind = kind;
   drawer.hidden = false;
@@ -106,6 +126,7 @@ function openDrawer(html, kind) {
 
 function closeDrawer() {
   drawer.hidden = true;
+  replay.close();
   highlight.clearLayers();
   cars.select(null);
   carList.select(null);
@@ -132,11 +153,22 @@ async function openCar(vehicleId, { fit = true } = {}) {
        ${t("card.driver")}: <b>${esc(current.driver_name || "–")}</b> ${esc(current.driver_phone || "")}<br>
        ${esc(current.origin_address)} → ${esc(current.destination_address)}</p>` : `<p class="note">${t("card.none")}</p>`}
     <ul class="list compact">${rows}</ul>
-    <h3>${t("card.track")}</h3><p id="track-note" class="note">…</p>`, "car");
+    <h3>${t("card.track")}</h3><p id="track-note" class="note">…</p>
+    <button type="button" id="card-replay">${t("replay.open")}</button>`, "car");
+  document.getElementById("card-replay").addEventListener("click", () => openReplay({ vehicleId, plate: v.plate }));
   const [since] = dayRange(state.today);
   const points = await attempt(() => apiAll("/positions", { vehicle_id: vehicleId, since }, 5000));
   const note = document.getElementById("track-note");
   if (points && note) note.textContent = drawTrack(points, "#6a1b9a", fit) ? `${points.length} GPS` : t("card.noTrack");
+}
+
+/** The replay panel in the drawer for a car (a day, or an alert's span); the car stays selected. */
+function openReplay(options) {
+  highlight.clearLayers();
+  openDrawer("", "replay");
+  cars.select(options.vehicleId);
+  carList.select(options.vehicleId);
+  return replay.open(drawerBody, options);
 }
 
 // -- alerts -------------------------------------------------------------------------------
@@ -209,10 +241,16 @@ async function openAlert(alertId) {
     <p>${formatTime(alert.started_at, true)} – ${alert.ended_at ? formatTime(alert.ended_at, true) : "…"}</p>
     <details><summary>${t("alert.evidence")}</summary><pre>${esc(JSON.stringify(alert.evidence, null, 1))}</pre></details>
     <p id="evidence-note" class="note">…</p>
+    <button type="button" id="alert-replay">${t("replay.openAlert")}</button>
     ${canWrite() ? `<label>${t("alert.review.reason")}<textarea id="review-reason" rows="2"></textarea></label>
     <div class="row wrap">${steps.map((s) => `<button type="button" data-review="${s}">${t(`alert.to.${s}`)}</button>`).join("")}</div>` : ""}
     <h3>${t("alert.history")}</h3><ul id="review-history" class="list compact"></ul>`, "alert");
   drawer.dataset.alertId = String(alert.id);
+  document.getElementById("alert-replay").addEventListener("click", () => {
+    const kinds = (alert.incident_kinds?.length ? alert.incident_kinds : [alert.kind]).map((k) => label("ak.", k)).join(" · ");
+    const [since, until] = alertSpan(alert);
+    openReplay({ vehicleId: alert.vehicle_id, plate: plateOf(alert.vehicle_id), since, until, alert: { id: alert.id, kinds } });
+  });
   for (const button of drawerBody.querySelectorAll("[data-review]")) {
     button.addEventListener("click", () => reviewAlert(alert.id, button.dataset.review, button));
   }
@@ -222,14 +260,23 @@ async function openAlert(alertId) {
   if (points && note) note.textContent = drawTrack(points, "#c62828") ? `${t("alert.evidence")}: ${points.length} GPS` : t("alert.noTrack");
 }
 
-/** The positions behind an alert: its evidence time range if it names one, else the
- * alert's own span widened by ten minutes on each side. */
+/** Minutes of track shown before and after an alert's span. */
+const ALERT_PAD_MS = 10 * 60 * 1000;
+
+/** An alert's span widened by ten minutes on each side (an alert still open: its first
+ * hour), as ISO strings. */
+function alertSpan(alert) {
+  const endMs = alert.ended_at ? Date.parse(alert.ended_at) : Date.parse(alert.started_at) + 60 * 60 * 1000;
+  return [new Date(Date.parse(alert.started_at) - ALERT_PAD_MS).toISOString(), new Date(endMs + ALERT_PAD_MS).toISOString()];
+}
+
+/** The positions behind an alert: its evidence time range if it names one, else its
+ * widened span (alertSpan). */
 function evidenceTrack(alert) {
   const ev = alert.evidence || {};
-  const pad = 10 * 60 * 1000;
-  const since = ev.since || ev.from || ev.start || new Date(Date.parse(alert.started_at) - pad).toISOString();
-  const endMs = alert.ended_at ? Date.parse(alert.ended_at) : Date.parse(alert.started_at) + 60 * 60 * 1000;
-  const until = ev.until || ev.to || ev.end || new Date(endMs + pad).toISOString();
+  const [padSince, padUntil] = alertSpan(alert);
+  const since = ev.since || ev.from || ev.start || padSince;
+  const until = ev.until || ev.to || ev.end || padUntil;
   return apiAll("/positions", { vehicle_id: alert.vehicle_id, since, until }, 5000);
 }
 
