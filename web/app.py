@@ -31,6 +31,7 @@ from web.routers import (
     places,
     records,
     replacement,
+    statistics,
     trip_requests,
 )
 
@@ -55,6 +56,7 @@ def api_router() -> APIRouter:
     api.include_router(driver_actions.router)
     api.include_router(geo_layers.router)
     api.include_router(places.router)
+    api.include_router(statistics.router)
     return api
 
 

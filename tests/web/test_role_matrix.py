@@ -191,6 +191,10 @@ CASES = [
     ("POST", "/replacement/filings/{vehicle}/review", lambda w: {"decision": "approve"}, only("admin", code=404)),
     ("GET", "/replacement/filings/{vehicle}/export", None, only("admin", "auditor", code=404)),
     ("GET", "/replacement/figures", None, only("admin", "auditor")),
+    # The statistics report: fleet readers, within their organisation scope.
+    ("GET", "/statistics", None, FLEET_READ),
+    ("GET", "/statistics.csv", None, FLEET_READ),
+    ("GET", "/statistics.xlsx", None, FLEET_READ),
 ]
 
 
