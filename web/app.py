@@ -23,6 +23,7 @@ from web.routers import (
     auth,
     compliance,
     dispatch,
+    dispatch_slips,
     driver_actions,
     fleet_assets,
     geo_layers,
@@ -54,6 +55,7 @@ def api_router() -> APIRouter:
     api.include_router(dispatch.router)
     api.include_router(replacement.router)
     api.include_router(driver_actions.router)
+    api.include_router(dispatch_slips.router)
     api.include_router(geo_layers.router)
     api.include_router(places.router)
     api.include_router(statistics.router)

@@ -125,6 +125,9 @@ CASES = [
     ("POST", "/assignments/{assignment}/events", lambda w: {"event": "problem", "note": "爆胎"},
      only("admin", "dispatcher", "driver")),
     ("GET", "/driver/today", None, {**only("driver"), "admin": 422, "dispatcher": 422}),
+    # the slip: the agency's staff, the assigned driver and the fleet's readers in scope
+    ("GET", "/assignments/{assignment}/slip", None, everyone()),
+    ("GET", "/assignments/{assignment}/slip.pdf", None, everyone()),
     ("GET", "/map/depots", None, PLACE_READ),
     ("GET", "/map/parking-sites", None, PLACE_READ),
     ("GET", "/map/zones", None, PLACE_READ),
