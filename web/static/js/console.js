@@ -247,7 +247,7 @@ async function openAlert(alertId) {
     <h3>${t("alert.history")}</h3><ul id="review-history" class="list compact"></ul>`, "alert");
   drawer.dataset.alertId = String(alert.id);
   document.getElementById("alert-replay").addEventListener("click", () => {
-    const kinds = (alert.incident_kinds?.length ? alert.incident_kinds : [alert.kind]).map((k) => label("ak.", k)).join(" · ");
+    const kinds = alert.incident_kinds?.length ? alert.incident_kinds : [alert.kind];
     const [since, until] = alertSpan(alert);
     openReplay({ vehicleId: alert.vehicle_id, plate: plateOf(alert.vehicle_id), since, until, alert: { id: alert.id, kinds } });
   });

@@ -5,7 +5,7 @@
 // and the chart's cursor line, so a car-day of 8,640 fixes plays smoothly.
 
 import { api } from "./api.js";
-import { onLangChange, t } from "./i18n.js";
+import { label, onLangChange, t } from "./i18n.js";
 import "./labels_console.js";
 import { TIME_ZONE, dayRange, esc, todayInZone, zonedToIso } from "./ui.js";
 
@@ -105,7 +105,8 @@ export class Replay {
   }
 
   /** Open the panel in `root` for a car: `day` (YYYY-MM-DD, default today) and optional
-   * "HH:MM" `from`/`to`, or an explicit `since`/`until` (ISO) span with the `alert` shown. */
+   * "HH:MM" `from`/`to`, or an explicit `since`/`until` (ISO) span with the `alert` shown
+   * ({id, kinds: its alert kinds}). */
   async open(root, { vehicleId, plate, day, from = "", to = "", since = null, until = null, alert = null }) {
     this.stop();
     this.root = root;
@@ -135,7 +136,7 @@ export class Replay {
     const r = this.range;
     const [since, until] = this.span();
     const alertLine = r.alert ? `<p class="replay-alert note" id="replay-alert">${esc(t("replay.alertSpan", {
-      id: r.alert.id, kinds: r.alert.kinds, from: `${dayFormat.format(new Date(since))} ${clock(Date.parse(since))}`,
+      id: r.alert.id, kinds: r.alert.kinds.map((k) => label("ak.", k)).join(" · "), from: `${dayFormat.format(new Date(since))} ${clock(Date.parse(since))}`,
       to: `${dayFormat.format(new Date(until))} ${clock(Date.parse(until))}` }))}</p>` : "";
     this.root.innerHTML = `<div class="replay" id="replay">
       <h2>${esc(t("replay.title"))}</h2>
@@ -215,7 +216,7 @@ export class Replay {
     }
     this._loadedFor = key;
     this.times = Float64Array.from(this.fixes, (p) => Date.parse(p.ts));
-    this.nowMs = 0;
+    this.nowMs = this.times.length ? Math.max(this._bounds()[0], this.times[0]) : 0; // the first fix
     this.draw();
     this._showLoaded();
   }
@@ -254,12 +255,11 @@ export class Replay {
   /** Fill the note, the chart and the trip and stop lists from what was loaded. */
   _showLoaded() {
     const note = this.root.querySelector("#replay-note");
-    const [since, until] = this.span();
     if (!this.fixes.length) {
       note.textContent = t("replay.noFixes");
     } else {
       note.textContent = t(this.truncated ? "replay.fixesCut" : "replay.fixes", { n: this.fixes.length, max: MAX_FIXES,
-        from: clock(Date.parse(since)), to: clock(Math.min(Date.parse(until), Date.now())) });
+        from: clock(this.times[0]), to: clock(this.times[this.times.length - 1]) });
     }
     this.root.querySelector("#replay-player").hidden = !this.fixes.length;
     this.root.querySelector("#replay-chart").innerHTML = this._chart();
