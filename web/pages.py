@@ -38,6 +38,12 @@ ROLE_NAV_MARK = "<!--fleet-role-nav-->"
 AUDIT_LINK = ('<a href="/audit" data-i18n="nav.audit">纪检审计</a>'
               '<script type="module" src="/static/js/labels_audit.js"></script>')
 ROLE_NAV_LINKS = {Role.admin: (AUDIT_LINK,), Role.auditor: (AUDIT_LINK,)}
+#: The statistics report (dispatchers, administrators, auditors), with its labels' module.
+STATISTICS_LINK = ('<a href="/statistics" data-i18n="nav.statistics">统计报表</a>'
+                   '<script type="module" src="/static/js/labels_statistics.js"></script>')
+STATISTICS_ROLES = (Role.admin, Role.dispatcher, Role.auditor)
+for _role in STATISTICS_ROLES:
+    ROLE_NAV_LINKS[_role] = (*ROLE_NAV_LINKS.get(_role, ()), STATISTICS_LINK)
 
 router = APIRouter(include_in_schema=False)
 
@@ -82,6 +88,8 @@ PAGES = {
     "/replacement": PageSpec("replacement.html", "车辆更新规划", APP_TITLE, nav=True),
     "/audit": PageSpec("audit.html", "纪检审计 · 公务用车", ("audit.title", "纪检审计"), nav=True,
                        roles=(Role.admin, Role.auditor)),
+    "/statistics": PageSpec("statistics.html", "统计报表 · 公务用车", ("statistics.title", "统计报表"), nav=True,
+                            roles=STATISTICS_ROLES),
 }
 LOGIN_PAGE = PageSpec("login.html", "登录 · 公务用车调度平台", APP_TITLE, who=False, logout=False)
 HOME_BY_ROLE = {
