@@ -21,6 +21,8 @@ export const SPEEDS = [1, 10, 60, 300];
 const DEFAULT_SPEED = 60;
 /** Columns of the speed chart: the track is decimated to one (max-speed) value per column. */
 const CHART_COLUMNS = 300;
+/** A gap between fixes longer than this breaks the chart's line, ms. */
+const CHART_GAP_MS = 5 * 60 * 1000;
 const CHART_W = 300;
 const CHART_H = 70;
 /** Distance within which a stop is said to be at a named place (depot, parking site), m. */
@@ -201,6 +203,7 @@ export class Replay {
     this.stop();
     this.layer.clearLayers();
     this.fixes = [];
+    this.times = new Float64Array(0);
     try {
       const [fixes, trips, stops] = await Promise.all([
         fetchAllPages("/positions", query), fetchAllPages("/trips", query, 2000), fetchAllPages("/stops", query, 2000),
@@ -216,15 +219,17 @@ export class Replay {
     }
     this._loadedFor = key;
     this.times = Float64Array.from(this.fixes, (p) => Date.parse(p.ts));
-    this.nowMs = this.times.length ? Math.max(this._bounds()[0], this.times[0]) : 0; // the first fix
+    this.nowMs = this._bounds()[0];
     this.draw();
     this._showLoaded();
   }
 
-  /** The player's time bounds, epoch ms: the range, narrowed to now for today. */
+  /** The player's time bounds, epoch ms: the range, narrowed to its first and last fix. */
   _bounds() {
-    const [since, until] = this.span();
-    return [Date.parse(since), Math.min(Date.parse(until), Math.max(Date.now(), Date.parse(since) + 1000))];
+    const [since, until] = this.span().map(Date.parse);
+    if (!this.times.length) return [since, until];
+    const first = Math.max(since, this.times[0]);
+    return [first, Math.max(first + 1000, Math.min(until, this.times[this.times.length - 1]))];
   }
 
   /** Draw the track once (one polyline), the stops and the marker; fit the map to them.
@@ -245,7 +250,9 @@ export class Replay {
       icon: L.divIcon({ className: "replay-marker", iconSize: [16, 16], iconAnchor: [8, 8] }),
       interactive: false, keyboard: false, zIndexOffset: 1000,
     }).addTo(this.layer);
-    this.map.fitBounds(this.track.getBounds().pad(0.15), { maxZoom: 16, animate: false });
+    const fit = () => this.map.fitBounds(this.track.getBounds().pad(0.15), { maxZoom: 16, animate: false });
+    if (this.map._animatingZoom) this.map.once("zoomend", fit); // a zoom under way would undo the fit
+    else fit();
     requestAnimationFrame(() => requestAnimationFrame(() => {
       this.drawMs = Math.round(performance.now() - started);
       if (this.panel && this.panel.isConnected) this.panel.dataset.drawMs = String(this.drawMs);
@@ -307,17 +314,15 @@ export class Replay {
     }
     const top = Math.max(20, Math.ceil(Math.max(...columns) / 20) * 20);
     const plotH = CHART_H - 14;
+    const gapColumns = (CHART_GAP_MS / spanMs) * CHART_COLUMNS;
     let path = "";
-    let pen = false;
+    let last = -Infinity;
     for (let c = 0; c < CHART_COLUMNS; c += 1) {
-      if (columns[c] < 0) {
-        pen = false;
-        continue;
-      }
+      if (columns[c] < 0) continue;
       const x = ((c + 0.5) * CHART_W) / CHART_COLUMNS;
       const y = 2 + plotH - (plotH * columns[c]) / top;
-      path += `${pen ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`;
-      pen = true;
+      path += `${c - last > gapColumns + 1 ? "M" : "L"}${x.toFixed(1)},${y.toFixed(1)}`;
+      last = c;
     }
     return `<svg class="replay-speed-chart" viewBox="0 0 ${CHART_W} ${CHART_H}" role="img" aria-label="${esc(t("replay.chart"))}">
       <line x1="0" x2="${CHART_W}" y1="${2 + plotH}" y2="${2 + plotH}" stroke="#cfd8dc"/>
