@@ -176,6 +176,9 @@ def test_an_alert_opens_in_the_player(page, live_server, ui_world, session: Sess
     assert "180" in page.inner_text("#replay-note")
     assert page.locator("#replay-trips li[data-replay-trip]").count() == 1
     assert page.locator("#replay-stops li[data-replay-stop]").count() == 0
+    band = page.locator("#replay-chart .replay-alert-band")  # the alert's own 08:10-08:20 on the chart
+    assert float(band.get_attribute("x")) == pytest.approx(100, abs=2)
+    assert float(band.get_attribute("width")) == pytest.approx(100, abs=2)
     page.screenshot(path=str(SHOTS / "replay_alert_zh.png"))
     page.click("#lang-switch")
     page.wait_for_selector("#replay-alert:has-text('with 10 minutes either side')")

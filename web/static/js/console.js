@@ -249,7 +249,8 @@ async function openAlert(alertId) {
   document.getElementById("alert-replay").addEventListener("click", () => {
     const kinds = alert.incident_kinds?.length ? alert.incident_kinds : [alert.kind];
     const [since, until] = alertSpan(alert);
-    openReplay({ vehicleId: alert.vehicle_id, plate: plateOf(alert.vehicle_id), since, until, alert: { id: alert.id, kinds } });
+    openReplay({ vehicleId: alert.vehicle_id, plate: plateOf(alert.vehicle_id), since, until,
+      alert: { id: alert.id, kinds, startedAt: alert.started_at, endedAt: alert.ended_at } });
   });
   for (const button of drawerBody.querySelectorAll("[data-review]")) {
     button.addEventListener("click", () => reviewAlert(alert.id, button.dataset.review, button));

@@ -108,7 +108,7 @@ export class Replay {
 
   /** Open the panel in `root` for a car: `day` (YYYY-MM-DD, default today) and optional
    * "HH:MM" `from`/`to`, or an explicit `since`/`until` (ISO) span with the `alert` shown
-   * ({id, kinds: its alert kinds}). */
+   * ({id, kinds: its alert kinds, startedAt, endedAt: its own span, ISO}). */
   async open(root, { vehicleId, plate, day, from = "", to = "", since = null, until = null, alert = null }) {
     this.stop();
     this.root = root;
@@ -324,8 +324,13 @@ export class Replay {
       path += `${c - last > gapColumns + 1 ? "M" : "L"}${x.toFixed(1)},${y.toFixed(1)}`;
       last = c;
     }
+    const alert = this.range.alert;
+    const xAt = (ms) => (Math.min(1, Math.max(0, (ms - startMs) / spanMs)) * CHART_W).toFixed(1);
+    const alertBand = alert && alert.startedAt ? `<rect class="replay-alert-band" x="${xAt(Date.parse(alert.startedAt))}" y="2"
+      width="${Math.max(1, xAt(alert.endedAt ? Date.parse(alert.endedAt) : endMs) - xAt(Date.parse(alert.startedAt)))}"
+      height="${plotH}" fill="#ffcdd2"/>` : "";
     return `<svg class="replay-speed-chart" viewBox="0 0 ${CHART_W} ${CHART_H}" role="img" aria-label="${esc(t("replay.chart"))}">
-      <line x1="0" x2="${CHART_W}" y1="${2 + plotH}" y2="${2 + plotH}" stroke="#cfd8dc"/>
+      ${alertBand}<line x1="0" x2="${CHART_W}" y1="${2 + plotH}" y2="${2 + plotH}" stroke="#cfd8dc"/>
       <line x1="0" x2="${CHART_W}" y1="2" y2="2" stroke="#eceff1"/>
       <text x="2" y="11" font-size="9" fill="#5f6b76">${top} km/h</text>
       <text x="2" y="${CHART_H - 1}" font-size="9" fill="#5f6b76">${clock(startMs).slice(0, 5)}</text>
