@@ -59,5 +59,5 @@ export function hBarChart(data, { colour = "#1e63c4", format = (v) => Math.round
       <rect x="${nameW}" y="${y + 3}" width="${w}" height="${row - 8}" fill="${d.colour || colour}"><title>${esc(d.label)}: ${esc(format(d.value))}</title></rect>
       <text x="${nameW + w + 6}" y="${y + 15}" class="value">${esc(format(d.value))}</text>`;
   }).join("");
-  return `<svg class="chart" viewBox="0 0 ${W} ${height}" role="img">${bars}</svg>`;
+  return `<svg class="chart hbar" viewBox="0 0 ${W} ${height}" role="img">${bars}</svg>`;
 }

@@ -94,10 +94,10 @@ function renderCharts(r) {
   document.getElementById("chart-states").innerHTML = states.length
     ? hBarChart(states.map(([s, n]) => ({ label: stateName(s), value: n, colour: STATE_COLOURS[s] })))
     : emptyChart(t("stats.empty.alerts"));
-  document.getElementById("chart-util").innerHTML = r.cars.length
-    ? hBarChart(r.cars.slice(0, 30).map((c) => ({ label: c.plate, value: c.utilisation })),
+  document.getElementById("chart-util").innerHTML = r.cars.some((c) => c.utilisation > 0)
+    ? hBarChart(r.cars.filter((c) => c.utilisation > 0).slice(0, 30).map((c) => ({ label: c.plate, value: c.utilisation })),
       { format: (v) => formatPercent(v), colour: COLOURS.pool })
-    : emptyChart(t("stats.empty.cars"));
+    : emptyChart(t("stats.empty.util"));
 }
 
 function renderPunctuality(r) {
@@ -114,15 +114,22 @@ function renderPunctuality(r) {
   ].map((line) => `<p>${esc(line)}</p>`).join("");
 }
 
+let showIdle = false;
+
 function renderCars(r) {
   const table = document.getElementById("stats-cars");
-  if (!r.cars.length) {
-    table.innerHTML = `<tr><td>${esc(t("stats.empty.cars"))}</td></tr>`;
+  const idle = r.cars.filter((c) => !c.trips);
+  const toggle = document.getElementById("stats-idle");
+  toggle.hidden = !idle.length;
+  toggle.textContent = t(showIdle ? "stats.idle.hide" : "stats.idle.show", { n: idle.length });
+  const cars = showIdle ? r.cars : r.cars.filter((c) => c.trips);
+  if (!cars.length) {
+    table.innerHTML = `<tr><td>${esc(t(r.cars.length ? "stats.empty.util" : "stats.empty.cars"))}</td></tr>`;
     return;
   }
   const cols = ["plate", "ownership", "energy", "trips", "km", "hours", "util", "perDay"];
   const head = `<tr>${cols.map((c) => `<th>${esc(t(`stats.col.${c}`))}</th>`).join("")}</tr>`;
-  const rows = r.cars.map((c) => `<tr><td>${esc(c.plate)}</td><td>${esc(ownershipName(c.ownership))}</td>
+  const rows = cars.map((c) => `<tr><td>${esc(c.plate)}</td><td>${esc(ownershipName(c.ownership))}</td>
     <td>${esc(energyName(c.energy))}</td><td class="num">${esc(number(c.trips, 0))}</td><td class="num">${esc(number(c.km))}</td>
     <td class="num">${esc(number(c.trip_hours))}</td><td class="num">${esc(formatPercent(c.utilisation))}</td>
     <td class="num">${esc(number(c.trips_per_working_day, 2))}</td></tr>`).join("");
@@ -183,8 +190,13 @@ async function main() {
     event.preventDefault();
     load();
   });
+  document.getElementById("stats-idle").addEventListener("click", () => {
+    showIdle = !showIdle;
+    if (report) renderCars(report);
+  });
   onLangChange(render);
   await load();
+  document.body.dataset.ready = "true";
 }
 
 main();
