@@ -82,6 +82,17 @@ def _player_ms(page) -> int:  # type: ignore[no-untyped-def]
     return int(page.get_attribute("#replay-time", "data-ms"))
 
 
+def _log_in(page, server) -> None:  # type: ignore[no-untyped-def]
+    SHOTS.mkdir(exist_ok=True)
+    log_in(page, server, "dispatcher")
+
+
+def _finish(page, shot: str) -> None:  # type: ignore[no-untyped-def]
+    """The last screenshot of a test; the page threw nothing on the way."""
+    page.screenshot(path=str(SHOTS / f"{shot}.png"))
+    assert not page.js_errors
+
+
 def _open_history(page, vehicle_id: int, day: str) -> None:  # type: ignore[no-untyped-def]
     """From the car list: the car's card, its history action, then the day picked."""
     page.click(f"#car-list li[data-vehicle-id='{vehicle_id}']")
@@ -94,8 +105,7 @@ def _open_history(page, vehicle_id: int, day: str) -> None:  # type: ignore[no-u
 
 def test_replay_yesterday_in_both_languages(page, live_server, ui_world, session: Session):
     world = _yesterdays_drive(session, ui_world)
-    SHOTS.mkdir(exist_ok=True)
-    log_in(page, live_server, "dispatcher")
+    _log_in(page, live_server)
     _open_history(page, world["car"], world["day"])  # type: ignore[arg-type]
     page.wait_for_selector("#replay-player:not([hidden])")
     assert page.inner_text("#replay-note") == f"08:00:00–09:19:50 共 {world['fixes']} 个定位点"
@@ -158,14 +168,12 @@ def test_replay_yesterday_in_both_languages(page, live_server, ui_world, session
     assert page.inner_text("#replay-play") == "Pause"
     page.click("#replay-play")
     assert _player_ms(page) > at_ms
-    page.screenshot(path=str(SHOTS / "replay_playing_en.png"))
-    assert not page.js_errors
+    _finish(page, "replay_playing_en")
 
 
 def test_an_alert_opens_in_the_player(page, live_server, ui_world, session: Session):
     world = _yesterdays_drive(session, ui_world)
-    SHOTS.mkdir(exist_ok=True)
-    log_in(page, live_server, "dispatcher")
+    _log_in(page, live_server)
     page.click(f"[data-alert-id='{world['alert']}']")
     page.click("#alert-replay")
     page.wait_for_selector("#replay-player:not([hidden])")
@@ -183,14 +191,12 @@ def test_an_alert_opens_in_the_player(page, live_server, ui_world, session: Sess
     page.click("#lang-switch")
     page.wait_for_selector("#replay-alert:has-text('with 10 minutes either side')")
     assert "Speeding" in page.inner_text("#replay-alert")
-    page.screenshot(path=str(SHOTS / "replay_alert_en.png"))
-    assert not page.js_errors
+    _finish(page, "replay_alert_en")
 
 
 def test_a_car_day_of_8640_fixes_draws_fast(page, live_server, ui_world, session: Session):
     car = _a_full_day(session, ui_world)
-    SHOTS.mkdir(exist_ok=True)
-    log_in(page, live_server, "dispatcher")
+    _log_in(page, live_server)
     _open_history(page, car, _yesterday().isoformat())
     page.wait_for_selector("#replay[data-draw-ms]", timeout=60_000)
     draw_ms = int(page.get_attribute("#replay", "data-draw-ms"))
@@ -206,5 +212,4 @@ def test_a_car_day_of_8640_fixes_draws_fast(page, live_server, ui_world, session
     page.wait_for_timeout(1000)
     page.click("#replay-play")
     assert page.evaluate("L.stamp(window.fleetConsole.replay.track)") == track
-    page.screenshot(path=str(SHOTS / "replay_8640.png"))
-    assert not page.js_errors
+    _finish(page, "replay_8640")
