@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from demo_world import demo_password  # type: ignore[import-not-found]
@@ -146,3 +146,12 @@ def test_the_demo_dispatcher_reads_the_statistics_and_downloads_them(page, demo_
     summary = {row[0]: row[1] for row in rows[2:rows.index([])]}
     assert int(summary["trips_planned"]) == report["trips_planned"]
     assert float(summary["km"]) == report["km"] and float(summary["cost_cny"]) == report["cost_cny"]
+
+    # a quarter is drawn by weeks (the idle cars hidden again)
+    page.click("#stats-idle")
+    page.fill("#stats-since", (date.fromisoformat(until) - timedelta(days=89)).isoformat())
+    with page.expect_response(lambda r: "/api/v1/statistics?" in r.url):
+        page.click("#stats-form button[type=submit]")
+    page.wait_for_function("document.getElementById('caption-trips').textContent.startsWith('Trips per week')")
+    assert page.locator("#chart-trips svg text.value").count() <= 13
+    _shoot(page, "quarter_en")

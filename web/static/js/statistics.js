@@ -7,7 +7,7 @@ import "./labels_statistics.js";
 import { api, apiAll } from "./api.js";
 import { lang, onLangChange, t } from "./i18n.js";
 import { emptyChart, legend, stackedBarChart } from "./charts.js";
-import { hBarChart, stackedDayChart } from "./stat_charts.js";
+import { hBarChart } from "./stat_charts.js";
 import { attempt, esc, formatMoney, formatPercent, say, startPage, todayInZone } from "./ui.js";
 
 const MAX_DAYS = 366;
@@ -70,22 +70,44 @@ function renderTiles(r) {
   ].join("");
 }
 
+/** The days of the report in bars a chart can show: days up to a month, else weeks (from
+ * the range's first day), else calendar months; each bucket {label, planned, completed, pool, lease}. */
+function buckets(perDay) {
+  const unit = perDay.length <= 31 ? "day" : perDay.length <= 120 ? "week" : "month";
+  const out = [];
+  perDay.forEach((d, i) => {
+    const key = unit === "day" ? d.day.slice(5) : unit === "week" ? Math.floor(i / 7) : d.day.slice(0, 7);
+    let bucket = out[out.length - 1];
+    if (!bucket || bucket.key !== key) {
+      bucket = { key, label: unit === "month" ? key : d.day.slice(5), planned: 0, completed: 0, pool: 0, lease: 0 };
+      out.push(bucket);
+    }
+    bucket.planned += d.trips_planned;
+    bucket.completed += d.trips_completed;
+    bucket.pool += d.pool_cost_cny;
+    bucket.lease += d.lease_cost_cny;
+  });
+  return { unit, bars: out };
+}
+
 function renderCharts(r) {
-  const labels = r.per_day.map((d) => d.day.slice(5));
-  const anyTrips = r.per_day.some((d) => d.trips_planned);
+  const { unit, bars } = buckets(r.per_day);
+  const labels = bars.map((b) => b.label);
+  const anyTrips = bars.some((b) => b.planned);
   const trips = [
-    { name: t("stats.series.completed"), colour: COLOURS.completed, values: r.per_day.map((d) => d.trips_completed) },
-    { name: t("stats.series.open"), colour: COLOURS.open, values: r.per_day.map((d) => d.trips_planned - d.trips_completed) },
+    { name: t("stats.series.completed"), colour: COLOURS.completed, values: bars.map((b) => b.completed) },
+    { name: t("stats.series.open"), colour: COLOURS.open, values: bars.map((b) => b.planned - b.completed) },
   ];
   const cost = [
-    { name: t("stats.series.pool"), colour: COLOURS.pool, values: r.per_day.map((d) => d.pool_cost_cny) },
-    { name: t("stats.series.lease"), colour: COLOURS.lease, values: r.per_day.map((d) => d.lease_cost_cny) },
+    { name: t("stats.series.pool"), colour: COLOURS.pool, values: bars.map((b) => b.pool) },
+    { name: t("stats.series.lease"), colour: COLOURS.lease, values: bars.map((b) => b.lease) },
   ];
-  const dayChart = labels.length <= 14 ? stackedBarChart : stackedDayChart;
+  document.getElementById("caption-trips").textContent = t(`stats.chart.trips.${unit}`);
+  document.getElementById("caption-cost").textContent = t(`stats.chart.cost.${unit}`);
   document.getElementById("chart-trips").innerHTML = anyTrips
-    ? dayChart(labels, trips) + legend(trips) : emptyChart(t("stats.empty.trips"));
+    ? stackedBarChart(labels, trips) + legend(trips) : emptyChart(t("stats.empty.trips"));
   document.getElementById("chart-cost").innerHTML = anyTrips
-    ? dayChart(labels, cost, { format: (v) => formatMoney(v) }) + legend(cost) : emptyChart(t("stats.empty.trips"));
+    ? stackedBarChart(labels, cost, { format: (v) => formatMoney(v) }) + legend(cost) : emptyChart(t("stats.empty.trips"));
   const kinds = Object.entries(r.alerts_by_kind).sort((a, b) => b[1] - a[1]);
   document.getElementById("chart-alerts").innerHTML = kinds.length
     ? hBarChart(kinds.map(([k, n]) => ({ label: kindName(k), value: n })), { colour: COLOURS.alert })
