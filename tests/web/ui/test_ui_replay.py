@@ -168,7 +168,21 @@ def test_replay_yesterday_in_both_languages(page, live_server, ui_world, session
     assert page.inner_text("#replay-play") == "Pause"
     page.click("#replay-play")
     assert _player_ms(page) > at_ms
-    _finish(page, "replay_playing_en")
+    page.screenshot(path=str(SHOTS / "replay_playing_en.png"))
+    # a time range of the day: 08:40-09:00 holds the end of the stop, not the trip; an end
+    # before the start is refused in words
+    page.fill("#replay-from", "09:00")
+    page.fill("#replay-to", "08:40")
+    page.click("#replay-load")
+    assert page.inner_text("#replay-note") == "The end time must be after the start time"
+    page.fill("#replay-from", "08:40")
+    page.fill("#replay-to", "09:00")
+    page.click("#replay-load")
+    page.wait_for_selector("#replay-note:has-text('120 positions, 08:40:00–08:59:50')")
+    assert page.locator("#replay-stops li[data-replay-stop]").count() == 1
+    assert page.locator("#replay-trips li[data-replay-trip]").count() == 0
+    assert page.inner_text("#replay-time").startswith("08:40:00")
+    _finish(page, "replay_range_en")
 
 
 def test_an_alert_opens_in_the_player(page, live_server, ui_world, session: Session):

@@ -42,6 +42,8 @@ addLabels({
     "replay.order": "派车单 #{id}",
     "replay.duration.hm": "{h} 小时 {m} 分",
     "replay.duration.m": "{m} 分钟",
+    "replay.badDay": "请选择今天或以前的日期",
+    "replay.badRange": "结束时间须晚于开始时间",
     "replay.alertSpan": "告警 #{id}（{kinds}）前后各 10 分钟：{from} – {to}",
   },
   en: {
@@ -82,6 +84,8 @@ addLabels({
     "replay.order": "assignment #{id}",
     "replay.duration.hm": "{h} h {m} min",
     "replay.duration.m": "{m} min",
+    "replay.badDay": "Pick today or a day before",
+    "replay.badRange": "The end time must be after the start time",
     "replay.alertSpan": "Alert #{id} ({kinds}) with 10 minutes either side: {from} – {to}",
   },
 });

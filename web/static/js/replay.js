@@ -25,6 +25,10 @@ const CHART_COLUMNS = 300;
 const CHART_GAP_MS = 5 * 60 * 1000;
 const CHART_W = 300;
 const CHART_H = 70;
+/** How far before a range a trip or stop may start and still reach into it, ms: the API
+ * bounds their start, so they are asked for from this much earlier and kept when they end
+ * inside the range. */
+const OVERLAP_MS = 24 * 3600 * 1000;
 /** Distance within which a stop is said to be at a named place (depot, parking site), m. */
 const PLACE_RADIUS_M = 250;
 const TRACK_COLOUR = "#6a1b9a";
@@ -168,9 +172,18 @@ export class Replay {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const day = form.querySelector("#replay-day").value;
-      if (!day) return;
-      Object.assign(this.range, { day, from: form.querySelector("#replay-from").value, to: form.querySelector("#replay-to").value,
-        since: null, until: null, alert: null });
+      const from = form.querySelector("#replay-from").value;
+      const to = form.querySelector("#replay-to").value;
+      const note = this.root.querySelector("#replay-note");
+      if (!day || day > todayInZone()) {
+        note.textContent = t("replay.badDay");
+        return;
+      }
+      if (from && to && to <= from) {
+        note.textContent = t("replay.badRange");
+        return;
+      }
+      Object.assign(this.range, { day, from, to, since: null, until: null, alert: null });
       this.render();
       this.load();
     });
@@ -200,19 +213,21 @@ export class Replay {
     const key = this._key();
     const [since, until] = this.span();
     const query = { vehicle_id: this.range.vehicleId, since, until };
+    const earlier = { ...query, since: new Date(Date.parse(since) - OVERLAP_MS).toISOString() };
+    const reaches = (row) => !row.ended_at || Date.parse(row.ended_at) > Date.parse(since);
     this.stop();
     this.layer.clearLayers();
     this.fixes = [];
     this.times = new Float64Array(0);
     try {
       const [fixes, trips, stops] = await Promise.all([
-        fetchAllPages("/positions", query), fetchAllPages("/trips", query, 2000), fetchAllPages("/stops", query, 2000),
+        fetchAllPages("/positions", query), fetchAllPages("/trips", earlier, 2000), fetchAllPages("/stops", earlier, 2000),
       ]);
       if (!this.range || this._key() !== key) return; // another range was asked for meanwhile
       this.fixes = fixes.items;
       this.truncated = fixes.total > fixes.items.length;
-      this.trips = trips.items;
-      this.stops = stops.items;
+      this.trips = trips.items.filter(reaches);
+      this.stops = stops.items.filter(reaches);
     } catch (error) {
       if (this.range && this._key() === key) this.root.querySelector("#replay-note").textContent = t("replay.failed", { detail: error.message });
       return;
@@ -362,7 +377,9 @@ export class Replay {
     if (slider && document.activeElement !== slider) slider.value = String(Math.round(share * 1000));
     const label = this.root.querySelector("#replay-time");
     if (label) {
-      label.textContent = `${clock(this.nowMs)} · ${Math.round(at.speed_kmh || 0)} km/h`;
+      const day = todayInZone(new Date(startMs)) !== todayInZone(new Date(endMs))
+        ? `${dayFormat.format(new Date(this.nowMs))} ` : ""; // a span over midnight says the day
+      label.textContent = `${day}${clock(this.nowMs)} · ${Math.round(at.speed_kmh || 0)} km/h`;
       label.dataset.ms = String(Math.round(this.nowMs));
     }
     if (this.cursor) {
