@@ -192,3 +192,20 @@ def test_xlsx_download_matches(client, stats_world):
     assert float(summary["punctuality_on_time_share"]) == 0.5
     assert [row[0] for row in sheets["days"][1:]] == ["2026-12-01", "2026-12-02", "2026-12-03"]
     assert sheets["cars"][1][1] == "苏GD0001" and float(sheets["cars"][1][7]) == 0.05
+
+
+def test_page_and_bar_link_for_the_readers_only(client, stats_world):
+    from web.deps import SESSION_COOKIE
+
+    for role, allowed in (("dispatcher", True), ("auditor", True), ("admin", True), ("requester", False),
+                          ("planner", False)):
+        client.cookies.set(SESSION_COOKIE, stats_world.tokens[role])
+        page = client.get("/statistics", follow_redirects=False)
+        home = client.get("/replacement" if role == "planner" else "/requests" if role == "requester" else "/",
+                          follow_redirects=True)
+        if allowed:
+            assert page.status_code == 200 and 'src="/static/js/statistics.js"' in page.text, role
+        else:
+            assert page.status_code == 303, role
+        assert ('href="/statistics"' in home.text) == allowed, role
+    client.cookies.clear()
