@@ -125,9 +125,16 @@ def register_cjk_font(texts: Iterable[str], candidates: Sequence[tuple[str, str]
     data = subset_font_bytes(*found, text)
     name = "EvidenceCJK-" + hashlib.sha256(data).hexdigest()[:16]
     if name not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(ReportlabTTFont(name, io.BytesIO(data)))
+        font = ReportlabTTFont(name, io.BytesIO(data))
+        # reportlab maps a dynamic font to the first one registered under the same face name:
+        # every subset gets its own, or a later document is drawn with an earlier subset's glyphs
+        font.face.name = name.encode("ascii")
+        pdfmetrics.registerFont(font)
         _registered.append(name)
         registry = getattr(pdfmetrics, "_fonts", {})
+        faces = getattr(pdfmetrics, "_dynFaceNames", {})
         while len(_registered) > KEPT_FONTS:
-            registry.pop(_registered.pop(0), None)
+            dropped = _registered.pop(0)
+            registry.pop(dropped, None)
+            faces.pop(dropped.encode("ascii"), None)
     return name
