@@ -31,6 +31,8 @@ EMPTY = "—"
 ROW_H = 8.5 * mm
 LABEL_W = 30 * mm
 TRACK_H = 55 * mm
+#: Height kept below the track for the signature lines, points.
+SIGNATURE_H = 22 * mm
 FONT_PT = 9.5
 
 #: The slip's own words: key -> (zh, en).
@@ -292,7 +294,8 @@ class _SlipPage:
         full = self.width - 2 * MARGIN
         self._section(self.labels.slip("sec.track"), [(self.labels.slip("route"), track_line)])
         self.y += 2 * mm
-        box_h = TRACK_H if slip.route and len(slip.route.track) > 1 else 0
+        room = self.y - MARGIN - SIGNATURE_H  # the signatures and the footer stay on the page
+        box_h = min(TRACK_H, room) if slip.route and len(slip.route.track) > 1 and room > 20 * mm else 0
         if box_h:
             c.rect(MARGIN, self.y - box_h, full, box_h, stroke=1, fill=0)
             points = slip.route.track  # type: ignore[union-attr]
