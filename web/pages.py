@@ -90,6 +90,11 @@ PAGES = {
                        roles=(Role.admin, Role.auditor)),
     "/statistics": PageSpec("statistics.html", "统计报表 · 公务用车", ("statistics.title", "统计报表"), nav=True,
                             roles=STATISTICS_ROLES),
+    # the dispatch slip of one assignment, to print (the API checks whose it is)
+    "/slip/{assignment_id}": PageSpec("slip.html", "派车单 · 公务用车", ("slip.title", "公务用车派车单"),
+                                      body_class="slip", preloads=("slip", "labels_slip", "api", "i18n", "ui"),
+                                      roles=(Role.admin, Role.dispatcher, Role.auditor, Role.requester,
+                                             Role.approver, Role.driver)),
 }
 LOGIN_PAGE = PageSpec("login.html", "登录 · 公务用车调度平台", APP_TITLE, who=False, logout=False)
 HOME_BY_ROLE = {
