@@ -150,10 +150,12 @@ async function main() {
     slip = await api(`/assignments/${assignmentId}/slip`);
   } catch (error) {
     say(error.message, "error");
+    document.body.dataset.ready = "true";
     return;
   }
   draw();
   onLangChange(draw);
+  document.body.dataset.ready = "true";
 }
 
 main();
