@@ -16,10 +16,10 @@ from fleet.compliance.dispatch_slip import DispatchSlip, gather_slip
 from fleet.compliance.dispatch_slip_pdf import render_slip_pdf
 from fleet.compliance.evidence_font import EvidenceFontError
 from fleet.compliance.evidence_labels import Language
-from fleet.models import Assignment, Role
+from fleet.models import Role
 from web.crud import ObjectId
-from web.deps import CurrentPrincipal, Principal, SessionDep, not_found, require_roles
-from web.routers.assignments import own_driver_ids
+from web.deps import CurrentPrincipal, Principal, SessionDep, require_roles
+from web.routers.assignments import _load as load_assignment
 
 router = APIRouter(prefix="/assignments", tags=["dispatch slips"])
 readers = Depends(require_roles(Role.admin, Role.dispatcher, Role.auditor, Role.requester, Role.approver,
@@ -27,16 +27,9 @@ readers = Depends(require_roles(Role.admin, Role.dispatcher, Role.auditor, Role.
 
 
 def _slip(session: Session, principal: Principal, assignment_id: int) -> DispatchSlip:
-    """The slip of an assignment the caller may read; 404 otherwise."""
-    assignment = session.get(Assignment, assignment_id)
-    if assignment is None:
-        raise not_found("assignment", assignment_id)
-    if principal.role == Role.driver:
-        if assignment.driver_id not in session.exec(own_driver_ids(principal)).all():
-            raise not_found("assignment", assignment_id)
-    elif not principal.in_scope(session, assignment.org_id):
-        raise not_found("assignment", assignment_id)
-    return gather_slip(session, assignment)
+    """The slip of an assignment the caller may read (as ``GET /assignments/{id}``: a
+    driver's own, else one in the caller's subtree); 404 otherwise."""
+    return gather_slip(session, load_assignment(session, principal, assignment_id))
 
 
 @router.get("/{object_id}/slip", dependencies=[readers])
