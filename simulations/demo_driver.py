@@ -4,16 +4,21 @@ would reassign them (``PATCH /api/v1/assignments/{id}`` with an override reason)
 
 The car keeps its planned route (the simulation drives it as planned); only the driver
 changes, so ``/driver`` shows the demo user that car's trips in pickup order, asked for by
-whichever agencies the plan served with it."""
+whichever agencies the plan served with it. The car chosen is the one with the most trips
+inside the demo driver's shift; a trip the override check still refuses (at night, say, when
+only night-duty cars drive) is given with ``force`` and the same reason, as a dispatcher
+would, and shows as a forced override."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime, time
 from typing import Any
 
 import structlog
 
 from simulations.platform import Api, PlatformError
+from simulations.scenario import TZ
 
 log = structlog.get_logger(__name__)
 
@@ -24,8 +29,9 @@ C1_CLASSES = frozenset({"sedan", "suv", "mpv"})
 OVERRIDE_REASON = "演示：交由演示驾驶员执行当日行程"
 
 
-def _demo_driver_id(admin: Api, base_url: str) -> int | None:
-    """The driver record of the ``driver`` login, or None when the demo has none."""
+def _demo_driver(admin: Api, base_url: str) -> dict[str, Any] | None:
+    """The driver record of the ``driver`` login, or None when the demo has none (or it has
+    trips today already)."""
     login = Api(base_url, *DRIVER)
     try:
         me = login.get("/auth/me")
@@ -37,7 +43,15 @@ def _demo_driver_id(admin: Api, base_url: str) -> int | None:
     finally:
         login.close()
     user_id = me.json()["id"]
-    return next((d["id"] for d in admin.all("/drivers") if d.get("user_id") == user_id), None)
+    return next((d for d in admin.all("/drivers") if d.get("user_id") == user_id), None)
+
+
+def _in_shift(assignment: dict[str, Any], driver: dict[str, Any]) -> bool:
+    """Whether the assignment's pickup and drop-off fall inside the driver's local shift."""
+    start, end = time.fromisoformat(driver["shift_start"]), time.fromisoformat(driver["shift_end"])
+    moments = (datetime.fromisoformat(assignment[k].replace("Z", "+00:00")).astimezone(TZ).time()
+               for k in ("planned_pickup", "planned_dropoff"))
+    return all(start <= moment <= end for moment in moments)
 
 
 def give_demo_driver_trips(admin: Api, dispatcher: Api, base_url: str, assignments: list[dict[str, Any]],
@@ -45,19 +59,24 @@ def give_demo_driver_trips(admin: Api, dispatcher: Api, base_url: str, assignmen
     """Give the demo driver the day's trips of the pool car (of a class in ``classes``, a
     vehicle id -> class map) that serves the most of them; returns how many were given (0
     when the driver already has trips today or the plan has no pool trips)."""
-    driver_id = _demo_driver_id(admin, base_url)
-    if driver_id is None:
+    driver = _demo_driver(admin, base_url)
+    if driver is None:
         return 0
+    driver_id = driver["id"]
     by_car: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for a in assignments:
         if a["kind"] == "pool" and classes.get(a.get("vehicle_id") or 0) in C1_CLASSES:
             by_car[a["vehicle_id"]].append(a)
     if not by_car:
         return 0
-    trips = max(by_car.values(), key=lambda car: (len(car), -min(x["id"] for x in car)))
+    trips = max(by_car.values(), key=lambda car: (sum(_in_shift(x, driver) for x in car), len(car),
+                                                  -min(x["id"] for x in car)))
     for a in trips:
-        answer = dispatcher.http.patch(f"/assignments/{a['id']}",
-                                       json={"driver_id": driver_id, "override_reason": OVERRIDE_REASON})
+        body = {"driver_id": driver_id, "override_reason": OVERRIDE_REASON}
+        answer = dispatcher.http.patch(f"/assignments/{a['id']}", json=body)
+        if answer.status_code == 422:  # outside the demo driver's shift: forced, with the reason
+            answer = dispatcher.http.patch(f"/assignments/{a['id']}",
+                                           json=body | {"force": True, "force_reason": OVERRIDE_REASON})
         if answer.status_code != 200:
             raise PlatformError(f"giving assignment {a['id']} to the demo driver: "
                                 f"{answer.status_code} {answer.text[:300]}")

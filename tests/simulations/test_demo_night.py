@@ -17,6 +17,8 @@ pytestmark = pytest.mark.slow  # seeds, serves and plays a city in a subprocess,
 
 TZ = ZoneInfo("Asia/Shanghai")
 MOVE_WITHIN_S = 60.0
+#: A restarted demo reads its day back and plays on; its first fixes come within this, seconds.
+RESTART_PLAY_WITHIN_S = 120.0
 
 
 def _night_offset_s() -> int:
@@ -80,11 +82,12 @@ def test_the_demo_started_at_night_moves_at_once_and_restarts_without_filing_aga
     with running_demo(tmp_path, port, broker_port, offset_s) as again:
         again.wait_ready()
         admin = again.token("admin")
-        deadline = time.monotonic() + 60
-        restarted = datetime.now(UTC) + timedelta(seconds=offset_s)
-        while not _moving_cars(again, admin, restarted):  # it has filed and planned what it would
+        deadline = time.monotonic() + RESTART_PLAY_WITHIN_S
+        restarted = (datetime.now(UTC) + timedelta(seconds=offset_s)).isoformat()
+        while not httpx.get(again.base + "/api/v1/positions", headers=admin,  # it has filed and planned what it would
+                            params={"since": restarted, "limit": 1}).json()["total"]:
             assert again.process.poll() is None, again.output()
-            assert time.monotonic() < deadline, "no car moved within 60 s of the restarted console answering"
+            assert time.monotonic() < deadline, f"the restarted demo sent no fix within {RESTART_PLAY_WITHIN_S:.0f} s"
             time.sleep(2)
         assert httpx.get(again.base + "/api/v1/trip-requests", headers=admin, params={"limit": 1}).json()["total"] == filed
         assert httpx.get(again.base + "/api/v1/dispatch/plans", headers=admin).json()["total"] == plans
