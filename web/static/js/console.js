@@ -141,7 +141,8 @@ async function openCar(vehicleId, { fit = true } = {}) {
   const car = cars.cars.get(vehicleId) || {};
   const current = card.current;
   const rows = card.today.map((a) => `<li>${formatTime(a.planned_pickup)} ${esc(a.purpose)} · ${esc(a.driver_name || "–")}
-      <span class="badge">${esc(label("rs.", a.request_state))}</span></li>`).join("");
+      <span class="badge">${esc(label("rs.", a.request_state))}</span>
+      <a href="/slip/${a.assignment_id}" target="_blank" rel="noopener" data-slip="${a.assignment_id}">${t("card.slip")}</a></li>`).join("");
   openDrawer(`
     <h2 data-i18n="card.title">${t("card.title")}</h2>
     <p class="plate">${esc(v.plate)} <span class="badge ${carState(car)}">${t(`state.${carState(car)}`)}</span></p>

@@ -5,6 +5,7 @@ import { addLabels } from "./i18n.js";
 
 addLabels({
   zh: {
+    "card.slip": "派车单",
     "cars.title": "车辆",
     "cars.search": "搜索车牌、驾驶员或单位",
     "cars.own.all": "全部归属",
@@ -47,6 +48,7 @@ addLabels({
     "replay.alertSpan": "告警 #{id}（{kinds}）前后各 10 分钟：{from} – {to}",
   },
   en: {
+    "card.slip": "Dispatch slip",
     "cars.title": "Cars",
     "cars.search": "Search plate, driver or agency",
     "cars.own.all": "Pool and leased",
