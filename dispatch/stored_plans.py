@@ -476,10 +476,10 @@ def figures(session: Session, service_date: date, row: DispatchPlan | None) -> F
     """Figures of plan ``row`` as it stands (overrides and insertions included)."""
     if row is None:
         return FleetFigures(service_date, 0, 0, 0, 0.0, 0.0, 0.0)
-    states = {a.request_id: req.state for a in plan_assignments(session, row.id)
+    planned = plan_assignments(session, row.id)
+    states = {a.request_id: req.state for a in planned
               if (req := session.get(TripRequest, a.request_id)) is not None}
-    assignments = [a for a in plan_assignments(session, row.id)
-                   if states.get(a.request_id, RequestState.cancelled) != RequestState.cancelled]
+    assignments = [a for a in planned if states.get(a.request_id, RequestState.cancelled) != RequestState.cancelled]
     pool = [a for a in assignments if a.kind == AssignmentKind.pool]
     lease_energy = row.plan.get("lease_energy", {})
     nev = {e.value for e in NEV_ENERGIES}
